@@ -1,0 +1,267 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "outbox_batch.hpp"
+#include "json_render.hpp"
+#include "naming.hpp"
+#include "record_writer.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+}
+
+#include <map>
+#include <unordered_map>
+
+namespace spi = dionysus::pg;
+using dionysus::pg::Value;
+
+namespace dionysus::publisher {
+
+namespace {
+
+// PG array literal of text elements, each quoted: values never become SQL.
+std::string text_array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); i++) {
+        if (i) out += ',';
+        out += '"';
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::string ids_literal(const std::vector<int64_t>& ids) {
+    std::string out = "{";
+    for (size_t i = 0; i < ids.size(); i++) {
+        if (i) out += ',';
+        out += std::to_string(ids[i]);
+    }
+    return out + "}";
+}
+
+struct Column {
+    std::string name;
+    json::Kind kind;
+    bool is_array;
+    bool is_foreign_key;
+};
+
+struct Model {
+    std::string table;       // regclass text, quoted
+    std::string model_name;
+    std::string primary_key;
+    std::string fetch_sql;   // SELECT columns… WHERE pk = ANY($1)
+    std::vector<Column> columns;
+    size_t pk_index = 0;
+};
+
+std::optional<Model> load_model(const std::string& topic, const std::string& model_name) {
+    auto rows = spi::query(
+        "SELECT m.model::pg_catalog.oid::text, m.model::text, m.primary_key::text, "
+        "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
+        "m.model, m.primary_key, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
+        "FROM dionysus.models m JOIN pg_catalog.pg_attribute a ON a.attrelid = m.model "
+        "AND a.attname = m.primary_key WHERE m.topic = $1 AND m.model_name = $2",
+        {topic, model_name});
+    if (rows.empty()) return std::nullopt;
+    Model m;
+    const std::string relid = *rows[0][0];
+    m.table = *rows[0][1];
+    m.model_name = model_name;
+    m.primary_key = *rows[0][2];
+    m.fetch_sql = *rows[0][3];
+    // Domains render as their base type; arrays by their element type.
+    auto cols = spi::query(
+        "SELECT a.attname::text, bt.typname::text, bt.typcategory::text, "
+        "COALESCE(et.typname::text, ''), COALESCE(et.typcategory::text, ''), "
+        "EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = a.attrelid "
+        "AND c.contype = 'f' AND c.conkey = ARRAY[a.attnum])::text "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype "
+        "ELSE t.oid END "
+        "LEFT JOIN pg_catalog.pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A' "
+        "WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        {relid});
+    for (size_t i = 0; i < cols.size(); i++) {
+        const auto& c = cols[i];
+        bool is_array = (*c[2] == "A") && !c[3]->empty();
+        json::Kind kind = is_array ? json::kind_for_type(*c[3], (*c[4])[0])
+                                   : json::kind_for_type(*c[1], (*c[2])[0]);
+        m.columns.push_back(Column{*c[0], kind, is_array, *c[5] == "true"});
+        if (*c[0] == m.primary_key) m.pk_index = i;
+    }
+    return m;
+}
+
+std::string link_name(const std::string& column) {
+    if (column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0)
+        return column.substr(0, column.size() - 3);
+    return column;
+}
+
+}  // namespace
+
+bool extension_installed() {
+    return spi::guard([] { return OidIsValid(get_extension_oid("dionysus", true)); });
+}
+
+void set_session_formats() {
+    spi::execute(
+        "SELECT pg_catalog.set_config('DateStyle', 'ISO, YMD', false), "
+        "pg_catalog.set_config('TimeZone', 'UTC', false), "
+        "pg_catalog.set_config('IntervalStyle', 'iso_8601', false), "
+        "pg_catalog.set_config('extra_float_digits', '1', false), "
+        "pg_catalog.set_config('bytea_output', 'hex', false)");
+}
+
+std::vector<std::string> topics_with_pending() {
+    auto rows = spi::query(
+        "WITH RECURSIVE t(topic) AS ("
+        " (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL ORDER BY o.topic LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL"
+        "         AND o.topic OPERATOR(pg_catalog.>) t.topic ORDER BY o.topic LIMIT 1)"
+        " FROM t WHERE t.topic IS NOT NULL)"
+        " SELECT topic FROM t WHERE topic IS NOT NULL");
+    std::vector<std::string> out;
+    for (auto& r : rows) out.push_back(*r[0]);
+    return out;
+}
+
+std::vector<OutboxRow> read_batch(const std::string& topic, int limit, int delay_ms, bool& more) {
+    auto rows = spi::query(
+        "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
+        "(o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now())::text "
+        "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.topic = $1 "
+        "AND o.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000) "
+        "ORDER BY o.id LIMIT $3::pg_catalog.int4",
+        {topic, std::to_string(delay_ms), std::to_string(limit)});
+    more = static_cast<int>(rows.size()) == limit;
+    std::vector<OutboxRow> out;
+    for (auto& r : rows) {
+        if (*r[5] == "true") {  // head of line waits for its retry time
+            more = false;
+            break;
+        }
+        out.push_back(OutboxRow{std::stoll(*r[0]), *r[1], r[2], *r[3], r[4]});
+    }
+    return out;
+}
+
+void render(const std::string& topic, const std::vector<OutboxRow>& rows,
+            std::deque<kafka::Message>& out, std::vector<int64_t>& skipped) {
+    bool replica = spi::query_value(
+                       "SELECT genesis_replica::text FROM dionysus.topics WHERE name = $1",
+                       {topic})
+                       .value_or("false") == "true";
+    // Current state of every row named in the batch, one query per model.
+    std::map<std::string, std::vector<const OutboxRow*>> by_model;
+    for (const auto& r : rows) by_model[r.resource_class].push_back(&r);
+
+    std::unordered_map<int64_t, std::string> value_of;  // outbox id -> rendered value
+    for (auto& [model_name, model_rows] : by_model) {
+        auto model = load_model(topic, model_name);
+        if (!model) {  // unpublished since: nothing to serialize it with
+            for (auto* r : model_rows) skipped.push_back(r->id);
+            continue;
+        }
+        std::vector<std::string> ids;
+        for (auto* r : model_rows)
+            if (r->resource_id) ids.push_back(*r->resource_id);
+        auto current = spi::query(model->fetch_sql, {text_array_literal(ids)}, true);
+        std::unordered_map<std::string, size_t> row_of;  // pk text -> index in current
+        for (size_t i = 0; i < current.size(); i++)
+            if (current[i][model->pk_index]) row_of.emplace(*current[i][model->pk_index], i);
+
+        std::unordered_map<std::string, std::string> record_of;  // rendered once per id
+        for (auto* r : model_rows) {
+            const bool destroyed = r->event_name.size() >= 10 &&
+                                   r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
+            auto found = r->resource_id ? row_of.find(*r->resource_id) : row_of.end();
+            std::string record;
+            if (found == row_of.end()) {
+                if (!destroyed) {  // deleted since; its _destroyed event follows
+                    skipped.push_back(r->id);
+                    continue;
+                }
+                const Column& pk = model->columns[model->pk_index];
+                Attribute id{"id", pk.kind, false, !r->resource_id,
+                             r->resource_id ? std::string_view(*r->resource_id) : std::string_view()};
+                append_deleted_record(record, id);
+            } else {
+                auto cached = record_of.find(*r->resource_id);
+                if (cached != record_of.end()) {
+                    record = cached->second;
+                } else {
+                    const auto& row = current[found->second];
+                    std::vector<std::string> link_names;
+                    link_names.reserve(model->columns.size());
+                    std::vector<Attribute> attrs, links;
+                    for (size_t c = 0; c < model->columns.size(); c++) {
+                        const Column& col = model->columns[c];
+                        std::string_view text = row[c] ? std::string_view(*row[c]) : std::string_view();
+                        if (col.is_foreign_key) {
+                            link_names.push_back(link_name(col.name));
+                            links.push_back(Attribute{link_names.back(), col.kind, col.is_array,
+                                                      !row[c], text});
+                        } else {
+                            attrs.push_back(Attribute{col.name, col.kind, col.is_array, !row[c], text});
+                        }
+                    }
+                    append_record(record, attrs, links);
+                    record_of.emplace(*r->resource_id, record);
+                }
+            }
+            value_of.emplace(r->id, envelope(r->event_name, model->model_name, record));
+        }
+    }
+    // Messages in outbox order.
+    for (const auto& r : rows) {
+        auto v = value_of.find(r.id);
+        if (v == value_of.end()) continue;
+        kafka::Message m;
+        m.topic = topic;
+        m.key = naming::message_key(r.resource_class, r.resource_id.value_or(""));
+        m.value = std::move(v->second);
+        m.partition_key = r.partition_key;
+        m.outbox_id = r.id;
+        m.headers = {{"event", r.event_name}, {"model", r.resource_class},
+                     {"outbox_id", std::to_string(r.id)}};
+        if (replica) {
+            kafka::Message copy = m;
+            copy.topic = topic + "_genesis";
+            out.push_back(std::move(m));
+            out.push_back(std::move(copy));
+        } else {
+            out.push_back(std::move(m));
+        }
+    }
+}
+
+void mark_published(const std::vector<int64_t>& ids) {
+    if (ids.empty()) return;
+    spi::execute(
+        "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now() "
+        "WHERE id = ANY ($1::pg_catalog.int8[])",
+        {ids_literal(ids)});
+}
+
+void mark_failed(const std::vector<int64_t>& ids, const std::string& error_class,
+                 const std::string& error_message) {
+    if (ids.empty()) return;
+    // dionysus-rb's backoff: retry after 5·2^attempts seconds.
+    spi::execute(
+        "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
+        "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
+        "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
+        "LEAST(attempts, 16))) WHERE id = ANY ($1::pg_catalog.int8[])",
+        {ids_literal(ids), error_class, error_message});
+}
+
+}  // namespace dionysus::publisher

@@ -1,0 +1,44 @@
+// The publisher's Postgres side: reading outbox batches, loading the current
+// state of the rows they name (snapshot at publish time) and rendering the
+// messages, then recording delivery results. Runs inside a transaction with
+// an SPI connection; every Postgres call is guarded.
+#pragma once
+
+#include "kafka_producer.hpp"
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dionysus::publisher {
+
+struct OutboxRow {
+    int64_t id = 0;
+    std::string resource_class;
+    std::optional<std::string> resource_id;
+    std::string event_name;
+    std::optional<std::string> partition_key;
+};
+
+// Topics that have unpublished outbox rows (loose index scan over the partial index).
+std::vector<std::string> topics_with_pending();
+
+// Up to `limit` unpublished rows of `topic` in outbox order, stopping before
+// the first row that waits for its retry time (so per-key order holds).
+// `more` tells whether the limit was reached.
+std::vector<OutboxRow> read_batch(const std::string& topic, int limit, int delay_ms, bool& more);
+
+// Appends one message per row (two with a genesis replica). Rows whose record
+// no longer exists for a _created/_updated event are appended to `skipped`.
+void render(const std::string& topic, const std::vector<OutboxRow>& rows,
+            std::deque<kafka::Message>& out, std::vector<int64_t>& skipped);
+
+void mark_published(const std::vector<int64_t>& ids);
+void mark_failed(const std::vector<int64_t>& ids, const std::string& error_class,
+                 const std::string& error_message);
+
+bool extension_installed();
+void set_session_formats();  // DateStyle ISO, TimeZone UTC, …: what json_render expects
+
+}  // namespace dionysus::publisher

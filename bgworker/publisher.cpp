@@ -1,0 +1,315 @@
+// The publisher background worker (DESIGN §6).
+//
+// Loop: wait for a commit to set our latch (or poll_interval), then for each
+// topic with pending rows: read a batch in outbox order and render it in one
+// short transaction (snapshot at publish time), produce it with no
+// transaction open, serve delivery reports on this thread, and record the
+// results in a second short transaction. Rows are marked published only after
+// the broker acknowledged them, so a crash at any point re-sends (at least once).
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "guc.hpp"
+#include "kafka_producer.hpp"
+#include "outbox_batch.hpp"
+#include "shared_state.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void dionysus_publisher_main(Datum arg);
+}
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace spi = dionysus::pg;
+
+namespace {
+
+volatile sig_atomic_t got_sigterm = false;
+
+void handle_sigterm(SIGNAL_ARGS) {
+    int save_errno = errno;
+    got_sigterm = true;
+    SetLatch(MyLatch);
+    errno = save_errno;
+}
+
+void set_state(const char* state, const std::string& error = {}) {
+    auto* s = dionysus::publisher_state();
+    if (s == nullptr) return;
+    SpinLockAcquire(&s->mutex);
+    strlcpy(s->state, state, sizeof s->state);
+    if (!error.empty()) strlcpy(s->last_error, error.c_str(), sizeof s->last_error);
+    s->heartbeat = GetCurrentTimestamp();
+    SpinLockRelease(&s->mutex);
+}
+
+void count(uint64 published, uint64 failed) {
+    auto* s = dionysus::publisher_state();
+    if (s == nullptr) return;
+    SpinLockAcquire(&s->mutex);
+    s->published += published;
+    s->failed += failed;
+    SpinLockRelease(&s->mutex);
+}
+
+void log_message(int level, const std::string& msg) {
+    spi::guard([&] { ereport(level, (errmsg_internal("dionysus publisher: %s", msg.c_str()))); });
+}
+
+// Runs body in its own transaction with a snapshot and an SPI connection.
+template <typename Body>
+void in_transaction(Body&& body) {
+    spi::guard([] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+    });
+    try {
+        {
+            spi::SpiConnection spi;
+            body();
+        }
+        spi::guard([] {
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+        });
+    } catch (...) {
+        spi::guard([] { AbortCurrentTransaction(); });
+        throw;
+    }
+}
+
+struct ProducerSettings {
+    std::string brokers, client_id, partitioner, properties;
+    bool operator!=(const ProducerSettings& o) const {
+        return brokers != o.brokers || client_id != o.client_id || partitioner != o.partitioner ||
+               properties != o.properties;
+    }
+};
+
+ProducerSettings current_settings() {
+    auto s = [](const char* v) { return std::string(v ? v : ""); };
+    return {s(dionysus_brokers), s(dionysus_client_id), s(dionysus_partitioner),
+            s(dionysus_kafka_properties)};
+}
+
+class Publisher {
+public:
+    void run();
+
+private:
+    bool drain_once();
+    void deliver(std::deque<dionysus::kafka::Message>& messages);
+    void record(const std::deque<dionysus::kafka::Message>& messages,
+                const std::vector<int64_t>& skipped);
+    void ensure_producer();
+    void flush_logs();
+
+    std::unique_ptr<dionysus::kafka::Producer> producer_;
+    ProducerSettings settings_;
+    bool formats_set_ = false;
+};
+
+void Publisher::ensure_producer() {
+    ProducerSettings wanted = current_settings();
+    if (producer_ && !(wanted != settings_)) return;
+    if (producer_) {
+        producer_->poll(0);
+        producer_.reset();
+    }
+    dionysus::kafka::Config config{wanted.brokers, wanted.client_id, wanted.partitioner,
+                                   wanted.properties};
+    producer_ = std::make_unique<dionysus::kafka::Producer>(config);
+    settings_ = wanted;
+}
+
+void Publisher::flush_logs() {
+    if (!producer_) return;
+    for (const auto& line : producer_->take_logs()) log_message(LOG, "kafka: " + line);
+}
+
+bool Publisher::drain_once() {
+    std::deque<dionysus::kafka::Message> messages;
+    std::vector<int64_t> skipped;
+    bool installed = false, more = false;
+    in_transaction([&] {
+        installed = dionysus::publisher::extension_installed();
+        if (!installed) return;
+        if (!formats_set_) {
+            dionysus::publisher::set_session_formats();
+            formats_set_ = true;
+        }
+        for (const auto& topic : dionysus::publisher::topics_with_pending()) {
+            bool topic_more = false;
+            auto rows = dionysus::publisher::read_batch(topic, dionysus_batch_size,
+                                                        dionysus_publishing_delay_ms, topic_more);
+            more = more || topic_more;
+            dionysus::publisher::render(topic, rows, messages, skipped);
+        }
+    });
+    if (!installed) {
+        set_state("waiting for extension");
+        return false;
+    }
+    if (messages.empty() && skipped.empty()) {
+        set_state("idle");
+        return false;
+    }
+    set_state("publishing");
+    ensure_producer();
+    deliver(messages);
+    record(messages, skipped);
+    return more;
+}
+
+void Publisher::deliver(std::deque<dionysus::kafka::Message>& messages) {
+    for (auto& m : messages) producer_->produce(m);
+    // Serve delivery reports on this thread. On SIGTERM keep waiting a little
+    // so in-flight messages are acknowledged and recorded before exit.
+    auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
+    while (producer_->in_flight() > 0) {
+        producer_->poll(10);
+        spi::guard([] { CHECK_FOR_INTERRUPTS(); });
+        if (got_sigterm && sigterm_deadline == std::chrono::steady_clock::time_point::max())
+            sigterm_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        if (std::chrono::steady_clock::now() > sigterm_deadline) break;
+    }
+    flush_logs();
+}
+
+void Publisher::record(const std::deque<dionysus::kafka::Message>& messages,
+                       const std::vector<int64_t>& skipped) {
+    // An outbox row is published when every message it produced was acknowledged.
+    std::map<int64_t, const dionysus::kafka::Message*> failed_by_id;
+    std::map<int64_t, bool> pending;
+    for (const auto& m : messages) {
+        if (m.status == dionysus::kafka::Message::Status::Failed) failed_by_id[m.outbox_id] = &m;
+        if (m.status == dionysus::kafka::Message::Status::Pending) pending[m.outbox_id] = true;
+    }
+    std::vector<int64_t> published(skipped);
+    std::map<std::pair<std::string, std::string>, std::vector<int64_t>> failures;
+    int64_t last = -1;
+    for (const auto& m : messages) {
+        if (m.outbox_id == last) continue;
+        last = m.outbox_id;
+        if (pending.count(m.outbox_id)) continue;  // unknown outcome: sent again later
+        auto f = failed_by_id.find(m.outbox_id);
+        if (f == failed_by_id.end()) published.push_back(m.outbox_id);
+        else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
+    }
+    uint64 failed_count = 0;
+    in_transaction([&] {
+        dionysus::publisher::mark_published(published);
+        for (const auto& [error, ids] : failures) {
+            dionysus::publisher::mark_failed(ids, error.first, error.second);
+            failed_count += ids.size();
+        }
+    });
+    count(published.size() - skipped.size(), failed_count);
+    if (failed_count > 0) {
+        const auto& first = *failures.begin();
+        std::string msg = std::to_string(failed_count) + " event(s) failed: " + first.first.first +
+                          ": " + first.first.second;
+        set_state("retrying", msg);
+        log_message(LOG, msg);
+    }
+}
+
+void Publisher::run() {
+    while (!got_sigterm) {
+        spi::guard([] { CHECK_FOR_INTERRUPTS(); });
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            spi::guard([] { ProcessConfigFile(PGC_SIGHUP); });
+        }
+        bool more = false;
+        if (spi::guard([] { return RecoveryInProgress(); })) {
+            set_state("standby");
+        } else {
+            try {
+                more = drain_once();
+            } catch (const spi::Error& e) {
+                set_state("error", e.what());
+                log_message(WARNING, e.what());
+                formats_set_ = false;
+            } catch (const std::exception& e) {
+                set_state("error", e.what());
+                log_message(WARNING, e.what());
+                producer_.reset();
+            }
+        }
+        if (more) continue;
+        int rc = spi::guard([] {
+            return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                             dionysus_poll_interval_ms, PG_WAIT_EXTENSION);
+        });
+        (void)rc;
+        spi::guard([] { ResetLatch(MyLatch); });
+    }
+    set_state("stopping");
+    producer_.reset();  // in-flight deliveries were served by deliver()
+}
+
+void detach_from_shared_state(int, Datum) {
+    auto* s = dionysus::publisher_state();
+    if (s == nullptr) return;
+    SpinLockAcquire(&s->mutex);
+    s->pid = 0;
+    s->latch = nullptr;
+    strlcpy(s->state, "stopped", sizeof s->state);
+    SpinLockRelease(&s->mutex);
+}
+
+}  // namespace
+
+void dionysus_publisher_main(Datum) {
+    pqsignal(SIGTERM, handle_sigterm);
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnection(dionysus_database, nullptr, 0);
+    pgstat_report_appname("dionysus publisher");
+
+    if (auto* s = dionysus::publisher_state()) {
+        SpinLockAcquire(&s->mutex);
+        s->pid = MyProcPid;
+        s->latch = MyLatch;
+        strlcpy(s->state, "starting", sizeof s->state);
+        s->heartbeat = GetCurrentTimestamp();
+        SpinLockRelease(&s->mutex);
+    }
+    before_shmem_exit(detach_from_shared_state, 0);
+    elog(LOG, "dionysus publisher started on database \"%s\"", dionysus_database);
+
+    // Postgres -> C++ crossing: nothing may escape into the worker's C frames.
+    char* failure = nullptr;
+    try {
+        Publisher publisher;
+        publisher.run();
+    } catch (const std::exception& e) {
+        failure = pstrdup(e.what());
+    } catch (...) {
+        failure = pstrdup("unknown C++ exception");
+    }
+    if (failure) ereport(FATAL, (errmsg("dionysus publisher: %s", failure)));
+    elog(LOG, "dionysus publisher stopped");
+    proc_exit(0);
+}

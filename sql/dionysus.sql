@@ -1,0 +1,92 @@
+-- dionysus: domain-model change data capture to Kafka.
+-- This is the one file people edit; the Makefile builds dionysus--<version>.sql from it.
+\echo Use "CREATE EXTENSION dionysus" to load this file. \quit
+
+-- Applications never touch this schema: capture runs as the extension owner.
+REVOKE ALL ON SCHEMA dionysus FROM PUBLIC;
+
+CREATE TABLE dionysus.topics (
+    name            text PRIMARY KEY,            -- Kafka topic: <namespace>_<topic>
+    namespace       text NOT NULL,
+    topic           text NOT NULL,
+    partition_key   text,                        -- column or function f(row) -> text; NULL: default column
+    genesis_replica boolean NOT NULL DEFAULT false,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.topics IS 'Declared topics (dionysus.declare_topic).';
+
+CREATE TABLE dionysus.models (
+    topic              text NOT NULL REFERENCES dionysus.topics (name) ON DELETE CASCADE,
+    model              regclass NOT NULL,
+    model_name         text NOT NULL,
+    primary_key        name NOT NULL,
+    partition_key      text,                     -- resolved column name or function (regprocedure text)
+    partition_key_kind "char",                   -- 'c' column, 'f' function, NULL none
+    soft_delete_column name,                     -- NULL: not soft-deletable
+    publish_updates_after_soft_delete boolean NOT NULL DEFAULT false,
+    dependencies       regclass[] NOT NULL DEFAULT '{}',
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (topic, model),
+    UNIQUE (topic, model_name)
+);
+CREATE INDEX models_model ON dionysus.models (model);
+COMMENT ON TABLE dionysus.models IS 'Published models (dionysus.publish).';
+
+-- dionysus-rb's outbox columns. One partial index serves the worker; every
+-- further index would tax each capture insert and each publish.
+CREATE TABLE dionysus.outbox (
+    id             bigserial PRIMARY KEY,
+    resource_class text NOT NULL,
+    resource_id    text,
+    event_name     text NOT NULL,
+    topic          text NOT NULL,
+    partition_key  text,
+    changeset      jsonb,
+    published_at   timestamptz,
+    failed_at      timestamptz,
+    retry_at       timestamptz,
+    error_class    text,
+    error_message  text,
+    attempts       integer NOT NULL DEFAULT 0,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX outbox_unpublished ON dionysus.outbox (topic, id) WHERE published_at IS NULL;
+COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture triggers, drained by the publisher worker.';
+
+SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.outbox', 'WHERE published_at IS NULL');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.outbox_id_seq', '');
+
+CREATE FUNCTION dionysus.declare_topic(namespace text, name text, partition_key text DEFAULT NULL,
+                                       genesis_replica boolean DEFAULT false)
+RETURNS text AS 'MODULE_PATHNAME', 'dionysus_declare_topic' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.declare_topic(text, text, text, boolean) IS
+    'Declare the Kafka topic <namespace>_<name>; returns its name.';
+
+CREATE FUNCTION dionysus.publish(topic text, model regclass, model_name text DEFAULT NULL,
+                                 dependencies regclass[] DEFAULT '{}',
+                                 publish_updates_after_soft_delete boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_publish' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.publish(text, regclass, text, regclass[], boolean) IS
+    'Publish a table as a model on a topic: installs capture triggers.';
+
+CREATE FUNCTION dionysus.unpublish(topic text, model regclass)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_unpublish' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.unpublish(text, regclass) IS
+    'Stop publishing a model on a topic; drops capture when no topic is left.';
+
+CREATE FUNCTION dionysus.drop_topic(name text)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_drop_topic' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.drop_topic(text) IS
+    'Unpublish every model of a topic and forget the topic and its unpublished outbox rows.';
+
+-- The capture trigger runs as the extension owner so application roles need
+-- no privilege on schema dionysus.
+CREATE FUNCTION dionysus.capture()
+RETURNS trigger AS 'MODULE_PATHNAME', 'dionysus_capture' LANGUAGE C SECURITY DEFINER;
+COMMENT ON FUNCTION dionysus.capture() IS
+    'Statement-level capture trigger writing outbox rows (installed by dionysus.publish).';
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA dionysus FROM PUBLIC;

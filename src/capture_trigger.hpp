@@ -1,0 +1,11 @@
+// The capture trigger (dionysus.capture): statement-level AFTER triggers with
+// transition tables write one outbox row per changed row per topic through a
+// cached plan per (table, event).
+#pragma once
+
+namespace dionysus {
+
+// Drop cached capture plans in every backend (at commit of the caller).
+void invalidate_capture_plans_everywhere();
+
+}  // namespace dionysus

@@ -1,0 +1,20 @@
+// Configuration (GUCs) — see README "Configuration". Defined in _PG_init.
+#pragma once
+
+extern "C" {
+extern char* dionysus_database;
+extern char* dionysus_brokers;
+extern char* dionysus_kafka_properties;
+extern char* dionysus_client_id;
+extern int dionysus_batch_size;
+extern int dionysus_poll_interval_ms;
+extern int dionysus_publishing_delay_ms;
+extern char* dionysus_soft_delete_column;
+extern char* dionysus_default_partition_key;
+extern char* dionysus_partitioner;
+extern bool dionysus_capture;
+}
+
+namespace dionysus {
+void define_gucs();
+}

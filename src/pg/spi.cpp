@@ -1,0 +1,101 @@
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+}
+
+#include <exception>
+
+namespace dionysus::pg {
+
+namespace {
+
+struct CResult {  // palloc'd copy of an SPI result, built inside the guard
+    uint64 nrows = 0;
+    int ncols = 0;
+    char** cells = nullptr;  // nrows*ncols, NULL for SQL NULL
+    int ret = 0;
+};
+
+CResult run(const std::string& sql, const std::vector<Value>& params, bool read_only,
+            bool want_rows) {
+    const int n = static_cast<int>(params.size());
+    // Plain arrays built before entering the guard; palloc'd datums inside.
+    std::vector<Oid> types(n, TEXTOID);
+    std::vector<const char*> cstrs(n, nullptr);
+    std::vector<char> nulls(n, ' ');
+    for (int i = 0; i < n; i++) {
+        if (params[i]) cstrs[i] = params[i]->c_str();
+        else nulls[i] = 'n';
+    }
+    const char* sql_c = sql.c_str();
+    Oid* types_p = types.data();
+    const char** cstrs_p = cstrs.data();
+    char* nulls_p = nulls.data();
+    return guard([&]() -> CResult {
+        CResult r;
+        Datum* values = static_cast<Datum*>(palloc0(sizeof(Datum) * (n > 0 ? n : 1)));
+        for (int i = 0; i < n; i++)
+            if (cstrs_p[i]) values[i] = CStringGetTextDatum(cstrs_p[i]);
+        r.ret = SPI_execute_with_args(sql_c, n, types_p, values, nulls_p, read_only, 0);
+        if (r.ret < 0) elog(ERROR, "dionysus: SPI failed (%d) running: %s", r.ret, sql_c);
+        r.nrows = SPI_processed;
+        if (want_rows && SPI_tuptable != nullptr) {
+            TupleDesc desc = SPI_tuptable->tupdesc;
+            r.ncols = desc->natts;
+            r.cells = static_cast<char**>(palloc0(sizeof(char*) * (r.nrows * r.ncols + 1)));
+            for (uint64 row = 0; row < r.nrows; row++)
+                for (int col = 0; col < r.ncols; col++)
+                    r.cells[row * r.ncols + col] =
+                        SPI_getvalue(SPI_tuptable->vals[row], desc, col + 1);
+        }
+        return r;
+    });
+}
+
+}  // namespace
+
+SpiConnection::SpiConnection() {
+    guard([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "dionysus: SPI_connect failed");
+    });
+}
+
+SpiConnection::~SpiConnection() {
+    if (std::uncaught_exceptions() > 0) return;
+    try {
+        guard([] { SPI_finish(); });
+    } catch (...) {
+        // The enclosing transaction's abort releases SPI.
+    }
+}
+
+std::vector<Row> query(const std::string& sql, const std::vector<Value>& params, bool read_only) {
+    CResult r = run(sql, params, read_only, true);
+    std::vector<Row> rows;
+    rows.reserve(r.nrows);
+    for (uint64 row = 0; row < r.nrows; row++) {
+        Row out;
+        out.reserve(r.ncols);
+        for (int col = 0; col < r.ncols; col++) {
+            const char* cell = r.cells[row * r.ncols + col];
+            out.push_back(cell ? Value(cell) : std::nullopt);
+        }
+        rows.push_back(std::move(out));
+    }
+    return rows;
+}
+
+uint64_t execute(const std::string& sql, const std::vector<Value>& params) {
+    return run(sql, params, false, false).nrows;
+}
+
+Value query_value(const std::string& sql, const std::vector<Value>& params) {
+    auto rows = query(sql, params, false);
+    if (rows.empty() || rows[0].empty()) return std::nullopt;
+    return rows[0][0];
+}
+
+}  // namespace dionysus::pg

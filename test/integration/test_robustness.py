@@ -1,0 +1,172 @@
+"""Publisher worker guarantees (DESIGN.md §6): broker outages, kill -9, late
+commits, Postgres restarts, SIGTERM. These tests disturb the shared cluster,
+so conftest.py runs them after the others."""
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import (sql, scalar, wait_drained, pending_count, consume, header,
+                      Cluster)
+
+pytestmark = pytest.mark.disruptive
+
+
+def outbox_ids(conn, topic):
+    return {r[0] for r in sql(conn, "SELECT id FROM dionysus.outbox WHERE topic = %s", (topic,))}
+
+
+def declare(db, namespace, table):
+    topic = scalar(db, "SELECT dionysus.declare_topic(%s, 'items')", (namespace,))
+    sql(db, "SELECT dionysus.publish(%s, %s, model_name => 'Item')", (topic, table))
+    return topic
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_broker_outage_failures_recorded_then_delivered_in_order(cluster, db):
+    sql(db, "CREATE TABLE fault_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_fault", "fault_items")
+    sql(db, "INSERT INTO fault_items SELECT g, g % 3, 0 FROM generate_series(1, 10) g")
+    wait_drained(db)
+
+    cluster.broker_down()
+    try:
+        for c in range(1, 6):
+            t0 = time.time()
+            sql(db, "UPDATE fault_items SET counter = %s", (c,))
+            # a broker outage never holds a transaction open
+            assert time.time() - t0 < 2.0
+        # deliveries time out after message.timeout.ms=3000 and are recorded as failures
+        wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s "
+                                      "AND failed_at IS NOT NULL", (topic,)),
+                   25, "failed outbox rows while the broker is down")
+        assert pending_count(db, topic) == 50   # nothing is marked published while down
+        rows = sql(db, "SELECT attempts, failed_at, retry_at, error_class, error_message "
+                       "FROM dionysus.outbox WHERE topic = %s AND failed_at IS NOT NULL", (topic,))
+        for attempts, failed_at, retry_at, error_class, error_message in rows:
+            assert attempts >= 1
+            assert retry_at is not None and retry_at > failed_at
+            assert error_class and error_message
+    finally:
+        cluster.broker_up()
+
+    wait_drained(db, timeout=90, topic=topic)
+    ids = outbox_ids(db, topic)
+    assert len(ids) == 60
+    msgs = consume(cluster.bootstrap, topic, 60, timeout=30, idle=1.0)
+    assert ids <= {int(header(m, "outbox_id")) for m in msgs}
+    per_key = {}
+    for m in msgs:   # consume() keeps per-partition order, and a key has one partition
+        per_key.setdefault(m.key, []).append(json.loads(m.value)["message"][0]["data"][0]["counter"])
+    assert set(per_key) == {f"Item:{i}".encode() for i in range(1, 11)}
+    for key, counters in per_key.items():
+        assert counters == sorted(counters), (key, counters)
+        assert counters[0] == 0 and counters[-1] == 5, (key, counters)
+
+
+def test_kill9_worker_mid_drain_loses_nothing(cluster, db):
+    total = 20000
+    sql(db, "CREATE TABLE kill_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_kill", "kill_items")
+    pid = cluster.wait_worker()
+    sql(db, "INSERT INTO kill_items SELECT g, g % 101, g FROM generate_series(1, %s) g", (total,))
+    ids = outbox_ids(db, topic)
+    assert len(ids) == total
+    # let the drain get under way, then kill the worker in the middle of it
+    wait_until(lambda: pending_count(db, topic) < total, 30, "the drain to start")
+    pending_at_kill = pending_count(db, topic)
+    os.kill(pid, signal.SIGKILL)
+    assert 0 < pending_at_kill < total, "drain finished before the kill; test premise not met"
+    db.close()   # the postmaster resets every backend after a crashed child
+
+    conn = cluster.connect(timeout=60)
+    try:
+        cluster.wait_worker(timeout=60, not_pid=pid)
+        wait_drained(conn, timeout=120, topic=topic)
+        assert pending_count(conn, topic) == 0
+        msgs = consume(cluster.bootstrap, topic, total, timeout=60)
+        delivered = {int(header(m, "outbox_id")) for m in msgs}
+        missing = ids - delivered
+        assert not missing, f"{len(missing)} outbox ids never delivered, e.g. {sorted(missing)[:5]}"
+    finally:
+        conn.close()
+
+
+def test_late_committing_transaction_is_delivered(cluster, db):
+    sql(db, "CREATE TABLE late_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_late", "late_items")
+    a = cluster.connect()
+    try:
+        a.autocommit = False
+        with a.cursor() as cur:   # txn A: gets the lower outbox id, stays open
+            cur.execute("INSERT INTO late_items VALUES (1, 1, 1)")
+            cur.execute("SELECT id FROM dionysus.outbox WHERE topic = %s", (topic,))
+            a_id = cur.fetchone()[0]
+        sql(db, "INSERT INTO late_items VALUES (2, 2, 2)")   # txn B commits
+        b_id = scalar(db, "SELECT id FROM dionysus.outbox WHERE topic = %s", (topic,))
+        assert a_id < b_id
+        wait_until(lambda: scalar(db, "SELECT published_at IS NOT NULL FROM dionysus.outbox "
+                                      "WHERE id = %s", (b_id,)), 20, "B's row to be published")
+        time.sleep(1.0)   # let the worker move on past B
+        a.commit()
+    finally:
+        a.close()
+    wait_drained(db, topic=topic)
+    msgs = consume(cluster.bootstrap, topic, 2, idle=1.0)
+    assert sorted(m.key for m in msgs) == [b"Item:1", b"Item:2"]
+    assert {int(header(m, "outbox_id")) for m in msgs} == {a_id, b_id}
+
+
+def test_pending_rows_delivered_after_postgres_restart(cluster, db):
+    sql(db, "CREATE TABLE restart_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_restart", "restart_items")
+    cluster.broker_down()
+    try:
+        sql(db, "INSERT INTO restart_items SELECT g, g % 7, g FROM generate_series(1, 500) g")
+        time.sleep(0.5)
+        assert pending_count(db, topic) == 500
+        db.close()
+        cluster.restart()
+    finally:
+        cluster.broker_up()
+    conn = cluster.connect()
+    try:
+        cluster.wait_worker(timeout=30)
+        wait_drained(conn, timeout=90, topic=topic)
+        ids = outbox_ids(conn, topic)
+        assert len(ids) == 500
+        msgs = consume(cluster.bootstrap, topic, 500, timeout=30)
+        assert ids <= {int(header(m, "outbox_id")) for m in msgs}
+    finally:
+        conn.close()
+
+
+def test_sigterm_worker_exits_cleanly_and_restarts(cluster, db):
+    sql(db, "CREATE TABLE term_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_term", "term_items")
+    pid = cluster.wait_worker()
+    log_start = len(cluster.log_text())
+    os.kill(pid, signal.SIGTERM)
+    new_pid = cluster.wait_worker(timeout=60, not_pid=pid)
+    assert new_pid != pid
+    log = cluster.log_text()[log_start:]
+    assert f"({pid}) was terminated by signal" not in log
+    assert not Cluster.crash_lines(log), Cluster.crash_lines(log)
+    # a clean exit does not make the postmaster reset the other backends
+    assert scalar(db, "SELECT 1") == 1
+    # and the new worker publishes
+    sql(db, "INSERT INTO term_items VALUES (1, 1, 1)")
+    wait_drained(db, topic=topic)
+    msgs = consume(cluster.bootstrap, topic, 1, idle=0.5)
+    assert [m.key for m in msgs] == [b"Item:1"]

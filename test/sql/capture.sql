@@ -1,0 +1,88 @@
+-- Capture: the exact outbox rows each kind of change writes.
+CREATE EXTENSION IF NOT EXISTS dionysus;
+SET client_min_messages = warning;
+TRUNCATE dionysus.outbox;
+
+CREATE TABLE cap_accounts (id bigserial PRIMARY KEY, name text);
+CREATE TABLE cap_rentals (id bigserial PRIMARY KEY, account_id bigint REFERENCES cap_accounts,
+                          name text, price numeric(10,2), canceled_at timestamptz);
+CREATE TABLE cap_notes (id uuid PRIMARY KEY, body text, data json);
+SELECT dionysus.declare_topic('cap', 'rentals');
+SELECT dionysus.publish('cap_rentals', 'cap_rentals', model_name => 'Rental');
+SELECT dionysus.publish('cap_rentals', 'cap_accounts');
+SELECT dionysus.declare_topic('cap', 'audit', partition_key => 'name');
+SELECT dionysus.publish('cap_audit', 'cap_rentals', publish_updates_after_soft_delete => true);
+SELECT dionysus.declare_topic('cap', 'notes');
+SELECT dionysus.publish('cap_notes', 'cap_notes');
+
+CREATE VIEW cap_outbox AS
+  SELECT resource_class, resource_id, event_name, topic, partition_key,
+         published_at IS NULL AS pending, attempts
+    FROM dionysus.outbox ORDER BY id;
+
+INSERT INTO cap_accounts (id, name) VALUES (1, 'Acme'), (2, 'Globex');
+INSERT INTO cap_rentals (id, account_id, name, price) VALUES (1, 1, 'Villa', 100), (2, NULL, 'Flat', 50);
+SELECT * FROM cap_outbox;
+TRUNCATE dionysus.outbox;
+
+-- no-op update: nothing
+UPDATE cap_rentals SET name = name WHERE id = 1;
+-- real update: updated on both topics
+UPDATE cap_rentals SET price = 120 WHERE id = 1;
+SELECT * FROM cap_outbox;
+TRUNCATE dionysus.outbox;
+
+-- soft delete → destroyed; update while soft-deleted → nothing (audit: updated);
+-- changing canceled_at while set → destroyed; restore → created
+UPDATE cap_rentals SET canceled_at = '2024-05-01 10:00:00+00' WHERE id = 1;
+UPDATE cap_rentals SET name = 'Villa (closed)' WHERE id = 1;
+UPDATE cap_rentals SET canceled_at = '2024-05-02 10:00:00+00' WHERE id = 1;
+UPDATE cap_rentals SET canceled_at = NULL WHERE id = 1;
+SELECT * FROM cap_outbox;
+TRUNCATE dionysus.outbox;
+
+-- multi-row statements, a primary key change, and delete
+UPDATE cap_rentals SET price = price + 1;
+UPDATE cap_rentals SET id = 3 WHERE id = 2;
+DELETE FROM cap_rentals WHERE id = 3;
+SELECT * FROM cap_outbox;
+TRUNCATE dionysus.outbox;
+
+-- json columns (no equality operator) and uuid keys
+INSERT INTO cap_notes VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'hi', '{"a": 1}');
+UPDATE cap_notes SET data = '{"a": 1}';
+UPDATE cap_notes SET data = '{"a": 2}';
+SELECT * FROM cap_outbox;
+TRUNCATE dionysus.outbox;
+
+-- dionysus.capture = off writes nothing
+SET dionysus.capture = off;
+INSERT INTO cap_accounts (id, name) VALUES (3, 'Initech');
+RESET dionysus.capture;
+SELECT count(*) FROM dionysus.outbox;
+
+-- rolled back changes leave no outbox rows
+BEGIN;
+INSERT INTO cap_accounts (id, name) VALUES (4, 'Hooli');
+ROLLBACK;
+SELECT count(*) FROM dionysus.outbox;
+
+-- capture follows declarations made in the same session
+SELECT dionysus.unpublish('cap_rentals', 'cap_accounts');
+INSERT INTO cap_accounts (id, name) VALUES (5, 'Umbrella');
+SELECT count(*) FROM dionysus.outbox;
+
+-- bulk statements: one outbox row per row per topic
+INSERT INTO cap_rentals (id, account_id, name, price)
+  SELECT g, 1 + g % 2, 'r' || g, g FROM generate_series(100, 10099) g;
+SELECT topic, event_name, count(*), count(DISTINCT resource_id) FROM dionysus.outbox
+ GROUP BY 1, 2 ORDER BY 1, 2;
+UPDATE cap_rentals SET price = price * 2 WHERE id >= 100;
+SELECT topic, event_name, count(*) FROM dionysus.outbox GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- the trigger refuses to be used any other way
+\set VERBOSITY verbose
+CREATE TABLE cap_misuse (id int PRIMARY KEY);
+CREATE TRIGGER misuse BEFORE INSERT ON cap_misuse FOR EACH ROW EXECUTE FUNCTION dionysus.capture();
+INSERT INTO cap_misuse VALUES (1);
+SELECT dionysus.capture();
