@@ -137,6 +137,11 @@ rd_kafka_topic_t* Producer::topic_handle(const std::string& name) {
 
 bool Producer::produce(Message& m) {
     rd_kafka_topic_t* rkt = topic_handle(m.topic);
+    // The producev macros cast their arguments without parentheses.
+    void* value = m.value ? const_cast<char*>(m.value->data()) : nullptr;
+    size_t value_len = m.value ? m.value->size() : 0;
+    void* key = const_cast<char*>(m.key.data());
+    size_t key_len = m.key.size();
     for (;;) {
         rd_kafka_headers_t* headers = rd_kafka_headers_new(m.headers.size());
         for (const auto& [k, v] : m.headers)
@@ -144,9 +149,7 @@ bool Producer::produce(Message& m) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk_, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(const_cast<char*>(m.key.data()), m.key.size()),
-            RD_KAFKA_V_VALUE(m.value ? const_cast<char*>(m.value->data()) : nullptr,
-                             m.value ? m.value->size() : 0),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&m), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             in_flight_++;

@@ -179,7 +179,7 @@ cluster_crashed() {
 cluster_stop() {
   local dir=${1:-}
   [ -n "$dir" ] && [ -d "$dir" ] || return 0
-  local pgbin pid i
+  local pgbin pid f
   pgbin=$(cluster_pgbin)
   if [ -f "$dir/data/postmaster.pid" ]; then
     _as_pg "$pgbin/pg_ctl" -D "$dir/data" -w -t 30 -m fast stop >/dev/null 2>&1 ||
@@ -190,7 +190,7 @@ cluster_stop() {
     [ -n "$pid" ] || continue
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
-      for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done

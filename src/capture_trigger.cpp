@@ -181,7 +181,8 @@ std::string build_sql(Event ev, const std::vector<TopicModel>& models,
     return sql;
 }
 
-PlanEntry build_entry(Oid relid, Event ev, TriggerData* trigdata) {
+// Expects the transition tables registered on the current SPI connection.
+PlanEntry build_entry(Oid relid, Event ev) {
     PlanEntry entry;
     auto rows = spi::query(
         "SELECT m.topic, m.model_name, m.primary_key::text, COALESCE(m.partition_key_kind::text, ''), "
@@ -213,8 +214,6 @@ PlanEntry build_entry(Oid relid, Event ev, TriggerData* trigdata) {
     entry.plan = spi::guard([&]() -> SPIPlanPtr {
         Oid* types = static_cast<Oid*>(palloc(sizeof(Oid) * nargs));
         for (int i = 0; i < nargs; i++) types[i] = TEXTOID;
-        if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-            elog(ERROR, "dionysus: could not register transition tables");
         SPIPlanPtr plan = SPI_prepare(sql_c, nargs, types);
         if (plan == nullptr)
             elog(ERROR, "dionysus: could not prepare capture statement: %s",
@@ -244,7 +243,7 @@ DIONYSUS_PG_FUNCTION(dionysus_capture) {
     if (!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
         throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
                     "dionysus.capture() must be an AFTER … FOR EACH STATEMENT trigger");
-    if (!dionysus_capture) return PointerGetDatum(nullptr);
+    if (!dionysus_capture_enabled) return PointerGetDatum(nullptr);
 
     Event ev;
     if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event)) ev = Event::Insert;
@@ -257,6 +256,10 @@ DIONYSUS_PG_FUNCTION(dionysus_capture) {
     Oid relid = RelationGetRelid(trigdata->tg_relation);
 
     spi::SpiConnection spi;
+    spi::guard([&] {
+        if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+            elog(ERROR, "dionysus: could not register transition tables");
+    });
     while (!stale_plans.empty()) {
         SPIPlanPtr p = stale_plans.back();
         stale_plans.pop_back();
@@ -264,7 +267,7 @@ DIONYSUS_PG_FUNCTION(dionysus_capture) {
     }
     uint64_t key = plan_key(relid, ev);
     auto it = plans.find(key);
-    if (it == plans.end()) it = plans.emplace(key, build_entry(relid, ev, trigdata)).first;
+    if (it == plans.end()) it = plans.emplace(key, build_entry(relid, ev)).first;
     PlanEntry& entry = it->second;
     if (entry.plan == nullptr) return PointerGetDatum(nullptr);
 
@@ -274,8 +277,6 @@ DIONYSUS_PG_FUNCTION(dionysus_capture) {
     const char** args_p = args.data();
     SPIPlanPtr plan = entry.plan;
     uint64 processed = spi::guard([&]() -> uint64 {
-        if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-            elog(ERROR, "dionysus: could not register transition tables");
         Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * nargs));
         for (int i = 0; i < nargs; i++) values[i] = CStringGetTextDatum(args_p[i]);
         int rc = SPI_execute_plan(plan, values, nullptr, false, 0);

@@ -9,6 +9,7 @@
 #include "capture_trigger.hpp"
 
 extern "C" {
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/errcodes.h"
 }
@@ -146,7 +147,7 @@ DIONYSUS_PG_FUNCTION(dionysus_declare_topic) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid topic name: " + *problem);
     std::string full = dionysus::naming::topic_name(ns, name);
     if (auto problem = dionysus::naming::topic_name_problem(genesis_replica ? full + "_genesis" : full))
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid topic \"" + full + "\": " + *problem);
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid topic: " + *problem);
     if (partition_key && partition_key->empty())
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "partition_key must not be empty",
                     "Pass NULL to use dionysus.default_partition_key.");

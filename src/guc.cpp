@@ -16,7 +16,7 @@ int dionysus_publishing_delay_ms = 0;
 char* dionysus_soft_delete_column = nullptr;
 char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
-bool dionysus_capture = true;
+bool dionysus_capture_enabled = true;
 
 namespace {
 
@@ -72,7 +72,7 @@ void define_gucs() {
                                check_partitioner, nullptr, nullptr);
     DefineCustomBoolVariable("dionysus.capture",
                              "Write outbox rows for changes of published tables (off: suppress).",
-                             nullptr, &dionysus_capture, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr, &dionysus_capture_enabled, true, PGC_USERSET, 0, nullptr, nullptr,
                              nullptr);
     MarkGUCPrefixReserved("dionysus");
 }

@@ -12,7 +12,7 @@ extern int dionysus_publishing_delay_ms;
 extern char* dionysus_soft_delete_column;
 extern char* dionysus_default_partition_key;
 extern char* dionysus_partitioner;
-extern bool dionysus_capture;
+extern bool dionysus_capture_enabled;
 }
 
 namespace dionysus {

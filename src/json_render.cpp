@@ -49,6 +49,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <regex>
@@ -232,12 +233,20 @@ struct Cursor {
     size_t pos = 0;
     bool done() const { return pos == s.size(); }
     bool eat(char c) {
-        if (pos < s.size() && s[pos] == c) return ++pos, true;
-        return false;
+        if (pos >= s.size() || s[pos] != c) return false;
+        ++pos;
+        return true;
     }
     bool eat(std::string_view lit) {
-        if (s.substr(pos, lit.size()) == lit) return pos += lit.size(), true;
-        return false;
+        if (s.substr(pos, lit.size()) != lit) return false;
+        pos += lit.size();
+        return true;
+    }
+    // -1 for "-", 1 for "+" or no sign
+    int sign() {
+        if (eat('-')) return -1;
+        eat('+');
+        return 1;
     }
     // min_len..max_len digits into v
     bool digits(int64_t& v, size_t min_len, size_t max_len) {
@@ -279,8 +288,8 @@ bool parse_time(Cursor& c, DateTime& t) {
 
 // [+-]HH[:MM[:SS]] (PostgreSQL prints minutes and seconds only when nonzero).
 bool parse_offset(Cursor& c, DateTime& t) {
-    int sign = c.eat('+') ? 1 : c.eat('-') ? -1 : 0;
-    if (sign == 0) return true;
+    if (c.done() || (c.s[c.pos] != '+' && c.s[c.pos] != '-')) return true;
+    const int sign = c.sign();
     int64_t h = 0, m = 0, s = 0;
     if (!c.digits(h, 2, 2)) return false;
     if (c.eat(':') && !c.digits(m, 2, 2)) return false;
@@ -373,7 +382,7 @@ void append_time(std::string& out, std::string_view text) {
 std::optional<int64_t> interval_seconds(std::string_view text) {
     constexpr int64_t kYear = 31556952, kMonth = 2629746, kWeek = 604800, kDay = 86400;
     Cursor c{text};
-    int sign = c.eat('-') ? -1 : (c.eat('+'), 1);
+    const int sign = c.sign();
     if (!c.eat('P')) return std::nullopt;
     __int128 nanos = 0;  // exact: fractions of years or months stay exact too
     bool in_time = false, any = false;
@@ -382,7 +391,7 @@ std::optional<int64_t> interval_seconds(std::string_view text) {
             in_time = true;
             continue;
         }
-        int part_sign = c.eat('-') ? -1 : (c.eat('+'), 1);
+        const int part_sign = c.sign();
         int64_t whole = 0;
         size_t start = c.pos;
         while (!c.done() && is_digit(c.s[c.pos])) {
@@ -394,7 +403,10 @@ std::optional<int64_t> interval_seconds(std::string_view text) {
         if (c.eat('.') || c.eat(',')) {
             size_t fstart = c.pos;
             while (!c.done() && is_digit(c.s[c.pos])) {
-                if (frac_scale < 1000000000) frac = frac * 10 + (c.s[c.pos] - '0'), frac_scale *= 10;
+                if (frac_scale < 1000000000) {
+                    frac = frac * 10 + (c.s[c.pos] - '0');
+                    frac_scale *= 10;
+                }
                 ++c.pos;
             }
             if (c.pos == fstart) return std::nullopt;
@@ -544,7 +556,10 @@ void append_json(std::string& out, std::string_view text) {
 bool parse_array(Cursor& c, Kind kind, std::string& out) {
     if (!c.eat('{')) return false;
     out += '[';
-    if (c.eat('}')) return out += ']', true;
+    if (c.eat('}')) {
+        out += ']';
+        return true;
+    }
     for (bool first = true;; first = false) {
         if (!first) out += ',';
         while (c.eat(' ')) {}
@@ -568,7 +583,10 @@ bool parse_array(Cursor& c, Kind kind, std::string& out) {
             bool escaped = false;
             while (!c.done() && c.s[c.pos] != ',' && c.s[c.pos] != '}') {
                 char ch = c.s[c.pos++];
-                if (ch == '\\' && !c.done()) ch = c.s[c.pos++], escaped = true;
+                if (ch == '\\' && !c.done()) {
+                    ch = c.s[c.pos++];
+                    escaped = true;
+                }
                 element += ch;
             }
             while (!element.empty() && element.back() == ' ') element.pop_back();
@@ -581,7 +599,10 @@ bool parse_array(Cursor& c, Kind kind, std::string& out) {
                 append_value(out, kind, element);
         }
         while (c.eat(' ')) {}
-        if (c.eat('}')) return out += ']', true;
+        if (c.eat('}')) {
+            out += ']';
+            return true;
+        }
         if (!c.eat(',')) return false;
     }
 }
@@ -669,8 +690,7 @@ void append_array(std::string& out, Kind element_kind, std::string_view text) {
     Cursor c{text};
     if (c.eat('[')) {  // "[0:2]={...}": bounds other than 1..n, Rails drops them
         size_t eq = text.find('=');
-        if (eq == std::string_view::npos) return append_string(out, text);
-        c.pos = eq + 1;
+        c.pos = eq == std::string_view::npos ? text.size() : eq + 1;
     }
     std::string rendered;
     if (parse_array(c, element_kind, rendered) && c.done())

@@ -15,7 +15,6 @@ INSERT INTO app_orders (total) VALUES (10), (20);
 UPDATE app_orders SET total = 11 WHERE id = 1;
 DELETE FROM app_orders WHERE id = 2;
 \set ON_ERROR_STOP 0
-\set VERBOSITY verbose
 SELECT count(*) FROM dionysus.outbox;
 SELECT * FROM dionysus.topics;
 INSERT INTO dionysus.outbox (resource_class, event_name, topic) VALUES ('X', 'x_created', 'app_orders');
@@ -23,7 +22,6 @@ SELECT dionysus.declare_topic('app', 'evil');
 SELECT dionysus.capture();
 SET dionysus.kafka_properties = 'sasl.password=x';
 SHOW dionysus.kafka_properties;
-\set VERBOSITY default
 RESET ROLE;
 SELECT resource_class, resource_id, event_name FROM dionysus.outbox ORDER BY id;
 DROP TABLE app_orders;

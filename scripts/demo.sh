@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# THE demo: build and install dionysus, start a throwaway PostgreSQL 15 cluster
+# (as the `postgres` OS user) with the dev Kafka broker, declare a small domain
+# (accounts, rentals), run a real Kafka consumer (kcat) in the background and
+# watch every change arrive on Kafka. Cleans everything up on exit.
+#
+# Knobs: PG_CONFIG, DIONYSUS_SKIP_BUILD=1 (use what is installed), DIONYSUS_SKIP_DEPS=1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$(pwd)
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+[ -x "$PG_CONFIG" ] || PG_CONFIG=pg_config
+SUDO=()
+[ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+
+DEMO=$(mktemp -d /tmp/dionysus-demo.XXXXXX)
+chmod 0755 "$DEMO"
+CLUSTER=$DEMO/cluster
+MESSAGES=$DEMO/messages.log
+CONSUMER_PIDS=()
+
+# shellcheck source=scripts/cluster.sh
+source "$REPO/scripts/cluster.sh"
+
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${CONSUMER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${CONSUMER_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  if [ $rc -ne 0 ] && [ -f "$CLUSTER/postgres.log" ]; then
+    echo "--- last lines of the postgres log ---"; tail -n 20 "$CLUSTER/postgres.log"
+  fi
+  cluster_stop "$CLUSTER" >/dev/null 2>&1
+  rm -rf "$DEMO"
+  echo "==> cleaned up"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo; echo "==> $*"; }
+
+if [ "${DIONYSUS_SKIP_DEPS:-0}" != 1 ]; then
+  say "dependencies"; bash "$REPO/scripts/install_deps.sh"
+fi
+if [ "${DIONYSUS_SKIP_BUILD:-0}" != 1 ]; then
+  say "build and install (make -j2 && make install)"
+  if ! { make -j2 PG_CONFIG="$PG_CONFIG" && "${SUDO[@]}" make install PG_CONFIG="$PG_CONFIG"; } \
+        >"$DEMO/build.log" 2>&1; then
+    tail -n 40 "$DEMO/build.log"; echo "build failed" >&2; exit 1
+  fi
+fi
+PGBIN=$("$PG_CONFIG" --bindir)
+
+say "start PostgreSQL 15 + dev Kafka broker (throwaway, in $CLUSTER)"
+DIONYSUS_DATABASE=dionysus_demo \
+DIONYSUS_BROKER_ARGS="--topic demo_rentals:3 --topic demo_accounts:3" \
+  cluster_start "$CLUSTER"
+echo "    postgres on 127.0.0.1:$PGPORT, Kafka bootstrap $DIONYSUS_BOOTSTRAP"
+
+psql_demo() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d dionysus_demo "$@"; }
+"$PGBIN/createdb" dionysus_demo
+
+say "CREATE EXTENSION dionysus; declare the domain and publish it"
+cat <<'TXT'
+    CREATE TABLE accounts (id bigserial PRIMARY KEY, name text, created_at, updated_at timestamptz);
+    CREATE TABLE rentals (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts,
+                          name text, price numeric(10,2), created_at, updated_at, canceled_at timestamptz);
+    SELECT dionysus.declare_topic('demo', 'rentals', partition_key => 'account_id');
+    SELECT dionysus.publish('demo_rentals', 'rentals');
+    SELECT dionysus.declare_topic('demo', 'accounts');
+    SELECT dionysus.publish('demo_accounts', 'accounts');
+TXT
+psql_demo >/dev/null <<'SQL'
+CREATE EXTENSION dionysus;
+CREATE TABLE accounts (
+  id         bigserial PRIMARY KEY,
+  name       text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE rentals (
+  id          bigserial PRIMARY KEY,
+  account_id  bigint REFERENCES accounts,
+  name        text NOT NULL,
+  price       numeric(10,2),
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  canceled_at timestamptz
+);
+SELECT dionysus.declare_topic('demo', 'rentals', partition_key => 'account_id');
+SELECT dionysus.publish('demo_rentals', 'rentals');
+SELECT dionysus.declare_topic('demo', 'accounts');
+SELECT dionysus.publish('demo_accounts', 'accounts');
+SQL
+
+say "start a Kafka consumer (kcat) on demo_rentals and demo_accounts"
+: >"$MESSAGES"
+for topic in demo_accounts demo_rentals; do
+  kcat -C -u -q -b "$DIONYSUS_BOOTSTRAP" -t "$topic" -o beginning \
+       -f 'kafka> topic=%t partition=%p key=%k value=%s headers=%h\n' >>"$MESSAGES" 2>>"$DEMO/kcat.err" &
+  CONSUMER_PIDS+=($!)
+done
+tail -n +1 -f "$MESSAGES" &
+CONSUMER_PIDS+=($!)
+
+EXPECTED=0
+# step "description" expected-new-messages "SQL"
+step() {
+  local what=$1 n=$2 stmt=$3 deadline
+  echo
+  echo "--- $what"
+  echo "    $stmt"
+  psql_demo -c "$stmt" >/dev/null
+  EXPECTED=$((EXPECTED + n))
+  deadline=$(( $(date +%s) + 30 ))
+  while [ "$(wc -l <"$MESSAGES")" -lt "$EXPECTED" ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "demo: expected $EXPECTED messages, got $(wc -l <"$MESSAGES") after 30 s" >&2
+      cat "$DEMO/kcat.err" >&2 || true
+      psql_demo -c "SELECT id, event_name, attempts, error_class, error_message FROM dionysus.outbox WHERE published_at IS NULL ORDER BY id LIMIT 10" >&2 || true
+      exit 1
+    fi
+    sleep 0.1
+  done
+  [ "$n" -gt 0 ] || sleep 1   # give a message that should not come the time to show up
+}
+
+step "insert an account (-> account_created)" 1 \
+  "INSERT INTO accounts (name) VALUES ('Acme Rentals')"
+step "insert two rentals (-> 2 x rental_created)" 2 \
+  "INSERT INTO rentals (account_id, name, price) VALUES (1, 'Villa Azur', 120.50), (1, 'Loft Nord', 80)"
+step "update a rental (-> rental_updated)" 1 \
+  "UPDATE rentals SET price = 135.00, updated_at = now() WHERE id = 1"
+step "no-op update (nothing is published)" 0 \
+  "UPDATE rentals SET name = name WHERE id = 1"
+step "soft delete: set canceled_at (-> rental_destroyed with the full snapshot)" 1 \
+  "UPDATE rentals SET canceled_at = now() WHERE id = 2"
+step "restore: clear canceled_at (-> rental_created)" 1 \
+  "UPDATE rentals SET canceled_at = NULL WHERE id = 2"
+step "delete a rental (-> rental_destroyed)" 1 \
+  "DELETE FROM rentals WHERE id = 1"
+
+say "wait until the outbox is drained"
+deadline=$(( $(date +%s) + 30 ))
+until [ "$(psql_demo -At -c 'SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL')" = 0 ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "demo: outbox not drained after 30 s" >&2; exit 1; }
+  sleep 0.2
+done
+sleep 1
+got=$(wc -l <"$MESSAGES")
+psql_demo -c "SELECT id, topic, event_name, resource_id, partition_key, attempts,
+                     published_at IS NOT NULL AS published
+                FROM dionysus.outbox ORDER BY id"
+if [ "$got" -ne "$EXPECTED" ]; then
+  echo "demo: expected $EXPECTED messages on Kafka, got $got" >&2
+  exit 1
+fi
+say "demo OK: $got messages on Kafka, outbox drained"
