@@ -7,9 +7,11 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 }
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -60,7 +62,9 @@ struct Model {
     size_t pk_index = 0;
 };
 
-std::optional<Model> load_model(const std::string& topic, const std::string& model_name) {
+std::map<std::pair<std::string, std::string>, std::optional<Model>> model_cache;
+
+std::optional<Model> load_model_uncached(const std::string& topic, const std::string& model_name) {
     auto rows = spi::query(
         "SELECT m.model::pg_catalog.oid::text, m.model::text, m.primary_key::text, "
         "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
@@ -99,6 +103,13 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
     return m;
 }
 
+const std::optional<Model>& load_model(const std::string& topic, const std::string& model_name) {
+    auto key = std::make_pair(topic, model_name);
+    auto it = model_cache.find(key);
+    if (it == model_cache.end()) it = model_cache.emplace(key, load_model_uncached(topic, model_name)).first;
+    return it->second;
+}
+
 std::string link_name(const std::string& column) {
     if (column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0)
         return column.substr(0, column.size() - 3);
@@ -106,6 +117,8 @@ std::string link_name(const std::string& column) {
 }
 
 }  // namespace
+
+void reset_model_cache() { model_cache.clear(); }
 
 bool extension_installed() {
     return spi::guard([] { return OidIsValid(get_extension_oid("dionysus", true)); });
@@ -117,7 +130,11 @@ void set_session_formats() {
         "pg_catalog.set_config('TimeZone', 'UTC', false), "
         "pg_catalog.set_config('IntervalStyle', 'iso_8601', false), "
         "pg_catalog.set_config('extra_float_digits', '1', false), "
-        "pg_catalog.set_config('bytea_output', 'hex', false)");
+        "pg_catalog.set_config('bytea_output', 'hex', false), "
+        // Losing the last published marks in a crash only re-sends those
+        // rows (at least once); waiting for each mark's WAL flush would
+        // halve the drain rate.
+        "pg_catalog.set_config('synchronous_commit', 'off', false)");
 }
 
 std::vector<std::string> topics_with_pending() {
@@ -134,14 +151,15 @@ std::vector<std::string> topics_with_pending() {
     return out;
 }
 
-std::vector<OutboxRow> read_batch(const std::string& topic, int limit, int delay_ms, bool& more) {
-    auto rows = spi::query(
+std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit,
+                                  int delay_ms, bool& more) {
+    auto rows = spi::query_cached(
         "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
         "(o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now())::text "
         "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.topic = $1 "
-        "AND o.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000) "
+        "AND o.id > $4::pg_catalog.int8 AND o.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000) "
         "ORDER BY o.id LIMIT $3::pg_catalog.int4",
-        {topic, std::to_string(delay_ms), std::to_string(limit)});
+        {topic, std::to_string(delay_ms), std::to_string(limit), std::to_string(after_id)});
     more = static_cast<int>(rows.size()) == limit;
     std::vector<OutboxRow> out;
     for (auto& r : rows) {
@@ -166,7 +184,7 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
 
     std::unordered_map<int64_t, std::string> value_of;  // outbox id -> rendered value
     for (auto& [model_name, model_rows] : by_model) {
-        auto model = load_model(topic, model_name);
+        const auto& model = load_model(topic, model_name);
         if (!model) {  // unpublished since: nothing to serialize it with
             for (auto* r : model_rows) skipped.push_back(r->id);
             continue;
@@ -174,7 +192,7 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
         std::vector<std::string> ids;
         for (auto* r : model_rows)
             if (r->resource_id) ids.push_back(*r->resource_id);
-        auto current = spi::query(model->fetch_sql, {text_array_literal(ids)}, true);
+        auto current = spi::query_cached(model->fetch_sql, {text_array_literal(ids)});
         std::unordered_map<std::string, size_t> row_of;  // pk text -> index in current
         for (size_t i = 0; i < current.size(); i++)
             if (current[i][model->pk_index]) row_of.emplace(*current[i][model->pk_index], i);
@@ -244,24 +262,31 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
     }
 }
 
-void mark_published(const std::vector<int64_t>& ids) {
+// The outbox has no primary key on purpose: found through the partial index
+// of unpublished rows, a published row's new version enters no index at all.
+// A batch holds consecutive unpublished rows of one topic, so the id range
+// bounds the index scan and the array only filters within it.
+void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
     if (ids.empty()) return;
-    spi::execute(
+    spi::execute_cached(
         "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now() "
-        "WHERE id = ANY ($1::pg_catalog.int8[])",
-        {ids_literal(ids)});
+        "WHERE topic = $2 AND published_at IS NULL AND id BETWEEN $3 AND $4 AND id = ANY ($1)",
+        {ids_literal(ids), topic, std::to_string(*std::min_element(ids.begin(), ids.end())),
+         std::to_string(*std::max_element(ids.begin(), ids.end()))},
+        {INT8ARRAYOID, TEXTOID, INT8OID, INT8OID});
 }
 
-void mark_failed(const std::vector<int64_t>& ids, const std::string& error_class,
-                 const std::string& error_message) {
+void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
+                 const std::string& error_class, const std::string& error_message) {
     if (ids.empty()) return;
     // dionysus-rb's backoff: retry after 5·2^attempts seconds.
     spi::execute(
         "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
         "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
         "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
-        "LEAST(attempts, 16))) WHERE id = ANY ($1::pg_catalog.int8[])",
-        {ids_literal(ids), error_class, error_message});
+        "LEAST(attempts, 16))) WHERE topic = $4 AND published_at IS NULL "
+        "AND id = ANY ($1::pg_catalog.int8[])",
+        {ids_literal(ids), error_class, error_message, topic});
 }
 
 }  // namespace dionysus::publisher

@@ -24,21 +24,26 @@ struct OutboxRow {
 // Topics that have unpublished outbox rows (loose index scan over the partial index).
 std::vector<std::string> topics_with_pending();
 
-// Up to `limit` unpublished rows of `topic` in outbox order, stopping before
-// the first row that waits for its retry time (so per-key order holds).
-// `more` tells whether the limit was reached.
-std::vector<OutboxRow> read_batch(const std::string& topic, int limit, int delay_ms, bool& more);
+// Up to `limit` unpublished rows of `topic` with id > after_id, in outbox
+// order, stopping before the first row that waits for its retry time (so
+// per-key order holds). `more` tells whether the limit was reached.
+std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit,
+                                  int delay_ms, bool& more);
+
+// Forget cached model metadata (start of each drain cycle).
+void reset_model_cache();
 
 // Appends one message per row (two with a genesis replica). Rows whose record
 // no longer exists for a _created/_updated event are appended to `skipped`.
 void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             std::deque<kafka::Message>& out, std::vector<int64_t>& skipped);
 
-void mark_published(const std::vector<int64_t>& ids);
-void mark_failed(const std::vector<int64_t>& ids, const std::string& error_class,
-                 const std::string& error_message);
+void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
+void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
+                 const std::string& error_class, const std::string& error_message);
 
 bool extension_installed();
-void set_session_formats();  // DateStyle ISO, TimeZone UTC, …: what json_render expects
+// DateStyle ISO, TimeZone UTC, …: what json_render expects; asynchronous commit.
+void set_session_formats();
 
 }  // namespace dionysus::publisher

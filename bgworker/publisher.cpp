@@ -36,6 +36,7 @@ PGDLLEXPORT void dionysus_publisher_main(Datum arg);
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -112,15 +113,34 @@ ProducerSettings current_settings() {
             s(dionysus_kafka_properties)};
 }
 
+// One produced batch: its messages stay at their addresses (deque) until
+// every delivery report arrived.
+struct Batch {
+    std::string topic;
+    std::deque<dionysus::kafka::Message> messages;
+    std::vector<int64_t> skipped;
+    bool done() const {
+        for (const auto& m : messages)
+            if (m.status == dionysus::kafka::Message::Status::Pending) return false;
+        return true;
+    }
+};
+
+// Batches produced but not yet acknowledged: reading and rendering the next
+// batch overlaps with the broker round trip of the previous ones.
+constexpr size_t kMaxBatchesInFlight = 4;
+// A cycle re-reads every topic from its oldest unpublished row at least this
+// often, so rows of transactions that committed late are never passed over.
+constexpr auto kMaxCycle = std::chrono::seconds(1);
+
 class Publisher {
 public:
     void run();
 
 private:
-    bool drain_once();
-    void deliver(std::deque<dionysus::kafka::Message>& messages);
-    void record(const std::deque<dionysus::kafka::Message>& messages,
-                const std::vector<int64_t>& skipped);
+    bool drain_cycle();
+    // Marks a finished batch in the current transaction; returns failures.
+    uint64 record(const Batch& batch, std::string& first_error);
     void ensure_producer();
     void flush_logs();
 
@@ -147,10 +167,42 @@ void Publisher::flush_logs() {
     for (const auto& line : producer_->take_logs()) log_message(LOG, "kafka: " + line);
 }
 
-bool Publisher::drain_once() {
-    std::deque<dionysus::kafka::Message> messages;
-    std::vector<int64_t> skipped;
-    bool installed = false, more = false;
+uint64 Publisher::record(const Batch& batch, std::string& first_error) {
+    // An outbox row is published when every message it produced was
+    // acknowledged; a row whose outcome is unknown stays pending (sent again).
+    std::map<int64_t, const dionysus::kafka::Message*> failed_by_id;
+    std::set<int64_t> pending;
+    for (const auto& m : batch.messages) {
+        if (m.status == dionysus::kafka::Message::Status::Failed) failed_by_id.emplace(m.outbox_id, &m);
+        if (m.status == dionysus::kafka::Message::Status::Pending) pending.insert(m.outbox_id);
+    }
+    std::vector<int64_t> published(batch.skipped);
+    std::map<std::pair<std::string, std::string>, std::vector<int64_t>> failures;
+    int64_t last = -1;
+    for (const auto& m : batch.messages) {
+        if (m.outbox_id == last) continue;
+        last = m.outbox_id;
+        if (pending.count(m.outbox_id)) continue;
+        auto f = failed_by_id.find(m.outbox_id);
+        if (f == failed_by_id.end()) published.push_back(m.outbox_id);
+        else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
+    }
+    dionysus::publisher::mark_published(batch.topic, published);
+    uint64 failed = 0;
+    for (const auto& [error, ids] : failures) {
+        dionysus::publisher::mark_failed(batch.topic, ids, error.first, error.second);
+        failed += ids.size();
+        if (first_error.empty()) first_error = error.first + ": " + error.second;
+    }
+    count(published.size() - batch.skipped.size(), failed);
+    return failed;
+}
+
+// One drain cycle over every topic with pending rows. Returns true when work
+// may remain (the caller starts the next cycle without waiting).
+bool Publisher::drain_cycle() {
+    bool installed = false;
+    std::vector<std::string> topics;
     in_transaction([&] {
         installed = dionysus::publisher::extension_installed();
         if (!installed) return;
@@ -158,80 +210,90 @@ bool Publisher::drain_once() {
             dionysus::publisher::set_session_formats();
             formats_set_ = true;
         }
-        for (const auto& topic : dionysus::publisher::topics_with_pending()) {
-            bool topic_more = false;
-            auto rows = dionysus::publisher::read_batch(topic, dionysus_batch_size,
-                                                        dionysus_publishing_delay_ms, topic_more);
-            more = more || topic_more;
-            dionysus::publisher::render(topic, rows, messages, skipped);
-        }
+        dionysus::publisher::reset_model_cache();
+        topics = dionysus::publisher::topics_with_pending();
     });
     if (!installed) {
         set_state("waiting for extension");
         return false;
     }
-    if (messages.empty() && skipped.empty()) {
+    if (topics.empty()) {
         set_state("idle");
         return false;
     }
     set_state("publishing");
     ensure_producer();
-    deliver(messages);
-    record(messages, skipped);
-    return more;
-}
 
-void Publisher::deliver(std::deque<dionysus::kafka::Message>& messages) {
-    for (auto& m : messages) producer_->produce(m);
-    // Serve delivery reports on this thread. On SIGTERM keep waiting a little
-    // so in-flight messages are acknowledged and recorded before exit.
+    const auto cycle_start = std::chrono::steady_clock::now();
+    std::deque<std::string> active(topics.begin(), topics.end());  // round robin
+    std::map<std::string, int64_t> cursor;
+    std::deque<std::unique_ptr<Batch>> in_flight;
+    bool time_up = false;
     auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
-    while (producer_->in_flight() > 0) {
+
+    for (;;) {
+        std::vector<std::unique_ptr<Batch>> finished;
+        while (!in_flight.empty() && in_flight.front()->done()) {
+            finished.push_back(std::move(in_flight.front()));
+            in_flight.pop_front();
+        }
+        const auto now = std::chrono::steady_clock::now();
+        time_up = time_up || now - cycle_start > kMaxCycle;
+        if (got_sigterm && sigterm_deadline == std::chrono::steady_clock::time_point::max())
+            sigterm_deadline = now + std::chrono::seconds(10);
+        const bool can_read = !active.empty() && !time_up && !got_sigterm &&
+                              in_flight.size() < kMaxBatchesInFlight;
+
+        std::unique_ptr<Batch> next;
+        std::set<std::string> failed_topics;
+        std::string first_error;
+        uint64 failed = 0;
+        if (!finished.empty() || can_read) {
+            in_transaction([&] {
+                for (const auto& b : finished) {
+                    std::string err;
+                    if (record(*b, err) > 0) {
+                        failed_topics.insert(b->topic);
+                        failed++;
+                        if (first_error.empty()) first_error = err;
+                    }
+                }
+                if (!can_read) return;
+                std::string topic = active.front();
+                active.pop_front();
+                if (failed_topics.count(topic)) return;
+                bool more = false;
+                auto rows = dionysus::publisher::read_batch(topic, cursor[topic], dionysus_batch_size,
+                                                            dionysus_publishing_delay_ms, more);
+                if (!rows.empty()) {
+                    cursor[topic] = rows.back().id;
+                    next = std::make_unique<Batch>();
+                    next->topic = topic;
+                    dionysus::publisher::render(topic, rows, next->messages, next->skipped);
+                }
+                if (more) active.push_back(topic);
+            });
+        }
+        if (failed > 0) {
+            // Later rows of a failed topic wait for the failed row's retry (per-key order).
+            for (auto it = active.begin(); it != active.end();)
+                it = failed_topics.count(*it) ? active.erase(it) : it + 1;
+            set_state("retrying", first_error);
+            log_message(LOG, "delivery failed, will retry: " + first_error);
+        }
+        if (next) {
+            for (auto& m : next->messages) producer_->produce(m);
+            in_flight.push_back(std::move(next));
+            producer_->poll(0);
+            continue;
+        }
+        if (in_flight.empty() && (active.empty() || time_up || got_sigterm)) break;
+        if (std::chrono::steady_clock::now() > sigterm_deadline) break;  // unacknowledged rows stay pending
         producer_->poll(10);
         spi::guard([] { CHECK_FOR_INTERRUPTS(); });
-        if (got_sigterm && sigterm_deadline == std::chrono::steady_clock::time_point::max())
-            sigterm_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        if (std::chrono::steady_clock::now() > sigterm_deadline) break;
     }
     flush_logs();
-}
-
-void Publisher::record(const std::deque<dionysus::kafka::Message>& messages,
-                       const std::vector<int64_t>& skipped) {
-    // An outbox row is published when every message it produced was acknowledged.
-    std::map<int64_t, const dionysus::kafka::Message*> failed_by_id;
-    std::map<int64_t, bool> pending;
-    for (const auto& m : messages) {
-        if (m.status == dionysus::kafka::Message::Status::Failed) failed_by_id[m.outbox_id] = &m;
-        if (m.status == dionysus::kafka::Message::Status::Pending) pending[m.outbox_id] = true;
-    }
-    std::vector<int64_t> published(skipped);
-    std::map<std::pair<std::string, std::string>, std::vector<int64_t>> failures;
-    int64_t last = -1;
-    for (const auto& m : messages) {
-        if (m.outbox_id == last) continue;
-        last = m.outbox_id;
-        if (pending.count(m.outbox_id)) continue;  // unknown outcome: sent again later
-        auto f = failed_by_id.find(m.outbox_id);
-        if (f == failed_by_id.end()) published.push_back(m.outbox_id);
-        else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
-    }
-    uint64 failed_count = 0;
-    in_transaction([&] {
-        dionysus::publisher::mark_published(published);
-        for (const auto& [error, ids] : failures) {
-            dionysus::publisher::mark_failed(ids, error.first, error.second);
-            failed_count += ids.size();
-        }
-    });
-    count(published.size() - skipped.size(), failed_count);
-    if (failed_count > 0) {
-        const auto& first = *failures.begin();
-        std::string msg = std::to_string(failed_count) + " event(s) failed: " + first.first.first +
-                          ": " + first.first.second;
-        set_state("retrying", msg);
-        log_message(LOG, msg);
-    }
+    return time_up && !got_sigterm;
 }
 
 void Publisher::run() {
@@ -246,11 +308,12 @@ void Publisher::run() {
             set_state("standby");
         } else {
             try {
-                more = drain_once();
+                more = drain_cycle();
             } catch (const spi::Error& e) {
                 set_state("error", e.what());
                 log_message(WARNING, e.what());
                 formats_set_ = false;
+                spi::forget_cached_plans();  // e.g. the extension was dropped and recreated
             } catch (const std::exception& e) {
                 set_state("error", e.what());
                 log_message(WARNING, e.what());

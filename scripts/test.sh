@@ -9,7 +9,8 @@
 #
 # Runs as root (CI) or as a user with sudo: the clusters run as the `postgres`
 # OS user. Knobs: PG_CONFIG, DIONYSUS_NO_CLEAN=1 (skip `make clean`),
-# DIONYSUS_SKIP_DEPS=1, DIONYSUS_KEEP_TMP=1, PYTEST_ARGS (extra pytest args).
+# DIONYSUS_SKIP_DEPS=1, DIONYSUS_KEEP_TMP=1, PYTEST_K (pytest -k expression),
+# PYTEST_ARGS (extra pytest args, split on spaces).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 REPO=$(pwd)
@@ -148,9 +149,11 @@ step "[5/6] integration tests (pytest, dev broker)"
 if ls test/integration/test_*.py >/dev/null 2>&1; then
   export DIONYSUS_PGBIN=$PGBIN
   if [ -x "$PGBIN/dionysus-devbroker" ]; then export DIONYSUS_DEVBROKER=$PGBIN/dionysus-devbroker; fi
-  # shellcheck disable=SC2086
-  timeout -s INT -k 30 480 "$PY" -m pytest -q -p no:cacheprovider -o console_output_style=classic \
-      -rfE ${PYTEST_ARGS:-} test/integration 2>&1 | tee "$TMP/pytest.log" | sed 's/^/    /'
+  PYTEST=(-q -p no:cacheprovider -o console_output_style=classic -rfE)
+  [ -n "${PYTEST_K:-}" ] && PYTEST+=(-k "$PYTEST_K")
+  # shellcheck disable=SC2206
+  PYTEST+=(${PYTEST_ARGS:-})
+  timeout -s INT -k 30 480 "$PY" -m pytest "${PYTEST[@]}" test/integration 2>&1 | tee "$TMP/pytest.log" | sed 's/^/    /'
   rc=${PIPESTATUS[0]}
   last=$(grep -E '[0-9]+ (passed|failed|error)|no tests ran' "$TMP/pytest.log" | tail -n1)
   p=$(num '[0-9]+ passed' "$last")

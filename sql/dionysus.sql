@@ -33,9 +33,11 @@ CREATE INDEX models_model ON dionysus.models (model);
 COMMENT ON TABLE dionysus.models IS 'Published models (dionysus.publish).';
 
 -- dionysus-rb's outbox columns. One partial index serves the worker; every
--- further index would tax each capture insert and each publish.
+-- further index would tax each capture insert and each publish. No primary
+-- key on purpose: ids come from the sequence, and without a unique index the
+-- update that marks a row published inserts no index entry at all.
 CREATE TABLE dionysus.outbox (
-    id             bigserial PRIMARY KEY,
+    id             bigserial NOT NULL,
     resource_class text NOT NULL,
     resource_id    text,
     event_name     text NOT NULL,

@@ -1,47 +1,42 @@
 // PostgreSQL text output -> JSON, as Rails 7 renders the same column read by
-// ActiveRecord (`record.as_json`, then ActiveSupport's JSON encoder).
-// dionysus-rb consumers compare and store these values, so every rule below
-// follows the Ruby code path (ActiveRecord type cast, then `as_json`), not a
-// generic "what looks right" JSON mapping.
+// ActiveRecord (ActiveRecord type cast, then `as_json`, then ActiveSupport's
+// JSON encoder). dionysus-rb consumers compare and store these values, so
+// each rule follows that Ruby code path rather than a generic JSON mapping.
 //
 // Input: text output of a session with DateStyle=ISO, TimeZone=UTC,
 // IntervalStyle=iso_8601, extra_float_digits=1, bytea_output=hex.
 //
-// | Kind (pg types)                  | PostgreSQL text              | JSON                              |
-// |----------------------------------|------------------------------|-----------------------------------|
-// | Integer (int2 int4 int8 oid)     | 42                           | 42                                |
-// | Numeric (numeric)                | 50.00 / 100 / -0.50          | "50.0" / "100.0" / "-0.5"         |
-// |   BigDecimal#to_s("F") string    | NaN / Infinity / -Infinity   | null (as_json is nil unless finite)|
-// | Float (float4 float8)            | 100 / 1.5 / 1e+20 / 1.5e-07  | 100.0 / 1.5 / 1.0e+20 / 1.5e-07   |
-// |   Ruby Float#to_s: scientific    | 1e-05 / 1e+16 / 1e+15        | 1.0e-05 / 1.0e+16 / 1000000000000000.0 |
-// |   when exponent < -4 or >= 16    | NaN / Infinity / -Infinity   | null                              |
-// | Boolean (bool)                   | t / f                        | true / false                      |
-// | Json (json jsonb)                | {"b": 1, "a": [1.0, "x"]}    | {"b":1,"a":[1.0,"x"]} (key order  |
-// |   JSON.parse then as_json        |                              |  kept; duplicate key: first place,|
-// |                                  |                              |  last value; floats as Float#to_s)|
-// |                                  | not parseable by simdjson    | the text as a JSON string         |
-// | Timestamp (timestamp)            | 2024-05-01 10:00:00.123456   | "2024-05-01T10:00:00.123Z"        |
-// | TimestampTz (timestamptz)        | 2024-05-01 12:00:00.5+02     | "2024-05-01T10:00:00.500Z"        |
-// |   UTC, 3 digits, truncated       | 0044-03-15 10:00:00 BC       | "-0043-03-15T10:00:00.000Z"       |
-// |                                  | infinity / -infinity         | null (Float::INFINITY.as_json)    |
-// | Date (date)                      | 2024-05-01                   | "2024-05-01"                      |
-// |                                  | 0044-03-15 BC / infinity     | "-0043-03-15" / null              |
-// | Time (time)                      | 10:00:00.5                   | "2000-01-01T10:00:00.500Z"        |
-// | TimeTz (timetz)                  | 10:00:00+02                  | "2000-01-01T08:00:00.000Z"        |
-// | Interval (interval)              | P1Y2M3DT4H5M6.5S             | 37090322 (Duration#to_i: year     |
-// |   seconds, truncated toward 0    | PT0S / -P1D / P-1DT2H        |  31556952 s, month 2629746 s,     |
-// |                                  |                              |  week 604800 s, day 86400 s)      |
-// |                                  | not ISO 8601                 | null (Rails casts it to nil)      |
-// | Bytea (bytea)                    | \x48656c6c6f                 | "Hello" (bytes valid UTF-8)       |
-// |                                  | \xff00                       | "\\xff00" (the text, otherwise)   |
-// | Money (money, OID::Money -> Dec) | $1,000.50 / -$2.55 / ($2.55) | "1000.5" / "-2.55" / "-2.55"      |
-// | Text, Unknown (text varchar      | any                          | JSON string, ActiveSupport escapes|
-// |   bpchar name uuid citext enums…)|                              |                                   |
-// | arrays of any of these           | {1,NULL,3} / {{1,2},{3,4}}   | [1,null,3] / [[1,2],[3,4]]        |
+// | Kind (pg types)                | PostgreSQL text                | JSON                                  |
+// |--------------------------------|--------------------------------|---------------------------------------|
+// | Integer (int2 int4 int8 oid)   | `42`                           | `42`                                  |
+// | Numeric (numeric)              | `50.00`, `100`, `-0.50`        | `"50.0"`, `"100.0"`, `"-0.5"` (BigDecimal#to_s("F")) |
+// |                                | `NaN`, `Infinity`, `-Infinity` | `null` (BigDecimal#as_json: nil unless finite) |
+// | Float (float4 float8)          | `100`, `1.5`, `1e+20`, `1.5e-07` | `100.0`, `1.5`, `1.0e+20`, `1.5e-07` (Ruby Float#to_s) |
+// |                                | `0.0001`, `1e-05`, `1e+15`, `1e+16` | `0.0001`, `1.0e-05`, `1000000000000000.0`, `1.0e+16` (scientific when exponent < -4 or >= 16) |
+// |                                | `NaN`, `Infinity`, `-Infinity` | `null`                                |
+// | Boolean (bool)                 | `t`, `f`                       | `true`, `false`                       |
+// | Json (json jsonb)              | `{"b": 1, "a": [1.0, "x"]}`    | `{"b":1,"a":[1.0,"x"]}`: key order kept; a repeated key keeps its first place and its last value (Ruby Hash); numbers with a fraction or exponent as Float#to_s |
+// |                                | text simdjson rejects          | the text as a JSON string             |
+// | Timestamp (timestamp)          | `2024-05-01 10:00:00.123456`   | `"2024-05-01T10:00:00.123Z"` (UTC, 3 digits, truncated) |
+// | TimestampTz (timestamptz)      | `2024-05-01 12:00:00.5+02`     | `"2024-05-01T10:00:00.500Z"`          |
+// |                                | `0044-03-15 10:00:00 BC`       | `"-0043-03-15T10:00:00.000Z"` (astronomical year) |
+// |                                | `infinity`, `-infinity`        | `null` (Float::INFINITY#as_json)      |
+// | Date (date)                    | `2024-05-01`                   | `"2024-05-01"`                        |
+// |                                | `0044-03-15 BC`, `infinity`    | `"-0043-03-15"`, `null`               |
+// | Time (time)                    | `10:00:00.5`                   | `"2000-01-01T10:00:00.500Z"`          |
+// | TimeTz (timetz)                | `10:00:00+02`                  | `"2000-01-01T08:00:00.000Z"`          |
+// | Interval (interval)            | `P1Y2M3DT4H5M6.5S`             | `37090350` (Duration#to_i: year 31556952 s, month 2629746 s, week 604800 s, day 86400 s; truncated toward zero) |
+// |                                | `PT0S`, `-P1D`, `P-1DT2H`      | `0`, `-86400`, `-79200`               |
+// |                                | not ISO 8601                   | `null` (Rails casts it to nil)        |
+// | Bytea (bytea)                  | `\x48656c6c6f`                 | `"Hello"` (the bytes, when valid UTF-8) |
+// |                                | `\xff00`                       | `"\\xff00"` (else the hex text)       |
+// | Money (money)                  | `$1,000.50`, `-$2.55`, `($2.55)` | `"1000.5"`, `"-2.55"`, `"-2.55"` (OID::Money strips the format, then BigDecimal) |
+// | Text, Unknown (text varchar bpchar name uuid citext enums, any other type) | any | JSON string |
+// | arrays of any kind             | `{1,NULL,3}`, `{{1,2},{3,4}}`, `{}` | `[1,null,3]`, `[[1,2],[3,4]]`, `[]` |
 //
 // Strings use ActiveSupport's escaping: \" \\ \n \r \t \b \f, other controls
 // as \u00XX (lowercase hex), < > & as \u003c \u003e \u0026, U+2028 and U+2029
-// as \u2028 \u2029; all other UTF-8 copied as is.
+// as \u2028 \u2029; all other UTF-8 is copied as is.
 #include "json_render.hpp"
 
 #include <simdjson.h>
@@ -426,8 +421,9 @@ std::optional<int64_t> interval_seconds(std::string_view text) {
         any = true;
     }
     if (!any) return std::nullopt;  // "P", "PT": Rails raises, the column reads nil
-    nanos *= sign;
-    return int64_t(nanos / 1000000000);  // to_i truncates toward zero
+    const __int128 seconds = sign * nanos / 1000000000;  // to_i truncates toward zero
+    if (seconds > INT64_MAX || seconds < INT64_MIN) return std::nullopt;
+    return int64_t(seconds);
 }
 
 // ------------------------------------------------------------------ bytea

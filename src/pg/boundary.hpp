@@ -48,7 +48,7 @@ private:
 template <typename Fn>
 auto guard(Fn&& fn) -> decltype(fn()) {
     MemoryContext caller_context = CurrentMemoryContext;
-    bool failed = false;
+    volatile bool failed = false;
     if constexpr (std::is_void_v<decltype(fn())>) {
         PG_TRY();
         { fn(); }
@@ -57,9 +57,12 @@ auto guard(Fn&& fn) -> decltype(fn()) {
         PG_END_TRY();
         if (failed) rethrow_pg_error(caller_context);
     } else {
+        // Written through a pointer: a local assigned between sigsetjmp and
+        // longjmp could be kept in a register and clobbered.
         decltype(fn()) result{};
+        decltype(fn())* volatile out = &result;
         PG_TRY();
-        { result = fn(); }
+        { *out = fn(); }
         PG_CATCH();
         { failed = true; }
         PG_END_TRY();

@@ -4,9 +4,11 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 }
 
 #include <exception>
+#include <unordered_map>
 
 namespace dionysus::pg {
 
@@ -19,11 +21,14 @@ struct CResult {  // palloc'd copy of an SPI result, built inside the guard
     int ret = 0;
 };
 
+std::unordered_map<std::string, SPIPlanPtr> cached_plans;
+
 CResult run(const std::string& sql, const std::vector<Value>& params, bool read_only,
-            bool want_rows) {
+            bool want_rows, bool cached = false, const std::vector<Oid>& param_types = {}) {
     const int n = static_cast<int>(params.size());
     // Plain arrays built before entering the guard; palloc'd datums inside.
     std::vector<Oid> types(n, TEXTOID);
+    for (int i = 0; i < n && i < static_cast<int>(param_types.size()); i++) types[i] = param_types[i];
     std::vector<const char*> cstrs(n, nullptr);
     std::vector<char> nulls(n, ' ');
     for (int i = 0; i < n; i++) {
@@ -31,15 +36,44 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
         else nulls[i] = 'n';
     }
     const char* sql_c = sql.c_str();
+    SPIPlanPtr plan = nullptr;
+    if (cached) {
+        auto it = cached_plans.find(sql);
+        if (it == cached_plans.end()) {
+            Oid* tp = types.data();
+            plan = guard([&]() -> SPIPlanPtr {
+                // Parsed once, planned per execution: parameters are text cast
+                // in SQL (e.g. '{1,2}'::int8[]), which only a custom plan folds
+                // into constants an index scan can use.
+                SPIPlanPtr p = SPI_prepare_cursor(sql_c, n, tp, CURSOR_OPT_CUSTOM_PLAN);
+                if (p == nullptr)
+                    elog(ERROR, "dionysus: could not prepare: %s", SPI_result_code_string(SPI_result));
+                SPI_keepplan(p);
+                return p;
+            });
+            cached_plans.emplace(sql, plan);
+        } else {
+            plan = it->second;
+        }
+    }
     Oid* types_p = types.data();
     const char** cstrs_p = cstrs.data();
     char* nulls_p = nulls.data();
     return guard([&]() -> CResult {
         CResult r;
         Datum* values = static_cast<Datum*>(palloc0(sizeof(Datum) * (n > 0 ? n : 1)));
-        for (int i = 0; i < n; i++)
-            if (cstrs_p[i]) values[i] = CStringGetTextDatum(cstrs_p[i]);
-        r.ret = SPI_execute_with_args(sql_c, n, types_p, values, nulls_p, read_only, 0);
+        for (int i = 0; i < n; i++) {
+            if (!cstrs_p[i]) continue;
+            if (types_p[i] == TEXTOID) {
+                values[i] = CStringGetTextDatum(cstrs_p[i]);
+            } else {  // typed parameter: parsed once here, not per row by a cast
+                Oid input, ioparam;
+                getTypeInputInfo(types_p[i], &input, &ioparam);
+                values[i] = OidInputFunctionCall(input, const_cast<char*>(cstrs_p[i]), ioparam, -1);
+            }
+        }
+        r.ret = plan ? SPI_execute_plan(plan, values, nulls_p, read_only, 0)
+                     : SPI_execute_with_args(sql_c, n, types_p, values, nulls_p, read_only, 0);
         if (r.ret < 0) elog(ERROR, "dionysus: SPI failed (%d) running: %s", r.ret, sql_c);
         r.nrows = SPI_processed;
         if (want_rows && SPI_tuptable != nullptr) {
@@ -53,6 +87,21 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
         }
         return r;
     });
+}
+
+std::vector<Row> to_rows(const CResult& r) {
+    std::vector<Row> rows;
+    rows.reserve(r.nrows);
+    for (uint64 row = 0; row < r.nrows; row++) {
+        Row out;
+        out.reserve(r.ncols);
+        for (int col = 0; col < r.ncols; col++) {
+            const char* cell = r.cells[row * r.ncols + col];
+            out.push_back(cell ? Value(cell) : std::nullopt);
+        }
+        rows.push_back(std::move(out));
+    }
+    return rows;
 }
 
 }  // namespace
@@ -73,23 +122,32 @@ SpiConnection::~SpiConnection() {
 }
 
 std::vector<Row> query(const std::string& sql, const std::vector<Value>& params, bool read_only) {
-    CResult r = run(sql, params, read_only, true);
-    std::vector<Row> rows;
-    rows.reserve(r.nrows);
-    for (uint64 row = 0; row < r.nrows; row++) {
-        Row out;
-        out.reserve(r.ncols);
-        for (int col = 0; col < r.ncols; col++) {
-            const char* cell = r.cells[row * r.ncols + col];
-            out.push_back(cell ? Value(cell) : std::nullopt);
-        }
-        rows.push_back(std::move(out));
-    }
-    return rows;
+    return to_rows(run(sql, params, read_only, true));
 }
 
 uint64_t execute(const std::string& sql, const std::vector<Value>& params) {
     return run(sql, params, false, false).nrows;
+}
+
+std::vector<Row> query_cached(const std::string& sql, const std::vector<Value>& params,
+                              const std::vector<Oid>& types) {
+    return to_rows(run(sql, params, false, true, true, types));
+}
+
+uint64_t execute_cached(const std::string& sql, const std::vector<Value>& params,
+                        const std::vector<Oid>& types) {
+    return run(sql, params, false, false, true, types).nrows;
+}
+
+void forget_cached_plans() {
+    for (auto& [sql, plan] : cached_plans) {
+        SPIPlanPtr p = plan;
+        try {
+            guard([&] { SPI_freeplan(p); });
+        } catch (...) {
+        }
+    }
+    cached_plans.clear();
 }
 
 Value query_value(const std::string& sql, const std::vector<Value>& params) {

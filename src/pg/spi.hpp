@@ -29,6 +29,15 @@ std::vector<Row> query(const std::string& sql, const std::vector<Value>& params 
                        bool read_only = false);
 // Runs `sql`; returns the number of rows processed.
 uint64_t execute(const std::string& sql, const std::vector<Value>& params = {});
+// Same, through a plan prepared once per process (hot paths of the worker).
+// `types` may give parameter types other than text (parsed once, by the
+// type's input function).
+std::vector<Row> query_cached(const std::string& sql, const std::vector<Value>& params = {},
+                              const std::vector<Oid>& types = {});
+uint64_t execute_cached(const std::string& sql, const std::vector<Value>& params = {},
+                        const std::vector<Oid>& types = {});
+// Drops every cached plan (e.g. after the extension was dropped).
+void forget_cached_plans();
 // First column of the first row, or nullopt when no row / NULL.
 Value query_value(const std::string& sql, const std::vector<Value>& params = {});
 

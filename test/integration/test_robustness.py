@@ -80,7 +80,7 @@ def test_kill9_worker_mid_drain_loses_nothing(cluster, db):
     sql(db, "CREATE TABLE kill_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
     topic = declare(db, "it_kill", "kill_items")
     pid = cluster.wait_worker()
-    sql(db, "INSERT INTO kill_items SELECT g, g % 101, g FROM generate_series(1, %s) g", (total,))
+    sql(db, "INSERT INTO kill_items SELECT g, g %% 101, g FROM generate_series(1, %s) g", (total,))
     ids = outbox_ids(db, topic)
     assert len(ids) == total
     # let the drain get under way, then kill the worker in the middle of it

@@ -243,6 +243,7 @@ TEST(AppendValue, IntervalRailsCannotParseIsNull) {
     EXPECT_EQ(value(Kind::Interval, "PT"), "null");
     EXPECT_EQ(value(Kind::Interval, "P1X"), "null");
     EXPECT_EQ(value(Kind::Interval, "PT1D"), "null");
+    EXPECT_EQ(value(Kind::Interval, "P900000000000000000Y"), "null");  // beyond 64 bits
 }
 
 TEST(AppendValue, Bytea) {

@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# bench/lib.sh — helpers shared by the bench/*.sh scripts (sourced, not run).
+#
+#   bench_start [EXTRA_CONF]   throwaway cluster + dev broker in a fresh
+#                              /tmp/dbench.XXXX, database "bench" with the
+#                              extension and topic bench_rows; cleanup on EXIT.
+#   q SQL                      run SQL in the bench database, unaligned output
+#   qt SQL                     same, but print the statement's elapsed ms only
+#   set_guc NAME VALUE         ALTER SYSTEM SET + pg_reload_conf()
+#   wait_worker_ready          wait until the publisher acknowledges a probe row
+#   publisher_errors           count of ERROR/WARNING/FATAL lines of the worker
+
+set -euo pipefail
+
+BENCH_DIR_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_REPO=$(cd "$BENCH_DIR_SELF/.." && pwd)
+BENCH_PGBIN=/usr/lib/postgresql/15/bin
+export PATH="$BENCH_PGBIN:$PATH"
+
+# shellcheck source=../scripts/cluster.sh
+source "$BENCH_REPO/scripts/cluster.sh"
+
+BENCH_CLUSTER=""
+_bench_cleanup() {
+  local rc=$?
+  if [ -n "${BENCH_KEEP_LOG:-}" ] && [ -n "$BENCH_CLUSTER" ] && [ -f "$BENCH_CLUSTER/postgres.log" ]; then
+    cp "$BENCH_CLUSTER/postgres.log" "$BENCH_KEEP_LOG" 2>/dev/null || true
+  fi
+  [ -n "$BENCH_CLUSTER" ] && cluster_stop "$BENCH_CLUSTER" >/dev/null 2>&1 || true
+  # background jobs we started (samplers, pgbench) — by pid only
+  local p
+  for p in $(jobs -p 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  exit "$rc"
+}
+
+bench_start() {
+  local extra=${1:-}
+  BENCH_CLUSTER=$(mktemp -d /tmp/dbench.XXXX)
+  trap _bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  export DIONYSUS_DATABASE=bench
+  export DIONYSUS_BROKER_ARGS=${DIONYSUS_BROKER_ARGS:-"--topic bench_rows:6"}
+  export DIONYSUS_PG_EXTRA_CONF="shared_buffers = '512MB'
+max_wal_size = '4GB'
+checkpoint_timeout = '30min'
+${extra}"
+  cluster_start "$BENCH_CLUSTER" >/dev/null
+  export PGDATABASE=bench
+  createdb bench
+  q "CREATE EXTENSION dionysus; SELECT dionysus.declare_topic('bench','rows');" >/dev/null
+}
+
+q()  { psql -X -q -v ON_ERROR_STOP=1 -At -c "$1"; }
+
+# elapsed milliseconds of one statement (psql \timing, client side)
+qt() {
+  psql -X -q -v ON_ERROR_STOP=1 -At -c '\timing on' -c "$1" |
+    sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n1
+}
+
+set_guc() {
+  q "ALTER SYSTEM SET $1 = '$2'" && q "SELECT pg_reload_conf()" >/dev/null
+}
+
+# The publisher starts before database "bench" exists and retries every 5 s;
+# wait until it acknowledges a probe row (in a throwaway table).
+wait_worker_ready() {
+  q "CREATE TABLE IF NOT EXISTS bench_probe(id bigserial primary key, account_id bigint);
+     SELECT dionysus.publish('bench_rows','bench_probe');" >/dev/null
+  q "INSERT INTO bench_probe(account_id) VALUES (1)"
+  local i
+  for i in $(seq 300); do
+    if [ "$(q "SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL")" = 0 ]; then
+      q "SELECT dionysus.unpublish('bench_rows','bench_probe'); DROP TABLE bench_probe; TRUNCATE dionysus.outbox" >/dev/null
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "bench: the dionysus publisher did not acknowledge a probe row within 30 s" >&2
+  tail -n 20 "$BENCH_CLUSTER/postgres.log" >&2
+  return 1
+}
+
+publisher_errors() {
+  grep -E 'dionysus (publisher|worker)[^ ]* (ERROR|WARNING|FATAL|PANIC)' "$BENCH_CLUSTER/postgres.log" |
+    grep -v 'database "bench" does not exist' | wc -l || true
+}
+
+publisher_error_sample() {
+  grep -E 'dionysus (publisher|worker)[^ ]* (ERROR|WARNING|FATAL|PANIC)' "$BENCH_CLUSTER/postgres.log" |
+    grep -v 'database "bench" does not exist' | sed 's/^[^]]*] //' | sort | uniq -c | sort -rn | head -n "${1:-5}" || true
+}
+
+# the sample table definition of the brief
+bench_table_ddl() {  # NAME
+  echo "CREATE TABLE $1(id bigserial primary key, account_id bigint, name text,
+        price numeric(10,2), created_at timestamptz default now(),
+        updated_at timestamptz default now());"
+}
