@@ -44,7 +44,11 @@ bench_start() {
 max_wal_size = '4GB'
 checkpoint_timeout = '30min'
 ${extra}"
+  local so
+  so="$("$(cluster_pgbin)/pg_config" --pkglibdir)/dionysus.so"
+  BENCH_SO_ID="dionysus.so $(md5sum "$so" | cut -c1-10) built $(date -u -r "$so" '+%F %T')Z, git $(git -C "$BENCH_REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$BENCH_REPO" diff --quiet 2>/dev/null || echo '+dirty')"
   cluster_start "$BENCH_CLUSTER" >/dev/null
+  echo "# $BENCH_SO_ID; $(nproc) cores; load avg $(cut -d' ' -f1-3 /proc/loadavg)"
   export PGDATABASE=bench
   createdb bench
   q "CREATE EXTENSION dionysus; SELECT dionysus.declare_topic('bench','rows');" >/dev/null

@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <pthread.h>
 #include <stdexcept>
 
@@ -98,6 +99,10 @@ Producer::Producer(const Config& config) {
     // instead of librdkafka's 5 minutes.
     set("message.timeout.ms", "30000");
     for (const auto& [k, v] : parse_properties(config.properties)) set(k, v);
+    char timeout[32];
+    size_t timeout_size = sizeof timeout;
+    if (rd_kafka_conf_get(conf, "message.timeout.ms", timeout, &timeout_size) == RD_KAFKA_CONF_OK)
+        message_timeout_ms_ = std::atoi(timeout);
 
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* rk, const rd_kafka_message_t* msg, void* op) {
@@ -118,6 +123,9 @@ Producer::Producer(const Config& config) {
 }
 
 Producer::~Producer() {
+    // Messages still queued point at Message structs their owner is about to
+    // free: purge them; their reports are never served (no poll after this).
+    if (rk_ && in_flight_ > 0) rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
     if (rk_) rd_kafka_destroy(rk_);
 }
@@ -170,6 +178,13 @@ bool Producer::produce(Message& m) {
 
 void Producer::poll(int timeout_ms) { rd_kafka_poll(rk_, timeout_ms); }
 
+void Producer::abandon_in_flight() {
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    abandoning_ = true;
+    for (int i = 0; i < 1000 && in_flight_ > 0; i++) rd_kafka_poll(rk_, 10);
+    abandoning_ = false;
+}
+
 void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) {
     auto* self = static_cast<Producer*>(opaque);
     const auto* msg = static_cast<const rd_kafka_message_t*>(rkmessage);
@@ -180,6 +195,11 @@ void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) {
         m->status = Message::Status::Delivered;
         m->partition = msg->partition;
         m->offset = msg->offset;
+    } else if (self->abandoning_) {
+        m->status = Message::Status::Failed;
+        m->error_class = "Kafka::MSG_TIMED_OUT";
+        m->error_message = "not acknowledged within message.timeout.ms (" +
+                           std::to_string(self->message_timeout_ms_) + " ms)";
     } else {
         // A timed-out message may have been persisted: it is sent again later
         // (at-least-once), which the idempotent producer keeps in order.

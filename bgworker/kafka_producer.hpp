@@ -60,6 +60,13 @@ public:
     void poll(int timeout_ms);
     // Messages produced whose report has not arrived yet.
     size_t in_flight() const { return in_flight_; }
+    // Effective message.timeout.ms.
+    int message_timeout_ms() const { return message_timeout_ms_; }
+    // Gives up on every message not yet acknowledged: each gets a failed
+    // report (served before this returns). librdkafka does not time out
+    // messages while their broker is unreachable, so the worker enforces
+    // message.timeout.ms itself. Recreate the producer afterwards.
+    void abandon_in_flight();
     // Log lines from librdkafka's threads since the last call.
     std::vector<std::string> take_logs();
 
@@ -73,6 +80,8 @@ private:
     int partitioner_ = 0;
     std::unordered_map<std::string, rd_kafka_topic_s*> topics_;
     size_t in_flight_ = 0;
+    int message_timeout_ms_ = 30000;
+    bool abandoning_ = false;
     std::mutex log_mutex_;
     std::vector<std::string> logs_;
 };

@@ -117,6 +117,7 @@ ProducerSettings current_settings() {
 // every delivery report arrived.
 struct Batch {
     std::string topic;
+    std::chrono::steady_clock::time_point produced_at;
     std::deque<dionysus::kafka::Message> messages;
     std::vector<int64_t> skipped;
     bool done() const {
@@ -139,6 +140,7 @@ public:
 
 private:
     bool drain_cycle();
+    bool drain_topics();
     // Marks a finished batch in the current transaction; returns failures.
     uint64 record(const Batch& batch, std::string& first_error);
     void ensure_producer();
@@ -160,6 +162,11 @@ void Publisher::ensure_producer() {
                                    wanted.properties};
     producer_ = std::make_unique<dionysus::kafka::Producer>(config);
     settings_ = wanted;
+    std::string keys;  // values may be secrets: log only the keys
+    for (const auto& kv : dionysus::kafka::parse_properties(wanted.properties))
+        keys += (keys.empty() ? "" : ", ") + kv.first;
+    log_message(LOG, "kafka producer for " + wanted.brokers +
+                         (keys.empty() ? "" : " with properties " + keys));
 }
 
 void Publisher::flush_logs() {
@@ -201,6 +208,17 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
 // One drain cycle over every topic with pending rows. Returns true when work
 // may remain (the caller starts the next cycle without waiting).
 bool Publisher::drain_cycle() {
+    try {
+        return drain_topics();
+    } catch (...) {
+        // Batches in flight are about to be freed: drop the producer (and its
+        // queued messages) first. Their rows stay unpublished and are re-sent.
+        producer_.reset();
+        throw;
+    }
+}
+
+bool Publisher::drain_topics() {
     bool installed = false;
     std::vector<std::string> topics;
     in_transaction([&] {
@@ -228,7 +246,7 @@ bool Publisher::drain_cycle() {
     std::deque<std::string> active(topics.begin(), topics.end());  // round robin
     std::map<std::string, int64_t> cursor;
     std::deque<std::unique_ptr<Batch>> in_flight;
-    bool time_up = false;
+    bool time_up = false, abandoned = false;
     auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
 
     for (;;) {
@@ -282,6 +300,7 @@ bool Publisher::drain_cycle() {
             log_message(LOG, "delivery failed, will retry: " + first_error);
         }
         if (next) {
+            next->produced_at = std::chrono::steady_clock::now();
             for (auto& m : next->messages) producer_->produce(m);
             in_flight.push_back(std::move(next));
             producer_->poll(0);
@@ -291,8 +310,17 @@ bool Publisher::drain_cycle() {
         if (std::chrono::steady_clock::now() > sigterm_deadline) break;  // unacknowledged rows stay pending
         producer_->poll(10);
         spi::guard([] { CHECK_FOR_INTERRUPTS(); });
+        if (!in_flight.empty() &&
+            std::chrono::steady_clock::now() - in_flight.front()->produced_at >
+                std::chrono::milliseconds(producer_->message_timeout_ms() + 1000)) {
+            // Broker unreachable: fail what is in flight (recorded with
+            // backoff in the next iteration) and start over with a new producer.
+            producer_->abandon_in_flight();
+            abandoned = true;
+        }
     }
     flush_logs();
+    if (abandoned) producer_.reset();
     return time_up && !got_sigterm;
 }
 
@@ -301,7 +329,14 @@ void Publisher::run() {
         spi::guard([] { CHECK_FOR_INTERRUPTS(); });
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
+            std::string database = dionysus_database ? dionysus_database : "";
             spi::guard([] { ProcessConfigFile(PGC_SIGHUP); });
+            if (database != (dionysus_database ? dionysus_database : "")) {
+                // Reconnecting means a new process: exit and let the postmaster restart us.
+                log_message(LOG, "dionysus.database changed, restarting");
+                producer_.reset();
+                spi::guard([] { proc_exit(1); });
+            }
         }
         bool more = false;
         if (spi::guard([] { return RecoveryInProgress(); })) {

@@ -50,7 +50,7 @@ def test_broker_outage_failures_recorded_then_delivered_in_order(cluster, db):
         # deliveries time out after message.timeout.ms=3000 and are recorded as failures
         wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s "
                                       "AND failed_at IS NOT NULL", (topic,)),
-                   25, "failed outbox rows while the broker is down")
+                   40, "failed outbox rows while the broker is down")
         assert pending_count(db, topic) == 50   # nothing is marked published while down
         rows = sql(db, "SELECT attempts, failed_at, retry_at, error_class, error_message "
                        "FROM dionysus.outbox WHERE topic = %s AND failed_at IS NOT NULL", (topic,))
