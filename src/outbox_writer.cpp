@@ -1,0 +1,240 @@
+#include "pg/boundary.hpp"
+#include "outbox_writer.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "commands/sequence.h"
+#include "datatype/timestamp.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+}
+
+namespace dionysus {
+
+namespace {
+
+// dionysus.outbox's columns, in the order the install script creates them.
+const char* const kOutboxColumns[] = {
+    "id", "resource_class", "resource_id", "event_name", "topic", "partition_key", "changeset",
+    "published_at", "failed_at", "retry_at", "error_class", "error_message", "attempts",
+    "created_at", "updated_at"};
+constexpr int kOutboxNatts = 15;
+constexpr int kFlushEvery = 1000;
+
+struct Writer {
+    Relation outbox;
+    EState* estate;
+    ResultRelInfo* rri;
+    BulkInsertState bistate;
+    CommandId cid;
+    TupleTableSlot* slots[kFlushEvery];
+    int nslots;
+    int used;
+    MemoryContext row_context;  // text datums of buffered rows
+    TimestampTz now;
+    uint64 written;
+};
+
+void check_outbox_shape(Relation outbox) {
+    TupleDesc desc = RelationGetDescr(outbox);
+    bool ok = desc->natts == kOutboxNatts;
+    for (int i = 0; ok && i < kOutboxNatts; i++)
+        ok = strcmp(NameStr(TupleDescAttr(desc, i)->attname), kOutboxColumns[i]) == 0;
+    if (!ok)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("dionysus.outbox does not have the columns this version writes"),
+                        errhint("ALTER EXTENSION dionysus UPDATE.")));
+}
+
+void writer_open(Writer* w, Oid outbox_relid) {
+    memset(w, 0, sizeof(*w));
+    w->outbox = table_open(outbox_relid, RowExclusiveLock);
+    check_outbox_shape(w->outbox);
+    w->estate = CreateExecutorState();
+    w->rri = makeNode(ResultRelInfo);
+    InitResultRelInfo(w->rri, w->outbox, 1, nullptr, 0);
+    ExecOpenIndices(w->rri, false);
+    w->bistate = GetBulkInsertState();
+    w->cid = GetCurrentCommandId(true);
+    w->row_context = AllocSetContextCreate(CurrentMemoryContext, "dionysus outbox rows",
+                                           ALLOCSET_DEFAULT_SIZES);
+    w->now = GetCurrentTransactionStartTimestamp();  // now(), like the column default
+}
+
+void writer_flush(Writer* w) {
+    if (w->used == 0) return;
+    table_multi_insert(w->outbox, w->slots, w->used, w->cid, 0, w->bistate);
+    for (int i = 0; i < w->used; i++) {
+        List* recheck = ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false,
+                                              nullptr, NIL);
+        list_free(recheck);
+        ExecClearTuple(w->slots[i]);
+    }
+    w->written += w->used;
+    w->used = 0;
+    MemoryContextReset(w->row_context);
+}
+
+void writer_close(Writer* w) {
+    writer_flush(w);
+    for (int i = 0; i < w->nslots; i++) ExecDropSingleTupleTableSlot(w->slots[i]);
+    FreeBulkInsertState(w->bistate);
+    ExecCloseIndices(w->rri);
+    FreeExecutorState(w->estate);
+    table_close(w->outbox, NoLock);
+    MemoryContextDelete(w->row_context);
+}
+
+Datum text_of(FmgrInfo* out, Datum value) {
+    return CStringGetTextDatum(OutputFunctionCall(out, value));
+}
+
+// Buffers one outbox row for `row` (a slot of the published table).
+void writer_add(Writer* w, const TableCapture* c, const TopicCapture* t, Datum event,
+                TupleTableSlot* row) {
+    if (w->used == w->nslots) {
+        w->slots[w->nslots++] = MakeSingleTupleTableSlot(RelationGetDescr(w->outbox), &TTSOpsVirtual);
+    }
+    TupleTableSlot* slot = w->slots[w->used++];
+    ExecClearTuple(slot);
+    Datum* v = slot->tts_values;
+    bool* n = slot->tts_isnull;
+    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
+
+    MemoryContext old = MemoryContextSwitchTo(w->row_context);
+    bool isnull;
+    v[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
+    n[0] = false;
+    v[1] = t->model_name;
+    n[1] = false;
+    Datum pk = slot_getattr(row, c->pk_att, &isnull);
+    if (!isnull) {
+        v[2] = text_of(const_cast<FmgrInfo*>(&c->pk_out), pk);
+        n[2] = false;
+    }
+    v[3] = event;
+    n[3] = false;
+    v[4] = t->topic;
+    n[4] = false;
+    if (t->key_kind == 'c') {
+        Datum key = slot_getattr(row, t->key_att, &isnull);
+        // dionysus-rb renders a NULL partition key as "0".
+        v[5] = isnull ? CStringGetTextDatum("0") : text_of(const_cast<FmgrInfo*>(&t->key_out), key);
+        n[5] = false;
+    } else if (t->key_kind == 'f') {
+        LOCAL_FCINFO(fcinfo, 1);
+        InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo*>(&t->key_fn), 1, InvalidOid,
+                                 nullptr, nullptr);
+        fcinfo->args[0].value = ExecFetchSlotHeapTupleDatum(row);
+        fcinfo->args[0].isnull = false;
+        Datum key = FunctionCallInvoke(fcinfo);
+        v[5] = fcinfo->isnull ? CStringGetTextDatum("0") : datumCopy(key, false, -1);
+        n[5] = false;
+    }
+    v[12] = Int32GetDatum(0);  // attempts
+    n[12] = false;
+    v[13] = TimestampTzGetDatum(w->now);
+    n[13] = false;
+    v[14] = TimestampTzGetDatum(w->now);
+    n[14] = false;
+    MemoryContextSwitchTo(old);
+    ExecStoreVirtualTuple(slot);
+    if (w->used == kFlushEvery) writer_flush(w);
+}
+
+// The same value, bit for bit (no equality operator needed: json has none).
+bool rows_equal(TupleTableSlot* a, TupleTableSlot* b) {
+    TupleDesc desc = a->tts_tupleDescriptor;
+    slot_getallattrs(a);
+    slot_getallattrs(b);
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (att->attisdropped) continue;
+        if (a->tts_isnull[i] != b->tts_isnull[i]) return false;
+        if (a->tts_isnull[i]) continue;
+        if (!datum_image_eq(a->tts_values[i], b->tts_values[i], att->attbyval, att->attlen))
+            return false;
+    }
+    return true;
+}
+
+bool is_null(TupleTableSlot* row, AttrNumber att) {
+    bool isnull;
+    slot_getattr(row, att, &isnull);
+    return isnull;
+}
+
+bool same_attr(TupleTableSlot* a, TupleTableSlot* b, AttrNumber att) {
+    bool na, nb;
+    Datum va = slot_getattr(a, att, &na);
+    Datum vb = slot_getattr(b, att, &nb);
+    if (na || nb) return na == nb;
+    Form_pg_attribute fa = TupleDescAttr(a->tts_tupleDescriptor, att - 1);
+    return datum_image_eq(va, vb, fa->attbyval, fa->attlen);
+}
+
+// dionysus-rb's event for an UPDATE on a topic; 0 for none.
+Datum update_event(const TopicCapture* t, TupleTableSlot* before, TupleTableSlot* after) {
+    if (t->soft_delete_att == 0) return t->event_updated;
+    bool was_deleted = !is_null(before, t->soft_delete_att);
+    bool is_deleted = !is_null(after, t->soft_delete_att);
+    if (!was_deleted && is_deleted) return t->event_destroyed;
+    if (was_deleted && !is_deleted) return t->event_created;
+    if (was_deleted && !same_attr(before, after, t->soft_delete_att)) return t->event_destroyed;
+    if (!is_deleted) return t->event_updated;
+    return t->after_soft_delete ? t->event_updated : (Datum)0;
+}
+
+}  // namespace
+
+uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEvent event) {
+    if (c->ntopics == 0) return 0;
+    TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
+    Writer w;
+    writer_open(&w, c->outbox_relid);
+    TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+    if (event == CaptureEvent::Insert || event == CaptureEvent::Delete) {
+        Tuplestorestate* rows =
+            event == CaptureEvent::Insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
+        tuplestore_rescan(rows);
+        while (tuplestore_gettupleslot(rows, true, false, after)) {
+            for (int i = 0; i < c->ntopics; i++) {
+                const TopicCapture* t = &c->topics[i];
+                writer_add(&w, c, t,
+                           event == CaptureEvent::Insert ? t->event_created : t->event_destroyed,
+                           after);
+            }
+        }
+    } else {
+        // Old and new rows are stored pairwise in update order.
+        tuplestore_rescan(trigdata->tg_oldtable);
+        tuplestore_rescan(trigdata->tg_newtable);
+        while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
+               tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
+            if (rows_equal(before, after)) continue;
+            for (int i = 0; i < c->ntopics; i++) {
+                const TopicCapture* t = &c->topics[i];
+                Datum ev = update_event(t, before, after);
+                if (ev != (Datum)0) writer_add(&w, c, t, ev, after);
+            }
+        }
+    }
+    ExecDropSingleTupleTableSlot(before);
+    ExecDropSingleTupleTableSlot(after);
+    writer_close(&w);
+    return w.written;
+}
+
+}  // namespace dionysus
