@@ -133,7 +133,9 @@ Producer::~Producer() {
 rd_kafka_topic_t* Producer::topic_handle(const std::string& name) {
     auto it = topics_.find(name);
     if (it != topics_.end()) return it->second;
-    rd_kafka_topic_conf_t* tconf = rd_kafka_topic_conf_new();
+    // A copy of the default topic conf keeps the topic-level properties set
+    // globally (message.timeout.ms, acks…); a fresh one would drop them.
+    rd_kafka_topic_conf_t* tconf = rd_kafka_default_topic_conf_dup(rk_);
     rd_kafka_topic_conf_set_partitioner_cb(tconf, partition_message);
     rd_kafka_topic_conf_set_opaque(tconf, reinterpret_cast<void*>(static_cast<intptr_t>(partitioner_)));
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, name.c_str(), tconf);

@@ -409,5 +409,8 @@ void dionysus_publisher_main(Datum) {
     }
     if (failure) ereport(FATAL, (errmsg("dionysus publisher: %s", failure)));
     elog(LOG, "dionysus publisher stopped");
-    proc_exit(0);
+    // Exit code 1: the postmaster restarts us after bgw_restart_time (exit 0
+    // would unregister the worker for good after a stray SIGTERM); at server
+    // shutdown nothing is restarted anyway.
+    proc_exit(1);
 }

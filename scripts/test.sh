@@ -147,7 +147,7 @@ fi
 # ---------------------------------------------------------------------------
 step "[5/6] integration tests (pytest, dev broker)"
 if ls test/integration/test_*.py >/dev/null 2>&1; then
-  export DIONYSUS_PGBIN=$PGBIN
+  export DIONYSUS_PGBIN=$PGBIN PYTHONDONTWRITEBYTECODE=1
   if [ -x "$PGBIN/dionysus-devbroker" ]; then export DIONYSUS_DEVBROKER=$PGBIN/dionysus-devbroker; fi
   PYTEST=(-q -p no:cacheprovider -o console_output_style=classic -rfE)
   [ -n "${PYTEST_K:-}" ] && PYTEST+=(-k "$PYTEST_K")

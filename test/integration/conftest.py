@@ -390,33 +390,40 @@ def topic_partitions(bootstrap, topic, timeout=10):
 
 
 def consume(bootstrap, topic, n, timeout=20, idle=None):
-    """Read topic from the beginning of every partition until n messages were
-    read or timeout passed; then keep reading for `idle` seconds more (to catch
-    unexpected extra messages). Returns [Message]."""
+    """Read topic from the beginning of every partition until at least n
+    messages were read AND every partition was read to its end (so duplicates
+    from at-least-once redelivery do not hide later messages), or until timeout.
+    Then keep reading for `idle` seconds more (to catch unexpected extra
+    messages). Returns [Message] in per-partition order."""
     c = Consumer({"bootstrap.servers": bootstrap,
                   "group.id": "it-" + uuid.uuid4().hex,
                   "enable.auto.commit": False,
+                  "enable.partition.eof": True,
                   "auto.offset.reset": "earliest"})
     try:
         parts = topic_partitions(bootstrap, topic)
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(parts)])
         out = []
+        at_end = set()
         deadline = time.time() + timeout
         extra_until = None
         while True:
             now = time.time()
-            if extra_until is None and (len(out) >= n or now > deadline):
-                if idle and len(out) >= n:
+            if extra_until is None:
+                done = len(out) >= n and len(at_end) == parts
+                if done and idle:
                     extra_until = now + idle
-                else:
+                elif done or now > deadline:
                     break
-            if extra_until is not None and now > extra_until:
+            elif now > extra_until:
                 break
             for m in c.consume(num_messages=1000, timeout=0.2):
                 if m.error():
                     if m.error().code() == KafkaError._PARTITION_EOF:
+                        at_end.add(m.partition())
                         continue
                     raise AssertionError(f"consumer error: {m.error()}")
+                at_end.discard(m.partition())
                 out.append(Message(m.topic(), m.partition(), m.key(), m.value(),
                                    m.headers() or [], m.offset()))
         return out

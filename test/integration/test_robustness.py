@@ -90,9 +90,10 @@ def test_kill9_worker_mid_drain_loses_nothing(cluster, db):
     assert 0 < pending_at_kill < total, "drain finished before the kill; test premise not met"
     db.close()   # the postmaster resets every backend after a crashed child
 
+    # a new worker means the postmaster finished its crash-restart cycle
+    cluster.wait_worker(timeout=60, not_pid=pid)
     conn = cluster.connect(timeout=60)
     try:
-        cluster.wait_worker(timeout=60, not_pid=pid)
         wait_drained(conn, timeout=120, topic=topic)
         assert pending_count(conn, topic) == 0
         msgs = consume(cluster.bootstrap, topic, total, timeout=60)
