@@ -35,7 +35,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # Dev broker: librdkafka's mock cluster behind a small CLI.
 all: tools/dionysus-devbroker
 tools/dionysus-devbroker: tools/devbroker.cpp
-	$(CXX) -std=c++17 -O2 -Wall -Wextra -o $@ $< -lrdkafka -lpthread
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -o $@ $< -lrdkafka -lpthread -ldl
 
 install: install-tools
 install-tools: tools/dionysus-devbroker

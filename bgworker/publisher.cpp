@@ -92,6 +92,9 @@ void in_transaction(Body&& body) {
         spi::guard([] {
             PopActiveSnapshot();
             CommitTransactionCommand();
+            // Background workers report their table statistics themselves:
+            // without this autovacuum never sees the outbox's dead rows.
+            pgstat_report_stat(false);
         });
     } catch (...) {
         spi::guard([] { AbortCurrentTransaction(); });
@@ -133,6 +136,8 @@ constexpr size_t kMaxBatchesInFlight = 4;
 // A cycle re-reads every topic from its oldest unpublished row at least this
 // often, so rows of transactions that committed late are never passed over.
 constexpr auto kMaxCycle = std::chrono::seconds(1);
+// How long a wake-up waits for further commits before reading.
+constexpr long kCoalesceMicros = 1000;
 
 class Publisher {
 public:
@@ -141,6 +146,7 @@ public:
 private:
     bool drain_cycle();
     bool drain_topics();
+    void wait_for_work();
     // Marks a finished batch in the current transaction; returns failures.
     uint64 record(const Batch& batch, std::string& first_error);
     void ensure_producer();
@@ -240,6 +246,7 @@ bool Publisher::drain_topics() {
         return false;
     }
     set_state("publishing");
+    spi::guard([] { pgstat_report_activity(STATE_RUNNING, "publishing"); });
     ensure_producer();
 
     const auto cycle_start = std::chrono::steady_clock::now();
@@ -324,6 +331,31 @@ bool Publisher::drain_topics() {
     return time_up && !got_sigterm;
 }
 
+// Sleeps until a commit wakes us or poll_interval passes.
+void Publisher::wait_for_work() {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(dionysus_poll_interval_ms);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) return;
+        int rc = spi::guard([&] {
+            return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+                             PG_WAIT_EXTENSION);
+        });
+        spi::guard([] { ResetLatch(MyLatch); });
+        if (got_sigterm || ConfigReloadPending || !(rc & WL_LATCH_SET)) return;
+        // With a publishing delay a fresh commit has nothing to publish yet:
+        // keep sleeping for the poll interval.
+        if (dionysus_publishing_delay_ms > 0) continue;
+        // Let the commits of the next millisecond join this cycle: at
+        // thousands of commits per second one cycle per commit would spend
+        // the worker's time on per-cycle overhead.
+        spi::guard([] { pg_usleep(kCoalesceMicros); });
+        return;
+    }
+}
+
 void Publisher::run() {
     while (!got_sigterm) {
         spi::guard([] { CHECK_FOR_INTERRUPTS(); });
@@ -356,12 +388,8 @@ void Publisher::run() {
             }
         }
         if (more) continue;
-        int rc = spi::guard([] {
-            return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                             dionysus_poll_interval_ms, PG_WAIT_EXTENSION);
-        });
-        (void)rc;
-        spi::guard([] { ResetLatch(MyLatch); });
+        spi::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
+        wait_for_work();
     }
     set_state("stopping");
     producer_.reset();  // in-flight deliveries were served by deliver()

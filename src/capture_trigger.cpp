@@ -17,8 +17,10 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -228,11 +230,25 @@ DIONYSUS_PG_FUNCTION(dionysus_capture) {
     const Oid relid = RelationGetRelid(trigdata->tg_relation);
     auto it = captures.find(relid);
     if (it == captures.end()) {
+        // The catalog is private to the extension: read it as the bootstrap
+        // superuser (restricted), whoever writes the table. Writing the
+        // outbox needs no privilege: it is a direct heap insert.
+        Oid saved_user;
+        int saved_context;
+        spi::guard([&] {
+            GetUserIdAndSecContext(&saved_user, &saved_context);
+            SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, saved_context | SECURITY_LOCAL_USERID_CHANGE |
+                                                              SECURITY_RESTRICTED_OPERATION);
+        });
         TableCapture* built;
-        {
+        try {
             spi::SpiConnection spi;
             built = build_capture(trigdata->tg_relation);
+        } catch (...) {
+            spi::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
+            throw;
         }
+        spi::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
         it = captures.emplace(relid, built).first;
     }
     const TableCapture* capture = it->second;

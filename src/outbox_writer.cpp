@@ -56,7 +56,7 @@ void check_outbox_shape(Relation outbox) {
                         errhint("ALTER EXTENSION dionysus UPDATE.")));
 }
 
-void writer_open(Writer* w, Oid outbox_relid) {
+void writer_open(Writer* w, Oid outbox_relid, bool bulk) {
     memset(w, 0, sizeof(*w));
     w->outbox = table_open(outbox_relid, RowExclusiveLock);
     check_outbox_shape(w->outbox);
@@ -64,7 +64,8 @@ void writer_open(Writer* w, Oid outbox_relid) {
     w->rri = makeNode(ResultRelInfo);
     InitResultRelInfo(w->rri, w->outbox, 1, nullptr, 0);
     ExecOpenIndices(w->rri, false);
-    w->bistate = GetBulkInsertState();
+    // A bulk-write ring buffer only pays off for large statements.
+    w->bistate = bulk ? GetBulkInsertState() : nullptr;
     w->cid = GetCurrentCommandId(true);
     w->row_context = AllocSetContextCreate(CurrentMemoryContext, "dionysus outbox rows",
                                            ALLOCSET_DEFAULT_SIZES);
@@ -88,7 +89,7 @@ void writer_flush(Writer* w) {
 void writer_close(Writer* w) {
     writer_flush(w);
     for (int i = 0; i < w->nslots; i++) ExecDropSingleTupleTableSlot(w->slots[i]);
-    FreeBulkInsertState(w->bistate);
+    if (w->bistate) FreeBulkInsertState(w->bistate);
     ExecCloseIndices(w->rri);
     FreeExecutorState(w->estate);
     table_close(w->outbox, NoLock);
@@ -201,7 +202,8 @@ uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEv
     if (c->ntopics == 0) return 0;
     TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
     Writer w;
-    writer_open(&w, c->outbox_relid);
+    Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
+    writer_open(&w, c->outbox_relid, tuplestore_tuple_count(counted) * c->ntopics >= kFlushEvery);
     TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
     TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 
