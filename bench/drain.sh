@@ -9,8 +9,6 @@
 # over max(published_at) - min(published_at). Done for each batch size of
 # BENCH_BATCH_SIZES. While draining, the publisher's pg_stat_activity row is
 # sampled on every poll.
-# Run with the stock dev broker and with the TCP_NODELAY shim (see lib.sh and
-# latency.sh); BENCH_BROKERS="stock nodelay" picks them.
 # Environment: BENCH_BACKLOG (200000), BENCH_BATCH_SIZES ("100 1000"),
 #              BENCH_DRAIN_TIMEOUT (60 s per round; a partial rate is printed)
 set -euo pipefail
@@ -21,10 +19,10 @@ N=${BENCH_BACKLOG:-200000}
 SIZES=${BENCH_BATCH_SIZES:-"100 1000"}
 TIMEOUT=${BENCH_DRAIN_TIMEOUT:-60}
 T0=$(date +%s)
-BROKERS=${BENCH_BROKERS:-"stock nodelay"}
+BROKERS=${BENCH_BROKERS:-"stock"}
 
 for variant in $BROKERS; do
-  if [ "$variant" = nodelay ]; then export BENCH_BROKER_NODELAY=1; LABEL="broker TCP_NODELAY"; else export BENCH_BROKER_NODELAY=0; LABEL="stock dev broker"; fi
+  LABEL="dev broker"
   bench_start
   wait_worker_ready
   q "$(bench_table_ddl captured)"

@@ -7,10 +7,6 @@
 #   q SQL                      run SQL in the bench database, unaligned output
 #   qt SQL                     same, but print the statement's elapsed ms only
 #   bench_stop                 stop the current cluster (bench_start may follow)
-#   BENCH_BROKER_NODELAY=1     run the dev broker with TCP_NODELAY on its
-#                              accepted sockets (LD_PRELOAD shim compiled on the
-#                              fly): librdkafka's mock broker leaves Nagle on,
-#                              a real Kafka broker sets TCP_NODELAY
 #   set_guc NAME VALUE         ALTER SYSTEM SET + pg_reload_conf()
 #   wait_worker_ready          wait until the publisher acknowledges a probe row
 #   publisher_errors           count of ERROR/WARNING/FATAL lines of the worker
@@ -26,55 +22,16 @@ export PATH="$BENCH_PGBIN:$PATH"
 source "$BENCH_REPO/scripts/cluster.sh"
 
 BENCH_CLUSTER=""
-BENCH_SHIM_DIR=""
 _bench_cleanup() {
   local rc=$?
   if [ -n "${BENCH_KEEP_LOG:-}" ] && [ -n "$BENCH_CLUSTER" ] && [ -f "$BENCH_CLUSTER/postgres.log" ]; then
     cp "$BENCH_CLUSTER/postgres.log" "$BENCH_KEEP_LOG" 2>/dev/null || true
   fi
   [ -n "$BENCH_CLUSTER" ] && cluster_stop "$BENCH_CLUSTER" >/dev/null 2>&1 || true
-  [ -n "$BENCH_SHIM_DIR" ] && rm -rf "$BENCH_SHIM_DIR"
   # background jobs we started (samplers, pgbench) — by pid only
   local p
   for p in $(jobs -p 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   exit "$rc"
-}
-
-# Builds (once) a wrapper that starts the dev broker with TCP_NODELAY set on
-# every accepted socket, and points DIONYSUS_DEVBROKER at it.
-_bench_nodelay_broker() {
-  if [ -z "$BENCH_SHIM_DIR" ]; then
-    BENCH_SHIM_DIR=$(mktemp -d /tmp/dbnd.XXXX)
-    chmod 0755 "$BENCH_SHIM_DIR"
-    cat >"$BENCH_SHIM_DIR/nodelay.c" <<'EOF_C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-static int nd(int fd) {
-  int one = 1;
-  if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
-int accept(int s, struct sockaddr *a, socklen_t *l) {
-  static int (*f)(int, struct sockaddr *, socklen_t *);
-  if (!f) f = dlsym(RTLD_NEXT, "accept");
-  return nd(f(s, a, l));
-}
-int accept4(int s, struct sockaddr *a, socklen_t *l, int fl) {
-  static int (*f)(int, struct sockaddr *, socklen_t *, int);
-  if (!f) f = dlsym(RTLD_NEXT, "accept4");
-  return nd(f(s, a, l, fl));
-}
-EOF_C
-    cc -shared -fPIC -O2 -o "$BENCH_SHIM_DIR/nodelay.so" "$BENCH_SHIM_DIR/nodelay.c" -ldl
-    local real
-    real=$(DIONYSUS_DEVBROKER= cluster_devbroker)
-    printf '#!/bin/sh\nLD_PRELOAD=%s/nodelay.so exec %s "$@"\n' "$BENCH_SHIM_DIR" "$real" >"$BENCH_SHIM_DIR/broker"
-    chmod 0755 "$BENCH_SHIM_DIR/broker"
-  fi
-  export DIONYSUS_DEVBROKER=$BENCH_SHIM_DIR/broker
 }
 
 bench_stop() {
@@ -86,7 +43,6 @@ bench_start() {
   local extra=${1:-}
   trap _bench_cleanup EXIT
   trap 'exit 130' INT TERM
-  if [ "${BENCH_BROKER_NODELAY:-0}" = 1 ]; then _bench_nodelay_broker; else unset DIONYSUS_DEVBROKER; fi
   BENCH_CLUSTER=$(mktemp -d /tmp/dbench.XXXX)
   export DIONYSUS_DATABASE=bench
   export DIONYSUS_BROKER_ARGS=${DIONYSUS_BROKER_ARGS:-"--topic bench_rows:6"}
@@ -98,7 +54,7 @@ ${extra}"
   so="$("$(cluster_pgbin)/pg_config" --pkglibdir)/dionysus.so"
   BENCH_SO_ID="dionysus.so $(md5sum "$so" | cut -c1-10) built $(date -u -r "$so" '+%F %T')Z, git $(git -C "$BENCH_REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$BENCH_REPO" diff --quiet 2>/dev/null || echo '+dirty')"
   cluster_start "$BENCH_CLUSTER" >/dev/null
-  echo "# $BENCH_SO_ID; dev broker$([ "${BENCH_BROKER_NODELAY:-0}" = 1 ] && echo ' with TCP_NODELAY shim' || echo ' stock (Nagle on)'); $(nproc) cores; load avg $(cut -d' ' -f1-3 /proc/loadavg); other postgres clusters running: $(( $(pgrep -x postgres -P 1 | wc -l) - 1 ))"
+  echo "# $BENCH_SO_ID; dionysus-devbroker; $(nproc) cores; load avg $(cut -d' ' -f1-3 /proc/loadavg); other postgres clusters running: $(( $(pgrep -x postgres -P 1 | wc -l) - 1 ))"
   export PGDATABASE=bench
   createdb bench
   q "CREATE EXTENSION dionysus; SELECT dionysus.declare_topic('bench','rows');" >/dev/null
