@@ -192,7 +192,7 @@ TableCapture* build_capture(Relation rel) {
 
 namespace dionysus {
 
-void invalidate_capture_plans_everywhere() {
+void invalidate_captures_everywhere() {
     Oid relid = lookup_dionysus_relid("models");
     if (OidIsValid(relid)) spi::guard([&] { CacheInvalidateRelcacheByRelid(relid); });
 }

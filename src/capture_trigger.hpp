@@ -5,7 +5,7 @@
 
 namespace dionysus {
 
-// Drop cached capture plans in every backend (at commit of the caller).
-void invalidate_capture_plans_everywhere();
+// Drop cached capture metadata in every backend (at commit of the caller).
+void invalidate_captures_everywhere();
 
 }  // namespace dionysus

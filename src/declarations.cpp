@@ -131,7 +131,7 @@ std::pair<std::string, std::string> resolve_partition_key(Oid relid, const std::
                     " nor a function " + *declared + "(" + table + ") returning text");
 }
 
-void invalidate_declarations() { dionysus::invalidate_capture_plans_everywhere(); }
+void invalidate_declarations() { dionysus::invalidate_captures_everywhere(); }
 
 }  // namespace
 

@@ -105,20 +105,12 @@ Datum text_of(FmgrInfo* out, Datum value) {
     return CStringGetTextDatum(OutputFunctionCall(out, value));
 }
 
-// Buffers one outbox row for `row` (a slot of the published table).
-void writer_add(Writer* w, const TableCapture* c, const TopicCapture* t, Datum event,
-                TupleTableSlot* row) {
-    if (w->used == w->nslots) {
-        w->slots[w->nslots++] = MakeSingleTupleTableSlot(RelationGetDescr(w->outbox), &TTSOpsVirtual);
-    }
-    TupleTableSlot* slot = w->slots[w->used++];
-    ExecClearTuple(slot);
-    Datum* v = slot->tts_values;
-    bool* n = slot->tts_isnull;
-    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
-
-    MemoryContext old = MemoryContextSwitchTo(w->row_context);
+// The outbox row for one event of `row` (a slot of the published table) on
+// topic `t`; text values are allocated in the current memory context.
+void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCapture* t, Datum event,
+                     TupleTableSlot* row, TimestampTz now) {
     bool isnull;
+    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
     v[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
     n[0] = false;
     v[1] = t->model_name;
@@ -149,10 +141,22 @@ void writer_add(Writer* w, const TableCapture* c, const TopicCapture* t, Datum e
     }
     v[12] = Int32GetDatum(0);  // attempts
     n[12] = false;
-    v[13] = TimestampTzGetDatum(w->now);
+    v[13] = TimestampTzGetDatum(now);
     n[13] = false;
-    v[14] = TimestampTzGetDatum(w->now);
+    v[14] = TimestampTzGetDatum(now);
     n[14] = false;
+}
+
+// Buffers one outbox row (bulk path).
+void writer_add(Writer* w, const TableCapture* c, const TopicCapture* t, Datum event,
+                TupleTableSlot* row) {
+    if (w->used == w->nslots) {
+        w->slots[w->nslots++] = MakeSingleTupleTableSlot(RelationGetDescr(w->outbox), &TTSOpsVirtual);
+    }
+    TupleTableSlot* slot = w->slots[w->used++];
+    ExecClearTuple(slot);
+    MemoryContext old = MemoryContextSwitchTo(w->row_context);
+    fill_outbox_row(slot->tts_values, slot->tts_isnull, c, t, event, row, w->now);
     MemoryContextSwitchTo(old);
     ExecStoreVirtualTuple(slot);
     if (w->used == kFlushEvery) writer_flush(w);
@@ -199,6 +203,43 @@ Datum update_event(const TopicCapture* t, TupleTableSlot* before, TupleTableSlot
     if (was_deleted && !same_attr(before, after, t->soft_delete_att)) return t->event_destroyed;
     if (!is_deleted) return t->event_updated;
     return t->after_soft_delete ? t->event_updated : (Datum)0;
+}
+
+// Calls emit(ctx, topic, event, row) for every outbox row the statement
+// produces: per row, per topic, in statement order.
+using EmitFn = void (*)(void* ctx, const TopicCapture* t, Datum event, TupleTableSlot* row);
+
+void for_each_event(const TableCapture* c, TriggerData* trigdata, CaptureEvent event, EmitFn emit,
+                    void* ctx) {
+    TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
+    TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    if (event == CaptureEvent::Insert || event == CaptureEvent::Delete) {
+        Tuplestorestate* rows =
+            event == CaptureEvent::Insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
+        tuplestore_rescan(rows);
+        while (tuplestore_gettupleslot(rows, true, false, after)) {
+            for (int i = 0; i < c->ntopics; i++) {
+                const TopicCapture* t = &c->topics[i];
+                emit(ctx, t, event == CaptureEvent::Insert ? t->event_created : t->event_destroyed,
+                     after);
+            }
+        }
+    } else {
+        // Old and new rows are stored pairwise in update order.
+        tuplestore_rescan(trigdata->tg_oldtable);
+        tuplestore_rescan(trigdata->tg_newtable);
+        while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
+               tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
+            if (rows_equal(before, after)) continue;
+            for (int i = 0; i < c->ntopics; i++) {
+                Datum ev = update_event(&c->topics[i], before, after);
+                if (ev != (Datum)0) emit(ctx, &c->topics[i], ev, after);
+            }
+        }
+    }
+    ExecDropSingleTupleTableSlot(before);
+    ExecDropSingleTupleTableSlot(after);
 }
 
 // ---- fast path for small statements --------------------------------------
@@ -283,44 +324,6 @@ struct FastRow {
     bool nulls[kOutboxNatts];
 };
 
-void fast_fill(FastRow* r, const TableCapture* c, const TopicCapture* t, Datum event,
-               TupleTableSlot* row, TimestampTz now) {
-    bool isnull;
-    for (int i = 0; i < kOutboxNatts; i++) r->nulls[i] = true;
-    r->values[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
-    r->nulls[0] = false;
-    r->values[1] = t->model_name;
-    r->nulls[1] = false;
-    Datum pk = slot_getattr(row, c->pk_att, &isnull);
-    if (!isnull) {
-        r->values[2] = text_of(const_cast<FmgrInfo*>(&c->pk_out), pk);
-        r->nulls[2] = false;
-    }
-    r->values[3] = event;
-    r->nulls[3] = false;
-    r->values[4] = t->topic;
-    r->nulls[4] = false;
-    if (t->key_kind == 'c') {
-        Datum key = slot_getattr(row, t->key_att, &isnull);
-        r->values[5] = isnull ? CStringGetTextDatum("0") : text_of(const_cast<FmgrInfo*>(&t->key_out), key);
-        r->nulls[5] = false;
-    } else if (t->key_kind == 'f') {
-        LOCAL_FCINFO(fcinfo, 1);
-        InitFunctionCallInfoData(*fcinfo, const_cast<FmgrInfo*>(&t->key_fn), 1, InvalidOid, nullptr, nullptr);
-        fcinfo->args[0].value = ExecFetchSlotHeapTupleDatum(row);
-        fcinfo->args[0].isnull = false;
-        Datum key = FunctionCallInvoke(fcinfo);
-        r->values[5] = fcinfo->isnull ? CStringGetTextDatum("0") : key;
-        r->nulls[5] = false;
-    }
-    r->values[12] = Int32GetDatum(0);
-    r->nulls[12] = false;
-    r->values[13] = TimestampTzGetDatum(now);
-    r->nulls[13] = false;
-    r->values[14] = TimestampTzGetDatum(now);
-    r->nulls[14] = false;
-}
-
 void fast_insert(Relation outbox, Relation* indexes, FastRow* r, CommandId cid) {
     HeapTuple tuple = heap_form_tuple(RelationGetDescr(outbox), r->values, r->nulls);
     heap_insert(outbox, tuple, cid, 0, nullptr);
@@ -353,45 +356,26 @@ bool write_small(const TableCapture* c, TriggerData* trigdata, CaptureEvent even
     }
     Relation indexes[kMaxCachedIndexes];
     for (int i = 0; i < index_cache.n; i++) indexes[i] = index_open(index_cache.oids[i], RowExclusiveLock);
-    const CommandId cid = GetCurrentCommandId(true);
-    const TimestampTz now = GetCurrentTransactionStartTimestamp();
-    TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
-    TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    FastRow r;
-    uint64 n = 0;
-    if (event == CaptureEvent::Insert || event == CaptureEvent::Delete) {
-        tuplestore_rescan(counted);
-        while (tuplestore_gettupleslot(counted, true, false, after)) {
-            for (int i = 0; i < c->ntopics; i++) {
-                const TopicCapture* t = &c->topics[i];
-                fast_fill(&r, c, t, event == CaptureEvent::Insert ? t->event_created : t->event_destroyed,
-                          after, now);
-                fast_insert(outbox, indexes, &r, cid);
-                n++;
-            }
-        }
-    } else {
-        tuplestore_rescan(trigdata->tg_oldtable);
-        tuplestore_rescan(trigdata->tg_newtable);
-        while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
-               tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
-            if (rows_equal(before, after)) continue;
-            for (int i = 0; i < c->ntopics; i++) {
-                const TopicCapture* t = &c->topics[i];
-                Datum ev = update_event(t, before, after);
-                if (ev == (Datum)0) continue;
-                fast_fill(&r, c, t, ev, after, now);
-                fast_insert(outbox, indexes, &r, cid);
-                n++;
-            }
-        }
-    }
-    ExecDropSingleTupleTableSlot(before);
-    ExecDropSingleTupleTableSlot(after);
+    struct Fast {
+        const TableCapture* c;
+        Relation outbox;
+        Relation* indexes;
+        CommandId cid;
+        TimestampTz now;
+        uint64 n;
+    } fast = {c, outbox, indexes, GetCurrentCommandId(true), GetCurrentTransactionStartTimestamp(), 0};
+    for_each_event(c, trigdata, event,
+                   [](void* ctx, const TopicCapture* t, Datum ev, TupleTableSlot* row) {
+                       auto* f = static_cast<Fast*>(ctx);
+                       FastRow r;
+                       fill_outbox_row(r.values, r.nulls, f->c, t, ev, row, f->now);
+                       fast_insert(f->outbox, f->indexes, &r, f->cid);
+                       f->n++;
+                   },
+                   &fast);
     for (int i = 0; i < index_cache.n; i++) index_close(indexes[i], NoLock);
     table_close(outbox, NoLock);
-    *written = n;
+    *written = fast.n;
     return true;
 }
 
@@ -401,41 +385,19 @@ uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEv
     if (c->ntopics == 0) return 0;
     uint64 small_written = 0;
     if (write_small(c, trigdata, event, &small_written)) return small_written;
-    TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
     Writer w;
     Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
     writer_open(&w, c->outbox_relid, tuplestore_tuple_count(counted) * c->ntopics >= kFlushEvery);
-    TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-
-    if (event == CaptureEvent::Insert || event == CaptureEvent::Delete) {
-        Tuplestorestate* rows =
-            event == CaptureEvent::Insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
-        tuplestore_rescan(rows);
-        while (tuplestore_gettupleslot(rows, true, false, after)) {
-            for (int i = 0; i < c->ntopics; i++) {
-                const TopicCapture* t = &c->topics[i];
-                writer_add(&w, c, t,
-                           event == CaptureEvent::Insert ? t->event_created : t->event_destroyed,
-                           after);
-            }
-        }
-    } else {
-        // Old and new rows are stored pairwise in update order.
-        tuplestore_rescan(trigdata->tg_oldtable);
-        tuplestore_rescan(trigdata->tg_newtable);
-        while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
-               tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
-            if (rows_equal(before, after)) continue;
-            for (int i = 0; i < c->ntopics; i++) {
-                const TopicCapture* t = &c->topics[i];
-                Datum ev = update_event(t, before, after);
-                if (ev != (Datum)0) writer_add(&w, c, t, ev, after);
-            }
-        }
-    }
-    ExecDropSingleTupleTableSlot(before);
-    ExecDropSingleTupleTableSlot(after);
+    struct Bulk {
+        Writer* w;
+        const TableCapture* c;
+    } bulk = {&w, c};
+    for_each_event(c, trigdata, event,
+                   [](void* ctx, const TopicCapture* t, Datum ev, TupleTableSlot* row) {
+                       auto* b = static_cast<Bulk*>(ctx);
+                       writer_add(b->w, b->c, t, ev, row);
+                   },
+                   &bulk);
     writer_close(&w);
     return w.written;
 }
