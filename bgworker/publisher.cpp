@@ -214,6 +214,8 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
 // One drain cycle over every topic with pending rows. Returns true when work
 // may remain (the caller starts the next cycle without waiting).
 bool Publisher::drain_cycle() {
+    // Before looking: a commit from now on wakes us again.
+    dionysus::publisher_clear_wake();
     try {
         return drain_topics();
     } catch (...) {

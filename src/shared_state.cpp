@@ -24,6 +24,7 @@ void init_shared_memory() {
     if (!found) {
         std::memset(state, 0, sizeof(PublisherState));
         SpinLockInit(&state->mutex);
+        pg_atomic_init_u32(&state->wake_pending, 0);
     }
     LWLockRelease(AddinShmemInitLock);
 }
@@ -35,7 +36,13 @@ void wake_publisher() {
     // Reading the pointer without the spinlock is fine: a stale latch of an
     // exited worker lives in shared memory and a spurious SetLatch is harmless.
     Latch* latch = state->latch;
-    if (latch != nullptr) SetLatch(latch);
+    if (latch == nullptr) return;
+    if (pg_atomic_exchange_u32(&state->wake_pending, 1) == 0) SetLatch(latch);
+}
+
+void publisher_clear_wake() {
+    // A full barrier: commits after this point see 0 and set the latch again.
+    if (state != nullptr) pg_atomic_exchange_u32(&state->wake_pending, 0);
 }
 
 }  // namespace dionysus
