@@ -46,8 +46,14 @@ std::string ids_literal(const std::vector<int64_t>& ids) {
     return out + "}";
 }
 
+std::string link_name(const std::string& column) {
+    if (column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0)
+        return column.substr(0, column.size() - 3);
+    return column;
+}
+
 struct Column {
-    std::string name;
+    std::string name;       // attribute name, or for a foreign key its link name
     json::Kind kind;
     bool is_array;
     bool is_foreign_key;
@@ -97,7 +103,8 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
         bool is_array = (*c[2] == "A") && !c[3]->empty();
         json::Kind kind = is_array ? json::kind_for_type(*c[3], (*c[4])[0])
                                    : json::kind_for_type(*c[1], (*c[2])[0]);
-        m.columns.push_back(Column{*c[0], kind, is_array, *c[5] == "true"});
+        const bool fk = *c[5] == "true";
+        m.columns.push_back(Column{fk ? link_name(*c[0]) : *c[0], kind, is_array, fk});
         if (*c[0] == m.primary_key) m.pk_index = i;
     }
     return m;
@@ -110,11 +117,6 @@ const std::optional<Model>& load_model(const std::string& topic, const std::stri
     return it->second;
 }
 
-std::string link_name(const std::string& column) {
-    if (column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0)
-        return column.substr(0, column.size() - 3);
-    return column;
-}
 
 }  // namespace
 
@@ -201,6 +203,7 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             if (current[i][model->pk_index]) row_of.emplace(*current[i][model->pk_index], i);
 
         std::unordered_map<std::string, std::string> record_of;  // rendered once per id
+        std::vector<Attribute> attrs, links;                     // reused for every row
         for (auto* r : model_rows) {
             const bool destroyed = r->event_name.size() >= 10 &&
                                    r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
@@ -221,19 +224,13 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                     record = cached->second;
                 } else {
                     const auto& row = current[found->second];
-                    std::vector<std::string> link_names;
-                    link_names.reserve(model->columns.size());
-                    std::vector<Attribute> attrs, links;
+                    attrs.clear();
+                    links.clear();
                     for (size_t c = 0; c < model->columns.size(); c++) {
                         const Column& col = model->columns[c];
                         std::string_view text = row[c] ? std::string_view(*row[c]) : std::string_view();
-                        if (col.is_foreign_key) {
-                            link_names.push_back(link_name(col.name));
-                            links.push_back(Attribute{link_names.back(), col.kind, col.is_array,
-                                                      !row[c], text});
-                        } else {
-                            attrs.push_back(Attribute{col.name, col.kind, col.is_array, !row[c], text});
-                        }
+                        (col.is_foreign_key ? links : attrs)
+                            .push_back(Attribute{col.name, col.kind, col.is_array, !row[c], text});
                     }
                     append_record(record, attrs, links);
                     record_of.emplace(*r->resource_id, record);

@@ -1,6 +1,7 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -77,13 +78,27 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
         if (r.ret < 0) elog(ERROR, "dionysus: SPI failed (%d) running: %s", r.ret, sql_c);
         r.nrows = SPI_processed;
         if (want_rows && SPI_tuptable != nullptr) {
+            // Output functions looked up once per column and each row deformed
+            // once (SPI_getvalue would do both per cell).
             TupleDesc desc = SPI_tuptable->tupdesc;
-            r.ncols = desc->natts;
-            r.cells = static_cast<char**>(palloc0(sizeof(char*) * (r.nrows * r.ncols + 1)));
-            for (uint64 row = 0; row < r.nrows; row++)
-                for (int col = 0; col < r.ncols; col++)
-                    r.cells[row * r.ncols + col] =
-                        SPI_getvalue(SPI_tuptable->vals[row], desc, col + 1);
+            const int nc = desc->natts;
+            r.ncols = nc;
+            r.cells = static_cast<char**>(palloc0(sizeof(char*) * (r.nrows * nc + 1)));
+            FmgrInfo* out = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo) * (nc + 1)));
+            Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * (nc + 1)));
+            bool* isnull = static_cast<bool*>(palloc(sizeof(bool) * (nc + 1)));
+            for (int col = 0; col < nc; col++) {
+                Oid fn;
+                bool varlena;
+                getTypeOutputInfo(TupleDescAttr(desc, col)->atttypid, &fn, &varlena);
+                fmgr_info(fn, &out[col]);
+            }
+            for (uint64 row = 0; row < r.nrows; row++) {
+                heap_deform_tuple(SPI_tuptable->vals[row], desc, values, isnull);
+                for (int col = 0; col < nc; col++)
+                    if (!isnull[col] && !TupleDescAttr(desc, col)->attisdropped)
+                        r.cells[row * nc + col] = OutputFunctionCall(&out[col], values[col]);
+            }
         }
         return r;
     });
