@@ -160,7 +160,7 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
     // order holds and a held backlog costs one index probe, not a scan.
     auto rows = spi::query_cached(
         "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
-        "((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
+        "o.message_key, o.message::text, ((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
         "pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
         "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.topic = $1 "
         "AND o.id > $4::pg_catalog.int8 ORDER BY o.id LIMIT $3::pg_catalog.int4",
@@ -168,11 +168,11 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
     more = static_cast<int>(rows.size()) == limit;
     std::vector<OutboxRow> out;
     for (auto& r : rows) {
-        if (*r[5] == "true") {
+        if (*r[7] == "true") {
             more = false;
             break;
         }
-        out.push_back(OutboxRow{std::stoll(*r[0]), *r[1], r[2], *r[3], r[4]});
+        out.push_back(OutboxRow{std::stoll(*r[0]), *r[1], r[2], *r[3], r[4], r[5], r[6]});
     }
     return out;
 }
@@ -185,9 +185,18 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                        .value_or("false") == "true";
     // Current state of every row named in the batch, one query per model.
     std::map<std::string, std::vector<const OutboxRow*>> by_model;
-    for (const auto& r : rows) by_model[r.resource_class].push_back(&r);
+    // outbox id -> rendered value (nullopt: tombstone)
+    std::unordered_map<int64_t, std::optional<std::string>> value_of;
+    for (const auto& r : rows) {
+        if (!r.message_key) {
+            by_model[r.resource_class].push_back(&r);
+        } else if (r.message) {
+            value_of.emplace(r.id, hand_built_value(*r.message));
+        } else {
+            value_of.emplace(r.id, std::nullopt);
+        }
+    }
 
-    std::unordered_map<int64_t, std::string> value_of;  // outbox id -> rendered value
     for (auto& [model_name, model_rows] : by_model) {
         const auto& model = load_model(topic, model_name);
         if (!model) {  // unpublished since: nothing to serialize it with
@@ -245,7 +254,8 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
         if (v == value_of.end()) continue;
         kafka::Message m;
         m.topic = topic;
-        m.key = naming::message_key(r.resource_class, r.resource_id.value_or(""));
+        m.key = r.message_key ? *r.message_key
+                              : naming::message_key(r.resource_class, r.resource_id.value_or(""));
         m.value = std::move(v->second);
         m.partition_key = r.partition_key;
         m.outbox_id = r.id;

@@ -19,6 +19,9 @@ struct OutboxRow {
     std::optional<std::string> resource_id;
     std::string event_name;
     std::optional<std::string> partition_key;
+    // Hand-built messages (enqueue/tombstone): key and value as given.
+    std::optional<std::string> message_key;
+    std::optional<std::string> message;  // nullopt with message_key: tombstone
 };
 
 // Topics that have unpublished outbox rows (loose index scan over the partial index).

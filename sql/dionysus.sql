@@ -51,7 +51,11 @@ CREATE TABLE dionysus.outbox (
     error_message  text,
     attempts       integer NOT NULL DEFAULT 0,
     created_at     timestamptz NOT NULL DEFAULT now(),
-    updated_at     timestamptz NOT NULL DEFAULT now()
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    -- hand-built messages (dionysus.enqueue, dionysus.tombstone): the Kafka
+    -- key and value as given; message NULL is a tombstone (null value)
+    message_key    text,
+    message        jsonb
 );
 CREATE INDEX outbox_unpublished ON dionysus.outbox (topic, id) WHERE published_at IS NULL;
 COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture triggers, drained by the publisher worker.';
@@ -83,6 +87,17 @@ CREATE FUNCTION dionysus.drop_topic(name text)
 RETURNS void AS 'MODULE_PATHNAME', 'dionysus_drop_topic' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION dionysus.drop_topic(text) IS
     'Unpublish every model of a topic and forget the topic and its unpublished outbox rows.';
+
+CREATE FUNCTION dionysus.enqueue(topic text, key text, partition_key text, message jsonb)
+RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_enqueue' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.enqueue(text, text, text, jsonb) IS
+    'Publish a hand-built message {"message":[…]} through the outbox (NULL message: tombstone); returns the outbox id.';
+
+CREATE FUNCTION dionysus.tombstone(topic text, model regclass, id text, key text DEFAULT NULL,
+                                   partition_key text DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_tombstone' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.tombstone(text, regclass, text, text, text) IS
+    'Publish a Kafka tombstone (null value) under a model''s key and partition through the outbox; returns the outbox id.';
 
 -- The capture trigger needs no privilege from application roles: it writes
 -- the outbox with direct heap inserts and reads the (private) catalog as the

@@ -192,6 +192,11 @@ TableCapture* build_capture(Relation rel) {
 
 namespace dionysus {
 
+void note_outbox_write() {
+    ensure_callbacks();
+    outbox_written_in_xact = true;
+}
+
 void invalidate_captures_everywhere() {
     Oid relid = lookup_dionysus_relid("models");
     if (OidIsValid(relid)) spi::guard([&] { CacheInvalidateRelcacheByRelid(relid); });

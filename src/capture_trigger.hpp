@@ -5,6 +5,9 @@
 
 namespace dionysus {
 
+// The current transaction wrote outbox rows: wake the publisher at commit.
+void note_outbox_write();
+
 // Drop cached capture metadata in every backend (at commit of the caller).
 void invalidate_captures_everywhere();
 

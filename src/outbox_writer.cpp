@@ -32,8 +32,8 @@ namespace {
 const char* const kOutboxColumns[] = {
     "id", "resource_class", "resource_id", "event_name", "topic", "partition_key", "changeset",
     "published_at", "failed_at", "retry_at", "error_class", "error_message", "attempts",
-    "created_at", "updated_at"};
-constexpr int kOutboxNatts = 15;
+    "created_at", "updated_at", "message_key", "message"};
+constexpr int kOutboxNatts = 17;
 constexpr int kFlushEvery = 1000;
 
 struct Writer {

@@ -3,6 +3,8 @@
 // either side are byte-identical for the same data.
 #include "record_writer.hpp"
 
+#include <simdjson.h>
+
 #include "cpp_only_file.hpp"
 
 namespace dionysus {
@@ -61,6 +63,55 @@ std::string envelope(std::string_view event, std::string_view model_name, std::s
     out += ",\"data\":[";
     out += record_json;
     out += "]}]}";
+    return out;
+}
+
+
+std::string hand_built_value(std::string_view json_text) {
+    std::string out;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::padded_string padded(json_text);
+    simdjson::dom::array events;
+    if (parser.parse(padded).get(root) || root["message"].get_array().get(events)) {
+        json::append_value(out, json::Kind::Json, json_text);
+        return out;
+    }
+    // Re-encodes one value with Rails' rules (escaping, floats).
+    auto value = [&out](simdjson::dom::element e) {
+        json::append_value(out, json::Kind::Json, simdjson::minify(e));
+    };
+    out += "{\"message\":[";
+    bool first_event = true;
+    for (simdjson::dom::element event : events) {
+        if (!first_event) out += ',';
+        first_event = false;
+        simdjson::dom::object fields;
+        if (event.get_object().get(fields)) {
+            value(event);
+            continue;
+        }
+        out += '{';
+        bool first = true;
+        auto field = [&](std::string_view key, simdjson::dom::element e) {
+            if (!first) out += ',';
+            first = false;
+            json::append_string(out, key);
+            out += ':';
+            value(e);
+        };
+        static const std::string_view kOrder[] = {"event", "model_name", "data"};
+        for (std::string_view key : kOrder) {
+            simdjson::dom::element e;
+            if (!fields[key].get(e)) field(key, e);
+        }
+        for (auto kv : fields) {
+            if (kv.key == "event" || kv.key == "model_name" || kv.key == "data") continue;
+            field(kv.key, kv.value);
+        }
+        out += '}';
+    }
+    out += "]}";
     return out;
 }
 

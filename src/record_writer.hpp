@@ -41,4 +41,10 @@ void append_deleted_record(std::string& out, const Attribute& id);
 // record_json may hold several comma-separated records.
 std::string envelope(std::string_view event, std::string_view model_name, std::string_view record_json);
 
+// A hand-built message {"message":[{…}, …]} (stored as jsonb, which sorts
+// keys) re-rendered in dionysus-rb's key order: "message" first, and in each
+// event "event", "model_name", "data", then any other keys; values re-encoded
+// as Rails would. Text that is not such an object is re-encoded as it is.
+std::string hand_built_value(std::string_view json_text);
+
 }  // namespace dionysus

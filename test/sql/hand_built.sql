@@ -1,0 +1,54 @@
+-- dionysus.enqueue and dionysus.tombstone: hand-built messages through the outbox.
+CREATE EXTENSION IF NOT EXISTS dionysus;
+SET client_min_messages = warning;
+TRUNCATE dionysus.outbox;
+CREATE TABLE hb_rentals (id bigserial PRIMARY KEY, account_id bigint, name text);
+CREATE TABLE hb_notes (id int PRIMARY KEY, body text);
+SELECT dionysus.declare_topic('hb', 'rentals');
+SELECT dionysus.publish('hb_rentals', 'hb_rentals', model_name => 'Rental');
+SELECT dionysus.publish('hb_rentals', 'hb_notes');
+INSERT INTO hb_rentals (id, account_id, name) VALUES (1, 7, 'Villa'), (2, NULL, 'Flat');
+TRUNCATE dionysus.outbox;
+
+-- a batch of ids in one _destroyed event, and a tombstone by hand
+SELECT dionysus.enqueue('hb_rentals', 'Rental:1', '7',
+  '{"message":[{"event":"rental_destroyed","model_name":"Rental","data":[{"links":{},"id":1},{"links":{},"id":2}]}]}') > 0 AS enqueued;
+SELECT dionysus.enqueue(topic => 'hb_rentals', key => 'Rental:9', partition_key => NULL, message => NULL) > 0 AS enqueued;
+-- tombstones under the model's key and partition key
+SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '1') > 0 AS tombstoned;             -- partition key from the row: 7
+SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '2') > 0 AS tombstoned;             -- NULL account_id: "0"
+SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '42', partition_key => '5') > 0 AS tombstoned;
+SELECT dionysus.tombstone('hb_rentals', 'hb_notes', '3', key => 'Note:3') > 0 AS tombstoned; -- no partition key
+SELECT resource_class, resource_id, event_name, topic, partition_key, message_key, message
+  FROM dionysus.outbox ORDER BY id;
+
+-- same transaction, same fate
+BEGIN;
+SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '1') > 0 AS tombstoned;
+ROLLBACK;
+SELECT count(*) FROM dionysus.outbox;
+
+-- errors
+CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text; h text;
+BEGIN
+  EXECUTE stmt;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | DETAIL: ' || nullif(d, ''), '')
+         || coalesce(' | HINT: ' || nullif(h, ''), '');
+END $$;
+SELECT try($$SELECT dionysus.enqueue('hb_nope', 'Rental:1', '1', NULL)$$);
+SELECT try($$SELECT dionysus.enqueue('hb_rentals', '', '1', NULL)$$);
+SELECT try($$SELECT dionysus.enqueue('hb_rentals', NULL, '1', NULL)$$);
+SELECT try($$SELECT dionysus.enqueue('hb_rentals', 'Rental:1', '1', '[1,2]')$$);
+SELECT try($$SELECT dionysus.enqueue('hb_rentals', 'Rental:1', '1', '{"message":[]}')$$);
+SELECT try($$SELECT dionysus.enqueue('hb_rentals', 'Rental:1', '1', '{"message":[{"event":"x"}]}')$$);
+SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '99')$$);
+SELECT try($$SELECT dionysus.tombstone('hb_nope', 'hb_rentals', '1')$$);
+CREATE TABLE hb_other (id int PRIMARY KEY);
+SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_other', '1')$$);
+SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', NULL)$$);
+SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '1', key => '')$$);
+SELECT count(*) FROM dionysus.outbox;
