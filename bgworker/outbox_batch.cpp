@@ -53,7 +53,7 @@ std::string link_name(const std::string& column) {
 }
 
 struct Column {
-    std::string name;       // attribute name, or for a foreign key its link name
+    std::string name;
     json::Kind kind;
     bool is_array;
     bool is_foreign_key;
@@ -63,12 +63,79 @@ struct Model {
     std::string table;       // regclass text, quoted
     std::string model_name;
     std::string primary_key;
-    std::string fetch_sql;   // SELECT columns… WHERE pk = ANY($1)
+    std::string fetch_sql;   // SELECT t.*[, f(t)] … WHERE pk = ANY($1)
     std::vector<Column> columns;
     size_t pk_index = 0;
+    // What a record shows (dionysus.serializer, else the default serializer):
+    std::vector<size_t> attributes;                     // column indexes, in order
+    std::vector<std::pair<std::string, size_t>> links;  // has_one: name -> column index
+    bool custom_function = false;                       // record = last fetched column
 };
 
 std::map<std::pair<std::string, std::string>, std::optional<Model>> model_cache;
+
+// Default serializer: every column but foreign keys, which become has_one
+// links named after the column without _id. dionysus.serializer may choose
+// and order the attributes, exclude columns, declare the has_one links, or
+// name a function whose jsonb result is the whole record.
+void apply_serializer(Model& m, const std::string& relid) {
+    auto index_of = [&m](const std::string& column) -> std::optional<size_t> {
+        for (size_t i = 0; i < m.columns.size(); i++)
+            if (m.columns[i].name == column) return i;
+        return std::nullopt;
+    };
+    auto decl = spi::query(
+        "SELECT s.attributes IS NOT NULL, s.has_one IS NOT NULL, "
+        "(SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p "
+        " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = s.function::pg_catalog.regprocedure) "
+        "FROM dionysus.serializers s WHERE s.model = $1::pg_catalog.oid",
+        {relid});
+    const bool declared = !decl.empty();
+    const bool has_attributes = declared && *decl[0][0] == "t";
+    const bool has_one = declared && *decl[0][1] == "t";
+    if (declared && decl[0][2]) {
+        m.custom_function = true;
+        // The function's result comes as one more column after t.*.
+        m.fetch_sql.replace(m.fetch_sql.find("SELECT t.*"), 10, "SELECT t.*, " + *decl[0][2] + "(t)::pg_catalog.text");
+        return;
+    }
+    std::vector<bool> is_link(m.columns.size(), false);
+    if (has_one) {
+        for (const auto& r : spi::query("SELECT e.key, e.value FROM dionysus.serializers s, "
+                                        "pg_catalog.jsonb_each_text(s.has_one) e WHERE s.model = $1::pg_catalog.oid",
+                                        {relid}))
+            if (auto i = index_of(*r[1])) {
+                m.links.emplace_back(*r[0], *i);
+                is_link[*i] = true;
+            }
+    } else {
+        for (size_t i = 0; i < m.columns.size(); i++)
+            if (m.columns[i].is_foreign_key) {
+                m.links.emplace_back(link_name(m.columns[i].name), i);
+                is_link[i] = true;
+            }
+    }
+    if (has_attributes) {
+        for (const auto& r : spi::query("SELECT a FROM dionysus.serializers s, pg_catalog.unnest(s.attributes) "
+                                        "WITH ORDINALITY u(a, n) WHERE s.model = $1::pg_catalog.oid ORDER BY u.n",
+                                        {relid}))
+            if (auto i = index_of(*r[0])) m.attributes.push_back(*i);
+    } else {
+        for (size_t i = 0; i < m.columns.size(); i++)
+            if (!is_link[i]) m.attributes.push_back(i);
+    }
+    if (declared) {
+        for (const auto& r : spi::query("SELECT e FROM dionysus.serializers s, pg_catalog.unnest(s.\"except\") e "
+                                        "WHERE s.model = $1::pg_catalog.oid",
+                                        {relid}))
+            if (auto i = index_of(*r[0])) {
+                m.attributes.erase(std::remove(m.attributes.begin(), m.attributes.end(), *i), m.attributes.end());
+                m.links.erase(std::remove_if(m.links.begin(), m.links.end(),
+                                             [&](const auto& l) { return l.second == *i; }),
+                              m.links.end());
+            }
+    }
+}
 
 std::optional<Model> load_model_uncached(const std::string& topic, const std::string& model_name) {
     auto rows = spi::query(
@@ -103,10 +170,10 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
         bool is_array = (*c[2] == "A") && !c[3]->empty();
         json::Kind kind = is_array ? json::kind_for_type(*c[3], (*c[4])[0])
                                    : json::kind_for_type(*c[1], (*c[2])[0]);
-        const bool fk = *c[5] == "true";
-        m.columns.push_back(Column{fk ? link_name(*c[0]) : *c[0], kind, is_array, fk});
+        m.columns.push_back(Column{*c[0], kind, is_array, *c[5] == "true"});
         if (*c[0] == m.primary_key) m.pk_index = i;
     }
+    apply_serializer(m, relid);
     return m;
 }
 
@@ -233,15 +300,22 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                     record = cached->second;
                 } else {
                     const auto& row = current[found->second];
-                    attrs.clear();
-                    links.clear();
-                    for (size_t c = 0; c < model->columns.size(); c++) {
-                        const Column& col = model->columns[c];
-                        std::string_view text = row[c] ? std::string_view(*row[c]) : std::string_view();
-                        (col.is_foreign_key ? links : attrs)
-                            .push_back(Attribute{col.name, col.kind, col.is_array, !row[c], text});
+                    if (model->custom_function) {
+                        const auto& result = row.back();  // f(t)::text, used as it is
+                        if (result) json::append_value(record, json::Kind::Json, *result);
+                        else record = "null";
+                    } else {
+                        attrs.clear();
+                        links.clear();
+                        auto attribute = [&row, &model](std::string_view name, size_t c) {
+                            const Column& col = model->columns[c];
+                            return Attribute{name, col.kind, col.is_array, !row[c],
+                                             row[c] ? std::string_view(*row[c]) : std::string_view()};
+                        };
+                        for (size_t c : model->attributes) attrs.push_back(attribute(model->columns[c].name, c));
+                        for (const auto& [name, c] : model->links) links.push_back(attribute(name, c));
+                        append_record(record, attrs, links);
                     }
-                    append_record(record, attrs, links);
                     record_of.emplace(*r->resource_id, record);
                 }
             }

@@ -32,6 +32,17 @@ CREATE TABLE dionysus.models (
 CREATE INDEX models_model ON dionysus.models (model);
 COMMENT ON TABLE dionysus.models IS 'Published models (dionysus.publish).';
 
+CREATE TABLE dionysus.serializers (
+    model      regclass PRIMARY KEY,
+    attributes text[],     -- rendered attributes in this order; NULL: every non-link column
+    "except"   text[],     -- columns never rendered
+    has_one    jsonb,      -- {"relation": "fk_column"}; NULL: inferred from foreign keys
+    has_many   jsonb,      -- {"relation": "child_table.fk_column"}
+    function   text,       -- regprocedure f(row) -> jsonb whose result is the whole record
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.serializers IS 'How models are rendered (dionysus.serializer).';
+
 -- dionysus-rb's outbox columns. One partial index serves the worker; every
 -- further index would tax each capture insert and each publish. No primary
 -- key on purpose: ids come from the sequence, and without a unique index the
@@ -62,6 +73,7 @@ COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture
 
 SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.outbox', 'WHERE published_at IS NULL');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.outbox_id_seq', '');
 
@@ -77,6 +89,13 @@ CREATE FUNCTION dionysus.publish(topic text, model regclass, model_name text DEF
 RETURNS void AS 'MODULE_PATHNAME', 'dionysus_publish' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dionysus.publish(text, regclass, text, regclass[], boolean) IS
     'Publish a table as a model on a topic: installs capture triggers.';
+
+CREATE FUNCTION dionysus.serializer(model regclass, attributes text[] DEFAULT NULL,
+                                    "except" text[] DEFAULT NULL, has_one jsonb DEFAULT NULL,
+                                    has_many jsonb DEFAULT NULL, function regprocedure DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_serializer' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.serializer(regclass, text[], text[], jsonb, jsonb, regprocedure) IS
+    'Declare how a model is rendered: attributes, exclusions, has_one/has_many links, or a custom function.';
 
 CREATE FUNCTION dionysus.unpublish(topic text, model regclass)
 RETURNS void AS 'MODULE_PATHNAME', 'dionysus_unpublish' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

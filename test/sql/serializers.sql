@@ -1,0 +1,46 @@
+-- dionysus.serializer: declarations and their errors.
+CREATE EXTENSION IF NOT EXISTS dionysus;
+SET client_min_messages = warning;
+CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text; h text;
+BEGIN
+  EXECUTE stmt;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | DETAIL: ' || nullif(d, ''), '')
+         || coalesce(' | HINT: ' || nullif(h, ''), '');
+END $$;
+
+CREATE TABLE ser_accounts (id bigserial PRIMARY KEY, name text);
+CREATE TABLE ser_bookings (id bigserial PRIMARY KEY, account_id bigint REFERENCES ser_accounts,
+                           rental_id bigint, start_at timestamptz, secret text);
+CREATE TABLE ser_fees (id serial PRIMARY KEY, booking_id bigint REFERENCES ser_bookings, amount numeric);
+CREATE FUNCTION ser_booking_json(b ser_bookings) RETURNS jsonb LANGUAGE sql AS $$ SELECT jsonb_build_object('id', b.id) $$;
+CREATE FUNCTION ser_wrong_arg(a ser_accounts) RETURNS jsonb LANGUAGE sql AS $$ SELECT '{}'::jsonb $$;
+CREATE FUNCTION ser_wrong_ret(b ser_bookings) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;
+
+SELECT dionysus.serializer('ser_bookings', attributes => ARRAY['id', 'start_at'], "except" => ARRAY['secret'],
+                           has_one => '{"rental": "rental_id", "account": "account_id"}',
+                           has_many => '{"fees": "ser_fees.booking_id"}');
+SELECT model, attributes, "except", has_one, has_many, function FROM dionysus.serializers;
+-- a second call replaces the declaration
+SELECT dionysus.serializer('ser_bookings', function => 'ser_booking_json(ser_bookings)');
+SELECT model, attributes, "except", has_one, has_many, function FROM dionysus.serializers;
+
+SELECT try($$SELECT dionysus.serializer('ser_bookings', attributes => ARRAY['id', 'nope', 'nada'])$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', "except" => ARRAY['nope'])$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_one => '{"rental": "rental"}')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_one => '{"rental": 1}')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_one => '["rental_id"]')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_many => '{"fees": "ser_nope.booking_id"}')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_many => '{"fees": "ser_fees.nope"}')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_many => '{"fees": "ser_fees"}')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_many => '[1]')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_wrong_arg(ser_accounts)')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_wrong_ret(ser_bookings)')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_missing(ser_bookings)')$$);
+SELECT try($$SELECT dionysus.serializer('ser_nope')$$);
+SELECT try($$SELECT dionysus.serializer(NULL)$$);
+-- failed calls leave the previous declaration
+SELECT model, function FROM dionysus.serializers;
