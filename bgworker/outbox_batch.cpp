@@ -13,6 +13,7 @@ extern "C" {
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <unordered_map>
 
 namespace spi = dionysus::pg;
@@ -70,6 +71,13 @@ struct Model {
     std::vector<size_t> attributes;                     // column indexes, in order
     std::vector<std::pair<std::string, size_t>> links;  // has_one: name -> column index
     bool custom_function = false;                       // record = last fetched column
+    struct HasMany {
+        std::string name;           // relation name: links key and sideload key
+        std::string fetch_sql;      // children of parents $1 (text[] of ids), by child pk
+        std::shared_ptr<const struct Model> child;
+        size_t fk_index = 0;        // in child->columns
+    };
+    std::vector<HasMany> has_many;
 };
 
 std::map<std::pair<std::string, std::string>, std::optional<Model>> model_cache;
@@ -137,21 +145,24 @@ void apply_serializer(Model& m, const std::string& relid) {
     }
 }
 
-std::optional<Model> load_model_uncached(const std::string& topic, const std::string& model_name) {
+// Columns, fetch statement and serializer of a table. Children of has_many
+// relations are loaded one level deep (as dionysus-rb sideloads).
+Model load_table(const std::string& relid, const std::string& model_name, bool with_has_many) {
     auto rows = spi::query(
-        "SELECT m.model::pg_catalog.oid::text, m.model::text, m.primary_key::text, "
+        "SELECT c.oid::pg_catalog.regclass::text, a.attname::text, "
         "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
-        "m.model, m.primary_key, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
-        "FROM dionysus.models m JOIN pg_catalog.pg_attribute a ON a.attrelid = m.model "
-        "AND a.attname = m.primary_key WHERE m.topic = $1 AND m.model_name = $2",
-        {topic, model_name});
-    if (rows.empty()) return std::nullopt;
+        "c.oid::pg_catalog.regclass, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
+        "WHERE c.oid = $1::pg_catalog.oid",
+        {relid});
+    if (rows.empty())
+        throw std::runtime_error("table " + relid + " has no primary key: it cannot be rendered");
     Model m;
-    const std::string relid = *rows[0][0];
-    m.table = *rows[0][1];
+    m.table = *rows[0][0];
     m.model_name = model_name;
-    m.primary_key = *rows[0][2];
-    m.fetch_sql = *rows[0][3];
+    m.primary_key = *rows[0][1];
+    m.fetch_sql = *rows[0][2];
     // Domains render as their base type; arrays by their element type.
     auto cols = spi::query(
         "SELECT a.attname::text, bt.typname::text, bt.typcategory::text, "
@@ -174,7 +185,97 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
         if (*c[0] == m.primary_key) m.pk_index = i;
     }
     apply_serializer(m, relid);
+    if (!with_has_many || m.custom_function) return m;
+    // has_many: {"relation": "child_table.fk_column"}, in declaration (jsonb) order.
+    for (const auto& r : spi::query(
+             "SELECT e.key, ch.oid::pg_catalog.oid::text, "
+             "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[]) ORDER BY t.%I', "
+             "  ch.oid::pg_catalog.regclass, fk.attname, pg_catalog.format_type(fk.atttypid, fk.atttypmod), pk.attname), "
+             "fk.attname::text "
+             "FROM dionysus.serializers s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.has_many) e "
+             "CROSS JOIN LATERAL (SELECT pg_catalog.to_regclass(pg_catalog.substring(e.value, '^(.*)\\.[^.]*$')) AS oid, "
+             "  pg_catalog.substring(e.value, '\\.([^.]*)$') AS col) ch "
+             "JOIN pg_catalog.pg_attribute fk ON fk.attrelid = ch.oid AND fk.attname = ch.col "
+             "JOIN pg_catalog.pg_index i ON i.indrelid = ch.oid AND i.indisprimary "
+             "JOIN pg_catalog.pg_attribute pk ON pk.attrelid = ch.oid AND pk.attnum = i.indkey[0] "
+             "WHERE s.model = $1::pg_catalog.oid",
+             {relid})) {
+        Model::HasMany h;
+        h.name = *r[0];
+        h.fetch_sql = *r[2];
+        auto child = std::make_shared<Model>(load_table(*r[1], "", false));
+        for (size_t i = 0; i < child->columns.size(); i++)
+            if (child->columns[i].name == *r[3]) h.fk_index = i;
+        h.child = std::move(child);
+        m.has_many.push_back(std::move(h));
+    }
     return m;
+}
+
+std::optional<Model> load_model_uncached(const std::string& topic, const std::string& model_name) {
+    auto relid = spi::query_value(
+        "SELECT m.model::pg_catalog.oid::text FROM dionysus.models m WHERE m.topic = $1 AND m.model_name = $2",
+        {topic, model_name});
+    if (!relid) return std::nullopt;
+    return load_table(*relid, model_name, true);
+}
+
+// A record of `model` for one fetched row (links and sideloads appended by the caller's vectors).
+void append_model_record(std::string& out, const Model& model, const pg::Row& row,
+                         std::vector<Attribute>& attrs, std::vector<Attribute>& links,
+                         const std::vector<Sideload>& sideloads) {
+    if (model.custom_function) {
+        const auto& result = row.back();  // f(t)::text, used as it is
+        if (result) json::append_value(out, json::Kind::Json, *result);
+        else out += "null";
+        return;
+    }
+    auto attribute = [&row, &model](std::string_view name, size_t c) {
+        const Column& col = model.columns[c];
+        return Attribute{name, col.kind, col.is_array, !row[c],
+                         row[c] ? std::string_view(*row[c]) : std::string_view()};
+    };
+    for (size_t c : model.attributes) attrs.push_back(attribute(model.columns[c].name, c));
+    for (const auto& [name, c] : model.links) links.push_back(attribute(name, c));
+    append_record(out, attrs, links, sideloads);
+}
+
+// Children of every parent in `parent_ids`, per relation, rendered once per
+// batch (one query per relationship, not per row): relation index ->
+// parent id -> (child ids as a PG array literal, sideload JSON array).
+using Children = std::vector<std::unordered_map<std::string, std::pair<std::string, std::string>>>;
+
+Children load_children(const Model& model, const std::vector<std::string>& parent_ids) {
+    Children out(model.has_many.size());
+    if (parent_ids.empty()) return out;
+    const std::string ids = text_array_literal(parent_ids);
+    std::vector<Attribute> attrs, links;
+    for (size_t h = 0; h < model.has_many.size(); h++) {
+        const auto& rel = model.has_many[h];
+        const Model& child = *rel.child;
+        for (const auto& row : spi::query_cached(rel.fetch_sql, {ids})) {
+            if (!row[rel.fk_index]) continue;
+            auto& [id_list, records] = out[h][*row[rel.fk_index]];
+            // links: child primary keys in a PG array literal, rendered by append_array
+            id_list += id_list.empty() ? "{" : ",";
+            id_list += '"';
+            for (char ch : row[child.pk_index].value_or("")) {
+                if (ch == '"' || ch == '\\') id_list += '\\';
+                id_list += ch;
+            }
+            id_list += '"';
+            records += records.empty() ? "[" : ",";
+            attrs.clear();
+            links.clear();
+            append_model_record(records, child, row, attrs, links, {});
+        }
+    }
+    for (auto& per_parent : out)
+        for (auto& [parent, value] : per_parent) {
+            value.first += '}';
+            value.second += ']';
+        }
+    return out;
 }
 
 const std::optional<Model>& load_model(const std::string& topic, const std::string& model_name) {
@@ -279,7 +380,12 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             if (current[i][model->pk_index]) row_of.emplace(*current[i][model->pk_index], i);
 
         std::unordered_map<std::string, std::string> record_of;  // rendered once per id
-        std::vector<Attribute> attrs, links;                     // reused for every row
+        std::vector<Attribute> attrs, links, links_many;         // reused for every row
+        std::vector<Sideload> sideloads;
+        std::vector<std::string> found_ids;
+        for (const auto& row : current)
+            if (row[model->pk_index]) found_ids.push_back(*row[model->pk_index]);
+        const Children children = load_children(*model, found_ids);
         for (auto* r : model_rows) {
             const bool destroyed = r->event_name.size() >= 10 &&
                                    r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
@@ -300,22 +406,37 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                     record = cached->second;
                 } else {
                     const auto& row = current[found->second];
-                    if (model->custom_function) {
-                        const auto& result = row.back();  // f(t)::text, used as it is
-                        if (result) json::append_value(record, json::Kind::Json, *result);
-                        else record = "null";
-                    } else {
-                        attrs.clear();
-                        links.clear();
-                        auto attribute = [&row, &model](std::string_view name, size_t c) {
-                            const Column& col = model->columns[c];
-                            return Attribute{name, col.kind, col.is_array, !row[c],
-                                             row[c] ? std::string_view(*row[c]) : std::string_view()};
-                        };
-                        for (size_t c : model->attributes) attrs.push_back(attribute(model->columns[c].name, c));
-                        for (const auto& [name, c] : model->links) links.push_back(attribute(name, c));
-                        append_record(record, attrs, links);
+                    attrs.clear();
+                    links.clear();
+                    sideloads.clear();
+                    // has_many: ids in links, records sideloaded under the relation name
+                    for (size_t h = 0; h < model->has_many.size(); h++) {
+                        const auto& rel = model->has_many[h];
+                        auto kids = children[h].find(*r->resource_id);
+                        const Column& child_pk = rel.child->columns[rel.child->pk_index];
+                        if (kids == children[h].end()) {
+                            links_many.push_back(Attribute{rel.name, child_pk.kind, true, false, "{}"});
+                            sideloads.push_back(Sideload{rel.name, "[]"});
+                        } else {
+                            links_many.push_back(Attribute{rel.name, child_pk.kind, true, false, kids->second.first});
+                            sideloads.push_back(Sideload{rel.name, kids->second.second});
+                        }
                     }
+                    if (!model->custom_function) {
+                        for (size_t c : model->attributes)
+                            attrs.push_back(Attribute{model->columns[c].name, model->columns[c].kind,
+                                                      model->columns[c].is_array, !row[c],
+                                                      row[c] ? std::string_view(*row[c]) : std::string_view()});
+                        for (const auto& [name, c] : model->links)
+                            links.push_back(Attribute{name, model->columns[c].kind, model->columns[c].is_array,
+                                                      !row[c], row[c] ? std::string_view(*row[c]) : std::string_view()});
+                        links.insert(links.end(), links_many.begin(), links_many.end());
+                        append_record(record, attrs, links, sideloads);
+                    } else {
+                        std::vector<Attribute> unused_attrs, unused_links;
+                        append_model_record(record, *model, row, unused_attrs, unused_links, {});
+                    }
+                    links_many.clear();
                     record_of.emplace(*r->resource_id, record);
                 }
             }

@@ -1,0 +1,57 @@
+"""Aggregates: has_many relations render ids in links and sideload the children
+(DESIGN §5's Booking with two fees and a tax, byte for byte)."""
+import json
+
+from conftest import sql, wait_drained, consume
+
+DESIGN_EXAMPLE = {
+    "message": [{
+        "event": "booking_created", "model_name": "Booking",
+        "data": [{
+            "id": 1, "start_at": "2024-07-01T16:00:00.000Z", "final_price": "1088.25",
+            "created_at": "2024-01-01T12:03:00.000Z", "updated_at": "2024-01-01T12:03:00.000Z",
+            "canceled_at": None,
+            "links": {"rental": 1, "account": 1, "bookings_fees": [1, 2], "bookings_taxes": [1]},
+            "bookings_fees": [
+                {"id": 1, "name": "Cleaning", "amount": "50.0", "created_at": "2024-01-01T12:03:00.000Z",
+                 "updated_at": "2024-01-01T12:03:00.000Z", "links": {"booking": 1}},
+                {"id": 2, "name": "Linen", "amount": "25.5", "created_at": "2024-01-01T12:03:00.000Z",
+                 "updated_at": "2024-01-01T12:03:00.000Z", "links": {"booking": 1}}],
+            "bookings_taxes": [
+                {"id": 1, "amount": "12.75", "created_at": "2024-01-01T12:03:00.000Z",
+                 "updated_at": "2024-01-01T12:03:00.000Z", "links": {"booking": 1}}],
+        }],
+    }],
+}
+
+
+def test_design_example_booking_with_fees_and_taxes(cluster, db):
+    ts = "'2024-01-01 12:03:00+00'"
+    sql(db, "CREATE TABLE agg_accounts (id bigint PRIMARY KEY)")
+    sql(db, "CREATE TABLE agg_rentals (id bigint PRIMARY KEY)")
+    sql(db, f"""CREATE TABLE bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES agg_rentals,
+               account_id bigint REFERENCES agg_accounts, start_at timestamptz, final_price numeric(10,2),
+               created_at timestamptz DEFAULT {ts}, updated_at timestamptz DEFAULT {ts}, canceled_at timestamptz)""")
+    sql(db, f"""CREATE TABLE bookings_fees (id bigint PRIMARY KEY, booking_id bigint REFERENCES bookings,
+               name text, amount numeric(10,2), created_at timestamptz DEFAULT {ts}, updated_at timestamptz DEFAULT {ts})""")
+    sql(db, f"""CREATE TABLE bookings_taxes (id bigint PRIMARY KEY, booking_id bigint REFERENCES bookings,
+               amount numeric(10,2), created_at timestamptz DEFAULT {ts}, updated_at timestamptz DEFAULT {ts})""")
+    sql(db, "SELECT dionysus.declare_topic('it_agg', 'bookings', partition_key => 'account_id')")
+    sql(db, "SELECT dionysus.publish('it_agg_bookings', 'bookings')")
+    sql(db, """SELECT dionysus.serializer('bookings', has_many =>
+               '{"bookings_fees": "bookings_fees.booking_id", "bookings_taxes": "bookings_taxes.booking_id"}')""")
+    sql(db, "INSERT INTO agg_accounts VALUES (1)")
+    sql(db, "INSERT INTO agg_rentals VALUES (1)")
+    # one transaction: the booking and its children are all there when it is published
+    sql(db, """BEGIN;
+               INSERT INTO bookings (id, rental_id, account_id, start_at, final_price)
+                 VALUES (1, 1, 1, '2024-07-01 16:00:00+00', 1088.25);
+               INSERT INTO bookings_fees (id, booking_id, name, amount) VALUES (2, 1, 'Linen', 25.50), (1, 1, 'Cleaning', 50.00);
+               INSERT INTO bookings_taxes (id, booking_id, amount) VALUES (1, 1, 12.75);
+               COMMIT""")
+    wait_drained(db, timeout=30)
+    msgs = consume(cluster.bootstrap, "it_agg_bookings", 1, timeout=30, idle=1.0)
+    assert len(msgs) == 1
+    assert msgs[0].key == b"Booking:1"
+    # exact bytes: DESIGN §5's example without whitespace
+    assert msgs[0].value == json.dumps(DESIGN_EXAMPLE, separators=(",", ":")).encode()
