@@ -29,25 +29,26 @@ def test_design_example_booking_with_fees_and_taxes(cluster, db):
     ts = "'2024-01-01 12:03:00+00'"
     sql(db, "CREATE TABLE agg_accounts (id bigint PRIMARY KEY)")
     sql(db, "CREATE TABLE agg_rentals (id bigint PRIMARY KEY)")
-    sql(db, f"""CREATE TABLE bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES agg_rentals,
+    sql(db, f"""CREATE TABLE agg_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES agg_rentals,
                account_id bigint REFERENCES agg_accounts, start_at timestamptz, final_price numeric(10,2),
                created_at timestamptz DEFAULT {ts}, updated_at timestamptz DEFAULT {ts}, canceled_at timestamptz)""")
-    sql(db, f"""CREATE TABLE bookings_fees (id bigint PRIMARY KEY, booking_id bigint REFERENCES bookings,
+    sql(db, f"""CREATE TABLE agg_bookings_fees (id bigint PRIMARY KEY, booking_id bigint REFERENCES agg_bookings,
                name text, amount numeric(10,2), created_at timestamptz DEFAULT {ts}, updated_at timestamptz DEFAULT {ts})""")
-    sql(db, f"""CREATE TABLE bookings_taxes (id bigint PRIMARY KEY, booking_id bigint REFERENCES bookings,
+    sql(db, f"""CREATE TABLE agg_bookings_taxes (id bigint PRIMARY KEY, booking_id bigint REFERENCES agg_bookings,
                amount numeric(10,2), created_at timestamptz DEFAULT {ts}, updated_at timestamptz DEFAULT {ts})""")
     sql(db, "SELECT dionysus.declare_topic('it_agg', 'bookings', partition_key => 'account_id')")
-    sql(db, "SELECT dionysus.publish('it_agg_bookings', 'bookings')")
-    sql(db, """SELECT dionysus.serializer('bookings', has_many =>
-               '{"bookings_fees": "bookings_fees.booking_id", "bookings_taxes": "bookings_taxes.booking_id"}')""")
+    sql(db, "SELECT dionysus.publish('it_agg_bookings', 'agg_bookings', model_name => 'Booking')")
+    # relation names (links and sideload keys) are the has_many keys
+    sql(db, """SELECT dionysus.serializer('agg_bookings', has_many =>
+               '{"bookings_fees": "agg_bookings_fees.booking_id", "bookings_taxes": "agg_bookings_taxes.booking_id"}')""")
     sql(db, "INSERT INTO agg_accounts VALUES (1)")
     sql(db, "INSERT INTO agg_rentals VALUES (1)")
     # one transaction: the booking and its children are all there when it is published
     sql(db, """BEGIN;
-               INSERT INTO bookings (id, rental_id, account_id, start_at, final_price)
+               INSERT INTO agg_bookings (id, rental_id, account_id, start_at, final_price)
                  VALUES (1, 1, 1, '2024-07-01 16:00:00+00', 1088.25);
-               INSERT INTO bookings_fees (id, booking_id, name, amount) VALUES (2, 1, 'Linen', 25.50), (1, 1, 'Cleaning', 50.00);
-               INSERT INTO bookings_taxes (id, booking_id, amount) VALUES (1, 1, 12.75);
+               INSERT INTO agg_bookings_fees (id, booking_id, name, amount) VALUES (2, 1, 'Linen', 25.50), (1, 1, 'Cleaning', 50.00);
+               INSERT INTO agg_bookings_taxes (id, booking_id, amount) VALUES (1, 1, 12.75);
                COMMIT""")
     wait_drained(db, timeout=30)
     msgs = consume(cluster.bootstrap, "it_agg_bookings", 1, timeout=30, idle=1.0)
