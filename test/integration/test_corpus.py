@@ -18,6 +18,13 @@ SEPARATOR = "-- rows"
 # as_json) differs from what dionysus publishes today. strict: a fix makes the
 # test XPASS and fails the run, so the mark must then be removed.
 XFAIL = {
+    "json_big_numbers":
+        "json/jsonb holding a number simdjson cannot represent (an integer >= 2^64 or"
+        " < -2^63, a float literal overflowing double such as 1e400) is published as a"
+        " JSON *string* of the column text, e.g. \"j\":\"[18446744073709551616]\", instead"
+        " of embedded JSON as Rails' JSON.parse+as_json gives: \"j\":[18446744073709551616]"
+        " (bignum), \"j\":[null] for 1e400 (Float::INFINITY.as_json), \"jb\":[1000...0]"
+        " (jsonb's 401-digit text of 1e400)",
 }
 
 
@@ -46,6 +53,7 @@ def test_corpus_is_complete():
 
 @pytest.fixture(scope="module")
 def corpus_topic(cluster):
+    cluster.wait_worker(timeout=60)     # first test of a fresh cluster: worker may lag
     conn = cluster.connect()
     try:
         sql(conn, "SELECT dionysus.declare_topic('it_corpus', 'types')")
@@ -88,7 +96,7 @@ def test_corpus_case(cluster, db, corpus_topic, case):
     assert sql(db, "SELECT to_regclass(%s) IS NOT NULL", (table,)) == [(True,)]
     sql(db, "SELECT dionysus.publish(%s, %s)", (TOPIC, table))
     sql(db, rows)
-    wait_drained(db, topic=TOPIC)
+    wait_drained(db, timeout=60, topic=TOPIC)
 
     # each expected line names its model and id: key <ModelName>:<id>
     keys = []
@@ -98,7 +106,7 @@ def test_corpus_case(cluster, db, corpus_topic, case):
     model = json.loads(expected[0])["message"][0]["model_name"]
     assert len(set(keys)) == len(keys), f"{case}.json: duplicate ids"
 
-    msgs = consume(cluster.bootstrap, TOPIC, len(expected))
+    msgs = consume(cluster.bootstrap, TOPIC, len(expected), timeout=30)
     by_key = {}
     for m in msgs:
         if m.key is not None and m.key.startswith(model.encode() + b":"):
