@@ -494,4 +494,16 @@ void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
         {ids_literal(ids), error_class, error_message, topic});
 }
 
+void mark_batch_failed(const std::string& topic, int64_t after_id, int limit,
+                       const std::string& error_class, const std::string& error_message) {
+    spi::execute(
+        "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
+        "updated_at = pg_catalog.now(), error_class = $3, error_message = $4, "
+        "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
+        "LEAST(attempts, 16))) WHERE topic = $1 AND published_at IS NULL AND id IN "
+        "(SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND o.published_at IS NULL "
+        "AND o.id > $2::pg_catalog.int8 ORDER BY o.id LIMIT $5::pg_catalog.int4)",
+        {topic, std::to_string(after_id), error_class, error_message, std::to_string(limit)});
+}
+
 }  // namespace dionysus::publisher

@@ -45,6 +45,11 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
                  const std::string& error_class, const std::string& error_message);
 
+// The next `limit` unpublished rows of `topic` after `after_id` could not be
+// rendered: record the failure with backoff (the topic waits for the retry).
+void mark_batch_failed(const std::string& topic, int64_t after_id, int limit,
+                       const std::string& error_class, const std::string& error_message);
+
 bool extension_installed();
 // DateStyle ISO, TimeZone UTC, …: what json_render expects; asynchronous commit.
 void set_session_formats();

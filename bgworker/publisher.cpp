@@ -276,7 +276,8 @@ bool Publisher::drain_topics() {
         std::string first_error;
         uint64 failed = 0;
         if (!finished.empty() || can_read) {
-            in_transaction([&] {
+            std::string topic;  // the topic being read, once reading started
+            auto record_finished = [&] {
                 for (const auto& b : finished) {
                     std::string err;
                     if (record(*b, err) > 0) {
@@ -285,21 +286,44 @@ bool Publisher::drain_topics() {
                         if (first_error.empty()) first_error = err;
                     }
                 }
-                if (!can_read) return;
-                std::string topic = active.front();
-                active.pop_front();
-                if (failed_topics.count(topic)) return;
-                bool more = false;
-                auto rows = dionysus::publisher::read_batch(topic, cursor[topic], dionysus_batch_size,
-                                                            dionysus_publishing_delay_ms, more);
-                if (!rows.empty()) {
-                    cursor[topic] = rows.back().id;
-                    next = std::make_unique<Batch>();
-                    next->topic = topic;
-                    dionysus::publisher::render(topic, rows, next->messages, next->skipped);
-                }
-                if (more) active.push_back(topic);
-            });
+            };
+            try {
+                in_transaction([&] {
+                    record_finished();
+                    if (!can_read) return;
+                    std::string candidate = active.front();
+                    active.pop_front();
+                    if (failed_topics.count(candidate)) return;
+                    topic = candidate;
+                    bool more = false;
+                    auto rows = dionysus::publisher::read_batch(topic, cursor[topic], dionysus_batch_size,
+                                                                dionysus_publishing_delay_ms, more);
+                    if (!rows.empty()) {
+                        next = std::make_unique<Batch>();
+                        next->topic = topic;
+                        dionysus::publisher::render(topic, rows, next->messages, next->skipped);
+                        cursor[topic] = rows.back().id;
+                    }
+                    if (more) active.push_back(topic);
+                });
+            } catch (const std::exception& e) {
+                if (topic.empty()) throw;
+                // Rendering failed (e.g. a serializer function raised): record
+                // it on the rows with backoff instead of retrying every cycle,
+                // and redo the bookkeeping the failed transaction rolled back.
+                next.reset();
+                failed = 0;
+                failed_topics.clear();
+                const std::string message = e.what();
+                in_transaction([&] {
+                    record_finished();
+                    dionysus::publisher::mark_batch_failed(topic, cursor[topic], dionysus_batch_size,
+                                                           "Dionysus::SerializationError", message);
+                });
+                failed_topics.insert(topic);
+                failed++;
+                if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
+            }
         }
         if (failed > 0) {
             // Later rows of a failed topic wait for the failed row's retry (per-key order).

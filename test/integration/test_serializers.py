@@ -31,3 +31,29 @@ def test_declared_serializer_and_custom_function(cluster, db):
     # (jsonb orders keys: shorter first)
     assert msgs[b"Note:3"].value == (
         b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":3,"tags":[1,2.5],"text":"HELLO"}]}]}')
+
+
+def test_serializer_error_is_recorded_with_backoff_then_retried(cluster, db):
+    import time
+    from conftest import scalar
+    sql(db, "CREATE TABLE fail_notes (id bigint PRIMARY KEY, body text)")
+    sql(db, """CREATE FUNCTION fail_note_json(n fail_notes) RETURNS jsonb LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'cannot render note %', n.id; END $$""")
+    sql(db, "SELECT dionysus.declare_topic('it_fail', 'notes')")
+    sql(db, "SELECT dionysus.publish('it_fail_notes', 'fail_notes', model_name => 'Note')")
+    sql(db, "SELECT dionysus.serializer('fail_notes', function => 'fail_note_json(fail_notes)')")
+    sql(db, "INSERT INTO fail_notes VALUES (1, 'a'), (2, 'b')")
+    deadline = time.time() + 20
+    while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_fail_notes' AND attempts > 0"):
+        time.sleep(0.2)
+    rows = sql(db, """SELECT attempts, error_class, error_message, retry_at > failed_at, published_at IS NULL
+                      FROM dionysus.outbox WHERE topic = 'it_fail_notes' ORDER BY id""")
+    assert rows[0] == (1, "Dionysus::SerializationError", "cannot render note 1", True, True), rows
+    # fixed: the rows are published at their retry time, in order
+    sql(db, """CREATE OR REPLACE FUNCTION fail_note_json(n fail_notes) RETURNS jsonb LANGUAGE sql
+               AS $$ SELECT jsonb_build_object('id', n.id) $$""")
+    wait_drained(db, timeout=30, topic="it_fail_notes")
+    msgs = consume(cluster.bootstrap, "it_fail_notes", 2, timeout=30, idle=1.0)
+    assert sorted(m.value for m in msgs) == [
+        b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":1}]}]}',
+        b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":2}]}]}']
