@@ -98,6 +98,11 @@ Producer::Producer(const Config& config) {
     // A broker outage turns into recorded failures (and retries) after 30 s
     // instead of librdkafka's 5 minutes.
     set("message.timeout.ms", "30000");
+    // Aggregates can be large (a parent with thousands of sideloaded
+    // children): accept messages up to 16 MiB. A real broker's default limit
+    // is ~1 MB per (compressed) batch: raise it, or set compression.type=lz4
+    // in dionysus.kafka_properties (it doubled commit-to-ack latency here).
+    set("message.max.bytes", "16777216");
     for (const auto& [k, v] : parse_properties(config.properties)) set(k, v);
     char timeout[32];
     size_t timeout_size = sizeof timeout;

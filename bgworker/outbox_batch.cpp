@@ -9,10 +9,13 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 }
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 #include <unordered_map>
 
@@ -81,6 +84,15 @@ struct Model {
 };
 
 std::map<std::pair<std::string, std::string>, std::optional<Model>> model_cache;
+// Relations whose change makes the cache stale: the catalog and every table
+// a cached model renders. Read by the relcache callback (no allocation there).
+std::set<Oid> model_cache_relids;
+bool model_cache_stale = true;
+bool model_cache_callback_registered = false;
+
+void model_cache_invalidate(Datum, Oid relid) {
+    if (relid == InvalidOid || model_cache_relids.count(relid)) model_cache_stale = true;
+}
 
 // Default serializer: every column but foreign keys, which become has_one
 // links named after the column without _id. dionysus.serializer may choose
@@ -163,6 +175,7 @@ Model load_table(const std::string& relid, const std::string& model_name, bool w
     m.model_name = model_name;
     m.primary_key = *rows[0][1];
     m.fetch_sql = *rows[0][2];
+    model_cache_relids.insert(static_cast<Oid>(std::stoul(relid)));  // ALTER TABLE: reload
     // Domains render as their base type; arrays by their element type.
     auto cols = spi::query(
         "SELECT a.attname::text, bt.typname::text, bt.typcategory::text, "
@@ -288,7 +301,27 @@ const std::optional<Model>& load_model(const std::string& topic, const std::stri
 
 }  // namespace
 
-void reset_model_cache() { model_cache.clear(); }
+void forget_model_cache() { model_cache_stale = true; }
+
+void reset_model_cache() {
+    if (!model_cache_callback_registered) {
+        spi::guard([] { CacheRegisterRelcacheCallback(model_cache_invalidate, (Datum)0); });
+        model_cache_callback_registered = true;
+    }
+    // Invalidations arrive when a transaction starts: the caller has one open.
+    if (!model_cache_stale) return;
+    model_cache.clear();
+    model_cache_relids.clear();
+    // Declarations (publish, unpublish, serializer…) invalidate dionysus.models.
+    for (const char* catalog : {"models", "serializers", "topics"}) {
+        Oid relid = spi::guard([&] {
+            Oid nsp = get_namespace_oid("dionysus", true);
+            return OidIsValid(nsp) ? get_relname_relid(catalog, nsp) : InvalidOid;
+        });
+        if (OidIsValid(relid)) model_cache_relids.insert(relid);
+    }
+    model_cache_stale = false;
+}
 
 bool extension_installed() {
     return spi::guard([] { return OidIsValid(get_extension_oid("dionysus", true)); });

@@ -33,8 +33,11 @@ std::vector<std::string> topics_with_pending();
 std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit,
                                   int delay_ms, bool& more);
 
-// Forget cached model metadata (start of each drain cycle).
+// Start of each drain cycle: drop cached model metadata if a declaration or
+// a rendered table changed since (relcache invalidation).
 void reset_model_cache();
+// After an error: reload everything at the next cycle.
+void forget_model_cache();
 
 // Appends one message per row (two with a genesis replica). Rows whose record
 // no longer exists for a _created/_updated event are appended to `skipped`.

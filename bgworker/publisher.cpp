@@ -407,6 +407,7 @@ void Publisher::run() {
                 log_message(WARNING, e.what());
                 formats_set_ = false;
                 spi::forget_cached_plans();  // e.g. the extension was dropped and recreated
+                dionysus::publisher::forget_model_cache();
             } catch (const std::exception& e) {
                 set_state("error", e.what());
                 log_message(WARNING, e.what());

@@ -149,5 +149,6 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
         "\"except\" = EXCLUDED.\"except\", has_one = EXCLUDED.has_one, has_many = EXCLUDED.has_many, "
         "function = EXCLUDED.function",
         {relid, attributes, except, has_one, has_many, function});
+    dionysus::invalidate_captures_everywhere();  // and the publisher's model cache
     PG_RETURN_VOID();
 }
