@@ -56,3 +56,25 @@ def test_design_example_booking_with_fees_and_taxes(cluster, db):
     assert msgs[0].key == b"Booking:1"
     # exact bytes: DESIGN §5's example without whitespace
     assert msgs[0].value == json.dumps(DESIGN_EXAMPLE, separators=(",", ":")).encode()
+
+
+def test_parent_with_10000_children_publishes(cluster, db):
+    sql(db, "CREATE TABLE big_bookings (id bigint PRIMARY KEY, name text)")
+    sql(db, """CREATE TABLE big_fees (id bigint PRIMARY KEY, booking_id bigint REFERENCES big_bookings,
+               name text, amount numeric(10,2))""")
+    sql(db, "SELECT dionysus.declare_topic('it_big', 'bookings')")
+    sql(db, "SELECT dionysus.publish('it_big_bookings', 'big_bookings', model_name => 'Booking')")
+    sql(db, """SELECT dionysus.serializer('big_bookings', has_many => '{"fees": "big_fees.booking_id"}')""")
+    sql(db, """BEGIN;
+               INSERT INTO big_bookings VALUES (1, 'big');
+               INSERT INTO big_fees SELECT g, 1, 'fee ' || g, g / 4.0 FROM generate_series(10000, 1, -1) g;
+               COMMIT""")
+    wait_drained(db, timeout=60)
+    msgs = consume(cluster.bootstrap, "it_big_bookings", 1, timeout=30, idle=1.0)
+    assert len(msgs) == 1 and msgs[0].key == b"Booking:1"
+    assert len(msgs[0].value) > 700_000
+    record = json.loads(msgs[0].value)["message"][0]["data"][0]
+    assert record["links"]["fees"] == list(range(1, 10001))  # ordered by primary key
+    assert len(record["fees"]) == 10000
+    assert record["fees"][0] == {"id": 1, "name": "fee 1", "amount": "0.25", "links": {"booking": 1}}
+    assert record["fees"][-1] == {"id": 10000, "name": "fee 10000", "amount": "2500.0", "links": {"booking": 1}}
