@@ -202,8 +202,10 @@ Model load_table(const std::string& relid, const std::string& model_name, bool w
     // has_many: {"relation": "child_table.fk_column"}, in declaration (jsonb) order.
     for (const auto& r : spi::query(
              "SELECT e.key, ch.oid::pg_catalog.oid::text, "
-             "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[]) ORDER BY t.%I', "
-             "  ch.oid::pg_catalog.regclass, fk.attname, pg_catalog.format_type(fk.atttypid, fk.atttypmod), pk.attname), "
+             // No ORDER BY: it would tempt the planner into a primary-key index
+             // scan of the whole child table; children are sorted below.
+             "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
+             "  ch.oid::pg_catalog.regclass, fk.attname, pg_catalog.format_type(fk.atttypid, fk.atttypmod)), "
              "fk.attname::text "
              "FROM dionysus.serializers s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.has_many) e "
              "CROSS JOIN LATERAL (SELECT pg_catalog.to_regclass(pg_catalog.substring(e.value, '^(.*)\\.[^.]*$')) AS oid, "
@@ -266,7 +268,17 @@ Children load_children(const Model& model, const std::vector<std::string>& paren
     for (size_t h = 0; h < model.has_many.size(); h++) {
         const auto& rel = model.has_many[h];
         const Model& child = *rel.child;
-        for (const auto& row : spi::query_cached(rel.fetch_sql, {ids})) {
+        auto rows = spi::query_cached(rel.fetch_sql, {ids});
+        // Children in primary-key order (numeric for integer keys).
+        const size_t pk = child.pk_index;
+        const bool numeric = child.columns[pk].kind == json::Kind::Integer;
+        std::sort(rows.begin(), rows.end(), [pk, numeric](const pg::Row& a, const pg::Row& b) {
+            const std::string& x = a[pk].value_or("");
+            const std::string& y = b[pk].value_or("");
+            if (numeric && x.size() && y.size()) return std::stoll(x) < std::stoll(y);
+            return x < y;
+        });
+        for (const auto& row : rows) {
             if (!row[rel.fk_index]) continue;
             auto& [id_list, records] = out[h][*row[rel.fk_index]];
             // links: child primary keys in a PG array literal, rendered by append_array
