@@ -1,18 +1,5 @@
 -- Declarations: declare_topic / publish / unpublish / drop_topic and their errors.
-CREATE EXTENSION dionysus;
 SET client_min_messages = warning;
--- Runs a statement and shows its SQLSTATE and message (stable across versions,
--- unlike VERBOSITY verbose's source locations).
-CREATE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE d text; h text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | DETAIL: ' || nullif(d, ''), '')
-         || coalesce(' | HINT: ' || nullif(h, ''), '');
-END $$;
 
 CREATE TABLE accounts (id bigserial PRIMARY KEY, name text);
 CREATE TABLE rentals (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts, name text,

@@ -29,16 +29,6 @@ ROLLBACK;
 SELECT count(*) FROM dionysus.outbox;
 
 -- errors
-CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE d text; h text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | DETAIL: ' || nullif(d, ''), '')
-         || coalesce(' | HINT: ' || nullif(h, ''), '');
-END $$;
 SELECT try($$SELECT dionysus.enqueue('hb_nope', 'Rental:1', '1', NULL)$$);
 SELECT try($$SELECT dionysus.enqueue('hb_rentals', '', '1', NULL)$$);
 SELECT try($$SELECT dionysus.enqueue('hb_rentals', NULL, '1', NULL)$$);

@@ -1,16 +1,6 @@
 -- dionysus.serializer: declarations and their errors.
 CREATE EXTENSION IF NOT EXISTS dionysus;
 SET client_min_messages = warning;
-CREATE OR REPLACE FUNCTION try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE d text; h text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | DETAIL: ' || nullif(d, ''), '')
-         || coalesce(' | HINT: ' || nullif(h, ''), '');
-END $$;
 
 CREATE TABLE ser_accounts (id bigserial PRIMARY KEY, name text);
 CREATE TABLE ser_bookings (id bigserial PRIMARY KEY, account_id bigint REFERENCES ser_accounts,
