@@ -41,10 +41,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <regex>
@@ -532,14 +534,177 @@ void append_element(std::string& out, simdjson::dom::element e) {
     }
 }
 
+// Slow path for what simdjson 3.0 rejects although it is valid JSON:
+// integers beyond 64 bits (kept digit for digit, as Ruby's Integer) and
+// floats beyond double range (Infinity in Ruby, so null). Same rules as
+// append_element otherwise. Returns false on invalid JSON.
+class BigNumberJson {
+public:
+    explicit BigNumberJson(std::string_view text) : t_(text) {}
+    bool render(std::string& out) {
+        if (!value(out)) return false;
+        skip();
+        return i_ == t_.size();
+    }
+
+private:
+    void skip() {
+        while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t')) ++i_;
+    }
+    bool literal(std::string_view word, std::string& out) {
+        if (t_.substr(i_, word.size()) != word) return false;
+        i_ += word.size();
+        out += word;
+        return true;
+    }
+    static void put_utf8(std::string& s, uint32_t cp) {
+        if (cp < 0x80) s += char(cp);
+        else if (cp < 0x800) { s += char(0xC0 | (cp >> 6)); s += char(0x80 | (cp & 0x3F)); }
+        else if (cp < 0x10000) { s += char(0xE0 | (cp >> 12)); s += char(0x80 | ((cp >> 6) & 0x3F)); s += char(0x80 | (cp & 0x3F)); }
+        else { s += char(0xF0 | (cp >> 18)); s += char(0x80 | ((cp >> 12) & 0x3F)); s += char(0x80 | ((cp >> 6) & 0x3F)); s += char(0x80 | (cp & 0x3F)); }
+    }
+    bool hex4(uint32_t& v) {
+        if (i_ + 4 > t_.size()) return false;
+        v = 0;
+        for (int k = 0; k < 4; k++) {
+            char c = t_[i_++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= uint32_t(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= uint32_t(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= uint32_t(c - 'A' + 10);
+            else return false;
+        }
+        return true;
+    }
+    bool string(std::string& decoded) {
+        if (i_ >= t_.size() || t_[i_] != '"') return false;
+        ++i_;
+        while (i_ < t_.size() && t_[i_] != '"') {
+            char c = t_[i_++];
+            if (c != '\\') { decoded += c; continue; }
+            if (i_ >= t_.size()) return false;
+            char e = t_[i_++];
+            switch (e) {
+            case '"': case '\\': case '/': decoded += e; break;
+            case 'b': decoded += '\b'; break;
+            case 'f': decoded += '\f'; break;
+            case 'n': decoded += '\n'; break;
+            case 'r': decoded += '\r'; break;
+            case 't': decoded += '\t'; break;
+            case 'u': {
+                uint32_t cp;
+                if (!hex4(cp)) return false;
+                if (cp >= 0xD800 && cp < 0xDC00 && t_.substr(i_, 2) == "\\u") {
+                    i_ += 2;
+                    uint32_t low;
+                    if (!hex4(low)) return false;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                put_utf8(decoded, cp);
+                break;
+            }
+            default: return false;
+            }
+        }
+        if (i_ >= t_.size()) return false;
+        ++i_;
+        return true;
+    }
+    bool number(std::string& out) {
+        size_t start = i_;
+        if (i_ < t_.size() && t_[i_] == '-') ++i_;
+        bool is_float = false;
+        while (i_ < t_.size() && (is_digit(t_[i_]) || t_[i_] == '.' || t_[i_] == 'e' || t_[i_] == 'E' ||
+                                  t_[i_] == '+' || t_[i_] == '-')) {
+            if (!is_digit(t_[i_])) is_float = true;
+            ++i_;
+        }
+        std::string token(t_.substr(start, i_ - start));
+        if (token.empty() || token == "-") return false;
+        if (!is_float) {
+            out += token;  // an Integer of any size
+            return true;
+        }
+        double d = std::strtod(token.c_str(), nullptr);
+        if (std::isinf(d)) out += "null";  // Float::INFINITY#as_json
+        else append_ruby_float(out, d);
+        return true;
+    }
+    bool value(std::string& out) {
+        skip();
+        if (i_ >= t_.size()) return false;
+        char c = t_[i_];
+        if (c == '{') {
+            ++i_;
+            // Ruby Hash: a repeated key keeps its first position, last value.
+            std::vector<std::pair<std::string, std::string>> fields;
+            skip();
+            if (i_ < t_.size() && t_[i_] == '}') { ++i_; out += "{}"; return true; }
+            for (;;) {
+                skip();
+                std::string key, val;
+                if (!string(key)) return false;
+                skip();
+                if (i_ >= t_.size() || t_[i_++] != ':') return false;
+                if (!value(val)) return false;
+                auto same = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
+                if (same != fields.end()) same->second = std::move(val);
+                else fields.emplace_back(std::move(key), std::move(val));
+                skip();
+                if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
+                if (i_ < t_.size() && t_[i_] == '}') { ++i_; break; }
+                return false;
+            }
+            out += '{';
+            for (size_t k = 0; k < fields.size(); ++k) {
+                if (k) out += ',';
+                append_string(out, fields[k].first);
+                out += ':';
+                out += fields[k].second;
+            }
+            out += '}';
+            return true;
+        }
+        if (c == '[') {
+            ++i_;
+            out += '[';
+            skip();
+            if (i_ < t_.size() && t_[i_] == ']') { ++i_; out += ']'; return true; }
+            for (bool first = true;; first = false) {
+                if (!first) out += ',';
+                if (!value(out)) return false;
+                skip();
+                if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
+                if (i_ < t_.size() && t_[i_] == ']') { ++i_; break; }
+                return false;
+            }
+            out += ']';
+            return true;
+        }
+        if (c == '"') {
+            std::string decoded;
+            if (!string(decoded)) return false;
+            append_string(out, decoded);
+            return true;
+        }
+        if (c == 't') return literal("true", out);
+        if (c == 'f') return literal("false", out);
+        if (c == 'n') return literal("null", out);
+        return number(out);
+    }
+
+    std::string_view t_;
+    size_t i_ = 0;
+};
+
 void append_json(std::string& out, std::string_view text) {
     // One parser per thread: it keeps its buffers between documents.
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (parser.parse(text.data(), text.size()).get(doc) != simdjson::SUCCESS) {
-        // Also integers beyond 64 bits and floats beyond double range, which
-        // simdjson 3.0 rejects.
-        append_string(out, text);
+        std::string rendered;
+        if (BigNumberJson(text).render(rendered)) out += rendered;
+        else append_string(out, text);  // not JSON at all
         return;
     }
     append_element(out, doc);

@@ -17,15 +17,9 @@ SEPARATOR = "-- rows"
 # Cases whose expected file (derived from the README's rules, i.e. Rails'
 # as_json) differs from what dionysus publishes today. strict: a fix makes the
 # test XPASS and fails the run, so the mark must then be removed.
-XFAIL = {
-    "json_big_numbers":
-        "json/jsonb holding a number simdjson cannot represent (an integer >= 2^64 or"
-        " < -2^63, a float literal overflowing double such as 1e400) is published as a"
-        " JSON *string* of the column text, e.g. \"j\":\"[18446744073709551616]\", instead"
-        " of embedded JSON as Rails' JSON.parse+as_json gives: \"j\":[18446744073709551616]"
-        " (bignum), \"j\":[null] for 1e400 (Float::INFINITY.as_json), \"jb\":[1000...0]"
-        " (jsonb's 401-digit text of 1e400)",
-}
+# Known discrepancies: case -> reason (xfail, strict: a fix makes it fail
+# until the entry is removed). None at the moment.
+XFAIL = {}
 
 
 def cases():

@@ -161,8 +161,19 @@ TEST(AppendValue, JsonDuplicateKeysLikeRubyHash) {
 TEST(AppendValue, InvalidJsonIsAString) {
     EXPECT_EQ(value(Kind::Json, "{"), "\"{\"");
     EXPECT_EQ(value(Kind::Json, "[1,2"), "\"[1,2\"");
-    // Documented limitation: simdjson 3.0 rejects integers beyond 64 bits.
-    EXPECT_EQ(value(Kind::Json, "123456789012345678901234567890"), "\"123456789012345678901234567890\"");
+    EXPECT_EQ(value(Kind::Json, "[1,]"), "\"[1,]\"");
+    EXPECT_EQ(value(Kind::Json, "{\"a\" 1}"), "\"{\\\"a\\\" 1}\"");
+}
+
+// simdjson 3.0 rejects these valid documents; the slow path renders them as
+// Ruby would: big integers digit for digit, out-of-range floats as null.
+TEST(AppendValue, JsonNumbersBeyondSimdjson) {
+    EXPECT_EQ(value(Kind::Json, "123456789012345678901234567890"), "123456789012345678901234567890");
+    EXPECT_EQ(value(Kind::Json, "[18446744073709551616, -123456789012345678901234567890]"),
+              "[18446744073709551616,-123456789012345678901234567890]");
+    EXPECT_EQ(value(Kind::Json, "[1e400, 1.5]"), "[null,1.5]");
+    EXPECT_EQ(value(Kind::Json, "{\"b\": 1e400, \"a\": \"<\\u00e9\\ud83d\\ude00>\", \"b\": 18446744073709551616}"),
+              "{\"b\":18446744073709551616,\"a\":\"\\u003c\u00e9\U0001F600\\u003e\"}");
 }
 
 TEST(AppendValue, Timestamp) {
