@@ -9,6 +9,7 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
 #include "capture_trigger.hpp"
+#include "catalog.hpp"
 #include "guc.hpp"
 #include "naming.hpp"
 #include "outbox_writer.hpp"
@@ -78,13 +79,6 @@ void xact_callback(XactEvent event, void*) {
     }
 }
 
-Oid lookup_dionysus_relid(const char* name) {
-    return spi::guard([&] {
-        Oid nsp = get_namespace_oid("dionysus", true);
-        return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
-    });
-}
-
 void ensure_callbacks() {
     if (callbacks_registered) return;
     spi::guard([] {
@@ -137,8 +131,8 @@ TableCapture* build_capture(Relation rel) {
         key_atts.push_back(t.key_kind == "c" ? attnum_of(desc, t.key) : 0);
         soft_delete_atts.push_back(t.soft_delete.empty() ? 0 : attnum_of(desc, t.soft_delete));
     }
-    const Oid outbox = lookup_dionysus_relid("outbox");
-    const Oid sequence = lookup_dionysus_relid("outbox_id_seq");
+    const Oid outbox = dionysus::dionysus_relid("outbox");
+    const Oid sequence = dionysus::dionysus_relid("outbox_id_seq");
     if (!OidIsValid(outbox) || !OidIsValid(sequence))
         throw Error(ERRCODE_UNDEFINED_TABLE, "dionysus.outbox does not exist");
 
@@ -198,7 +192,7 @@ void note_outbox_write() {
 }
 
 void invalidate_captures_everywhere() {
-    Oid relid = lookup_dionysus_relid("models");
+    Oid relid = dionysus::dionysus_relid("models");
     if (OidIsValid(relid)) spi::guard([&] { CacheInvalidateRelcacheByRelid(relid); });
 }
 
@@ -231,7 +225,7 @@ DIONYSUS_PG_FUNCTION(dionysus_capture) {
         stale_captures.pop_back();
         spi::guard([&] { MemoryContextDelete(cxt); });
     }
-    if (!OidIsValid(models_relid)) models_relid = lookup_dionysus_relid("models");
+    if (!OidIsValid(models_relid)) models_relid = dionysus::dionysus_relid("models");
     const Oid relid = RelationGetRelid(trigdata->tg_relation);
     auto it = captures.find(relid);
     if (it == captures.end()) {

@@ -7,6 +7,7 @@
 #include "guc.hpp"
 #include "naming.hpp"
 #include "capture_trigger.hpp"
+#include "sql_arguments.hpp"
 
 extern "C" {
 #include "utils/array.h"
@@ -18,28 +19,15 @@ extern "C" {
 
 using dionysus::pg::Error;
 using dionysus::pg::Value;
+using dionysus::optional_text_arg;
+using dionysus::regclass_arg;
+using dionysus::require_topic;
+using dionysus::text_arg;
 namespace spi = dionysus::pg;
 
 namespace {
 
-std::string text_arg(FunctionCallInfo fcinfo, int n, const char* what) {
-    if (PG_ARGISNULL(n))
-        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(what) + " must not be NULL");
-    return dionysus::pg::guard([&] { return text_to_cstring(PG_GETARG_TEXT_PP(n)); });
-}
-
-Value optional_text_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
-    return std::string(dionysus::pg::guard([&] { return text_to_cstring(PG_GETARG_TEXT_PP(n)); }));
-}
-
 std::string oid_text(Oid oid) { return std::to_string(oid); }
-
-Oid regclass_arg(FunctionCallInfo fcinfo, int n, const char* what) {
-    if (PG_ARGISNULL(n))
-        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(what) + " must not be NULL");
-    return PG_GETARG_OID(n);
-}
 
 // The table as regclass text, also checking it is a table we can publish.
 std::string checked_table(Oid relid) {
@@ -54,12 +42,6 @@ std::string checked_table(Oid relid) {
         throw Error(ERRCODE_WRONG_OBJECT_TYPE, "\"" + *rows[0][0] + "\" is not a table",
                     "Only ordinary and partitioned tables can be published.");
     return *rows[0][0];
-}
-
-void require_topic(const std::string& topic) {
-    if (!spi::query_value("SELECT 1 FROM dionysus.topics WHERE name = $1", {topic}))
-        throw Error(ERRCODE_UNDEFINED_OBJECT, "topic \"" + topic + "\" is not declared",
-                    "", "Declare it first with dionysus.declare_topic(namespace, name).");
 }
 
 bool has_column(Oid relid, const std::string& column) {

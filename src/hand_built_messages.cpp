@@ -6,11 +6,10 @@
 #include "pg/spi.hpp"
 #include "capture_trigger.hpp"
 #include "naming.hpp"
+#include "sql_arguments.hpp"
 
 extern "C" {
-#include "utils/builtins.h"
 #include "utils/errcodes.h"
-#include "utils/jsonb.h"
 }
 
 #include <string>
@@ -20,22 +19,6 @@ using dionysus::pg::Value;
 namespace spi = dionysus::pg;
 
 namespace {
-
-Value text_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
-    return std::string(spi::guard([&] { return text_to_cstring(PG_GETARG_TEXT_PP(n)); }));
-}
-
-std::string required(const Value& v, const char* what) {
-    if (!v) throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(what) + " must not be NULL");
-    if (v->empty()) throw Error(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must not be empty");
-    return *v;
-}
-
-void require_topic(const std::string& topic) {
-    if (!spi::query_value("SELECT 1 FROM dionysus.topics WHERE name = $1", {topic}))
-        throw Error(ERRCODE_UNDEFINED_OBJECT, "topic \"" + topic + "\" is not declared");
-}
 
 int64_t insert_message(const std::string& topic, const std::string& resource_class,
                        const std::string& resource_id, const std::string& event_name,
@@ -51,18 +34,13 @@ int64_t insert_message(const std::string& topic, const std::string& resource_cla
 }  // namespace
 
 DIONYSUS_PG_FUNCTION(dionysus_enqueue) {
-    std::string topic = required(text_arg(fcinfo, 0), "topic");
-    std::string key = required(text_arg(fcinfo, 1), "key");
-    Value partition_key = text_arg(fcinfo, 2);
-    Value message;
-    if (!PG_ARGISNULL(3))
-        message = std::string(spi::guard([&] {
-            Jsonb* jb = PG_GETARG_JSONB_P(3);
-            return JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-        }));
+    std::string topic = dionysus::nonempty_text_arg(fcinfo, 0, "topic");
+    std::string key = dionysus::nonempty_text_arg(fcinfo, 1, "key");
+    Value partition_key = dionysus::optional_text_arg(fcinfo, 2);
+    Value message = dionysus::optional_jsonb_arg(fcinfo, 3);
 
     spi::SpiConnection spi;
-    require_topic(topic);
+    dionysus::require_topic(topic);
     std::string resource_class, event_name = "tombstone";
     if (message) {
         // The dionysus-rb envelope: {"message":[{"event":…,"model_name":…,"data":[…]}, …]}
@@ -97,16 +75,15 @@ DIONYSUS_PG_FUNCTION(dionysus_enqueue) {
 }
 
 DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
-    std::string topic = required(text_arg(fcinfo, 0), "topic");
-    if (PG_ARGISNULL(1)) throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be NULL");
-    const Oid relid = PG_GETARG_OID(1);
-    std::string id = required(text_arg(fcinfo, 2), "id");
-    Value key = text_arg(fcinfo, 3);
-    Value partition_key = text_arg(fcinfo, 4);
+    std::string topic = dionysus::nonempty_text_arg(fcinfo, 0, "topic");
+    const Oid relid = dionysus::regclass_arg(fcinfo, 1, "model");
+    std::string id = dionysus::nonempty_text_arg(fcinfo, 2, "id");
+    Value key = dionysus::optional_text_arg(fcinfo, 3);
+    Value partition_key = dionysus::optional_text_arg(fcinfo, 4);
     if (key && key->empty()) throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "key must not be empty");
 
     spi::SpiConnection spi;
-    require_topic(topic);
+    dionysus::require_topic(topic);
     auto model = spi::query(
         "SELECT m.model_name, COALESCE(m.partition_key_kind::text, ''), "
         "pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = $1::pg_catalog.text::%s', "

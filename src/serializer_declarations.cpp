@@ -4,6 +4,7 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
 #include "capture_trigger.hpp"
+#include "sql_arguments.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -11,7 +12,6 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/errcodes.h"
-#include "utils/jsonb.h"
 }
 
 #include <string>
@@ -31,14 +31,6 @@ Value array_text(FunctionCallInfo fcinfo, int n) {
     }));
 }
 
-Value jsonb_text(FunctionCallInfo fcinfo, int n) {
-    if (PG_ARGISNULL(n)) return std::nullopt;
-    return std::string(spi::guard([&] {
-        Jsonb* jb = PG_GETARG_JSONB_P(n);
-        return JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-    }));
-}
-
 // Columns of `columns` (text[] literal) that `relid` lacks, comma-separated.
 Value missing_columns(const std::string& relid, const Value& columns) {
     if (!columns) return std::nullopt;
@@ -52,12 +44,11 @@ Value missing_columns(const std::string& relid, const Value& columns) {
 }  // namespace
 
 DIONYSUS_PG_FUNCTION(dionysus_serializer) {
-    if (PG_ARGISNULL(0)) throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "model must not be NULL");
-    const std::string relid = std::to_string(PG_GETARG_OID(0));
+    const std::string relid = std::to_string(dionysus::regclass_arg(fcinfo, 0, "model"));
     Value attributes = array_text(fcinfo, 1);
     Value except = array_text(fcinfo, 2);
-    Value has_one = jsonb_text(fcinfo, 3);
-    Value has_many = jsonb_text(fcinfo, 4);
+    Value has_one = dionysus::optional_jsonb_arg(fcinfo, 3);
+    Value has_many = dionysus::optional_jsonb_arg(fcinfo, 4);
     Value function;
     if (!PG_ARGISNULL(5)) function = std::to_string(PG_GETARG_OID(5));
 
