@@ -1,6 +1,7 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
 #include "outbox_batch.hpp"
+#include "catalog.hpp"
 #include "json_render.hpp"
 #include "naming.hpp"
 #include "record_writer.hpp"
@@ -64,7 +65,6 @@ struct Column {
 };
 
 struct Model {
-    std::string table;       // regclass text, quoted
     std::string model_name;
     std::string primary_key;
     std::string fetch_sql;   // SELECT t.*[, f(t)] … WHERE pk = ANY($1)
@@ -161,7 +161,7 @@ void apply_serializer(Model& m, const std::string& relid) {
 // relations are loaded one level deep (as dionysus-rb sideloads).
 Model load_table(const std::string& relid, const std::string& model_name, bool with_has_many) {
     auto rows = spi::query(
-        "SELECT c.oid::pg_catalog.regclass::text, a.attname::text, "
+        "SELECT a.attname::text, "
         "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
         "c.oid::pg_catalog.regclass, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary "
@@ -171,10 +171,9 @@ Model load_table(const std::string& relid, const std::string& model_name, bool w
     if (rows.empty())
         throw std::runtime_error("table " + relid + " has no primary key: it cannot be rendered");
     Model m;
-    m.table = *rows[0][0];
     m.model_name = model_name;
-    m.primary_key = *rows[0][1];
-    m.fetch_sql = *rows[0][2];
+    m.primary_key = *rows[0][0];
+    m.fetch_sql = *rows[0][1];
     model_cache_relids.insert(static_cast<Oid>(std::stoul(relid)));  // ALTER TABLE: reload
     // Domains render as their base type; arrays by their element type.
     auto cols = spi::query(
@@ -235,10 +234,12 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
     return load_table(*relid, model_name, true);
 }
 
-// A record of `model` for one fetched row (links and sideloads appended by the caller's vectors).
+// A record of `model` for one fetched row: its attributes, its has_one links
+// then `many_links`, then `sideloads`; or its custom function's result.
+// `attrs` and `links` are scratch vectors reused across rows.
 void append_model_record(std::string& out, const Model& model, const pg::Row& row,
                          std::vector<Attribute>& attrs, std::vector<Attribute>& links,
-                         const std::vector<Sideload>& sideloads) {
+                         const std::vector<Attribute>& many_links, const std::vector<Sideload>& sideloads) {
     if (model.custom_function) {
         const auto& result = row.back();  // f(t)::text, used as it is
         if (result) json::append_value(out, json::Kind::Json, *result);
@@ -250,8 +251,11 @@ void append_model_record(std::string& out, const Model& model, const pg::Row& ro
         return Attribute{name, col.kind, col.is_array, !row[c],
                          row[c] ? std::string_view(*row[c]) : std::string_view()};
     };
+    attrs.clear();
+    links.clear();
     for (size_t c : model.attributes) attrs.push_back(attribute(model.columns[c].name, c));
     for (const auto& [name, c] : model.links) links.push_back(attribute(name, c));
+    links.insert(links.end(), many_links.begin(), many_links.end());
     append_record(out, attrs, links, sideloads);
 }
 
@@ -290,9 +294,7 @@ Children load_children(const Model& model, const std::vector<std::string>& paren
             }
             id_list += '"';
             records += records.empty() ? "[" : ",";
-            attrs.clear();
-            links.clear();
-            append_model_record(records, child, row, attrs, links, {});
+            append_model_record(records, child, row, attrs, links, {}, {});
         }
     }
     for (auto& per_parent : out)
@@ -326,10 +328,7 @@ void reset_model_cache() {
     model_cache_relids.clear();
     // Declarations (publish, unpublish, serializer…) invalidate dionysus.models.
     for (const char* catalog : {"models", "serializers", "topics"}) {
-        Oid relid = spi::guard([&] {
-            Oid nsp = get_namespace_oid("dionysus", true);
-            return OidIsValid(nsp) ? get_relname_relid(catalog, nsp) : InvalidOid;
-        });
+        Oid relid = dionysus_relid(catalog);
         if (OidIsValid(relid)) model_cache_relids.insert(relid);
     }
     model_cache_stale = false;
@@ -421,16 +420,17 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             if (r->resource_id) ids.push_back(*r->resource_id);
         auto current = spi::query_cached(model->fetch_sql, {text_array_literal(ids)});
         std::unordered_map<std::string, size_t> row_of;  // pk text -> index in current
+        std::vector<std::string> found_ids;
         for (size_t i = 0; i < current.size(); i++)
-            if (current[i][model->pk_index]) row_of.emplace(*current[i][model->pk_index], i);
+            if (const auto& pk = current[i][model->pk_index]) {
+                row_of.emplace(*pk, i);
+                found_ids.push_back(*pk);
+            }
+        const Children children = load_children(*model, found_ids);
 
         std::unordered_map<std::string, std::string> record_of;  // rendered once per id
-        std::vector<Attribute> attrs, links, links_many;         // reused for every row
+        std::vector<Attribute> attrs, links, many_links;         // reused for every row
         std::vector<Sideload> sideloads;
-        std::vector<std::string> found_ids;
-        for (const auto& row : current)
-            if (row[model->pk_index]) found_ids.push_back(*row[model->pk_index]);
-        const Children children = load_children(*model, found_ids);
         for (auto* r : model_rows) {
             const bool destroyed = r->event_name.size() >= 10 &&
                                    r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
@@ -451,37 +451,18 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                     record = cached->second;
                 } else {
                     const auto& row = current[found->second];
-                    attrs.clear();
-                    links.clear();
+                    many_links.clear();
                     sideloads.clear();
                     // has_many: ids in links, records sideloaded under the relation name
                     for (size_t h = 0; h < model->has_many.size(); h++) {
                         const auto& rel = model->has_many[h];
                         auto kids = children[h].find(*r->resource_id);
-                        const Column& child_pk = rel.child->columns[rel.child->pk_index];
-                        if (kids == children[h].end()) {
-                            links_many.push_back(Attribute{rel.name, child_pk.kind, true, false, "{}"});
-                            sideloads.push_back(Sideload{rel.name, "[]"});
-                        } else {
-                            links_many.push_back(Attribute{rel.name, child_pk.kind, true, false, kids->second.first});
-                            sideloads.push_back(Sideload{rel.name, kids->second.second});
-                        }
+                        const bool none = kids == children[h].end();
+                        many_links.push_back(Attribute{rel.name, rel.child->columns[rel.child->pk_index].kind,
+                                                       true, false, none ? "{}" : kids->second.first});
+                        sideloads.push_back(Sideload{rel.name, none ? "[]" : kids->second.second});
                     }
-                    if (!model->custom_function) {
-                        for (size_t c : model->attributes)
-                            attrs.push_back(Attribute{model->columns[c].name, model->columns[c].kind,
-                                                      model->columns[c].is_array, !row[c],
-                                                      row[c] ? std::string_view(*row[c]) : std::string_view()});
-                        for (const auto& [name, c] : model->links)
-                            links.push_back(Attribute{name, model->columns[c].kind, model->columns[c].is_array,
-                                                      !row[c], row[c] ? std::string_view(*row[c]) : std::string_view()});
-                        links.insert(links.end(), links_many.begin(), links_many.end());
-                        append_record(record, attrs, links, sideloads);
-                    } else {
-                        std::vector<Attribute> unused_attrs, unused_links;
-                        append_model_record(record, *model, row, unused_attrs, unused_links, {});
-                    }
-                    links_many.clear();
+                    append_model_record(record, *model, row, attrs, links, many_links, sideloads);
                     record_of.emplace(*r->resource_id, record);
                 }
             }
@@ -526,29 +507,29 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
         {INT8ARRAYOID, TEXTOID, INT8OID, INT8OID});
 }
 
+// A failure on rows: attempts+1, the error, and dionysus-rb's backoff
+// (retry after 5·2^attempts seconds). $1 topic, $2 class, $3 message; the
+// caller's condition selects the rows.
+const char* const kRecordFailure =
+    "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
+    "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
+    "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
+    "LEAST(attempts, 16))) WHERE topic = $1 AND published_at IS NULL AND ";
+
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
                  const std::string& error_class, const std::string& error_message) {
     if (ids.empty()) return;
-    // dionysus-rb's backoff: retry after 5·2^attempts seconds.
-    spi::execute(
-        "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
-        "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
-        "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
-        "LEAST(attempts, 16))) WHERE topic = $4 AND published_at IS NULL "
-        "AND id = ANY ($1::pg_catalog.int8[])",
-        {ids_literal(ids), error_class, error_message, topic});
+    spi::execute(std::string(kRecordFailure) + "id = ANY ($4::pg_catalog.int8[])",
+                 {topic, error_class, error_message, ids_literal(ids)});
 }
 
 void mark_batch_failed(const std::string& topic, int64_t after_id, int limit,
                        const std::string& error_class, const std::string& error_message) {
-    spi::execute(
-        "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
-        "updated_at = pg_catalog.now(), error_class = $3, error_message = $4, "
-        "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
-        "LEAST(attempts, 16))) WHERE topic = $1 AND published_at IS NULL AND id IN "
-        "(SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND o.published_at IS NULL "
-        "AND o.id > $2::pg_catalog.int8 ORDER BY o.id LIMIT $5::pg_catalog.int4)",
-        {topic, std::to_string(after_id), error_class, error_message, std::to_string(limit)});
+    spi::execute(std::string(kRecordFailure) +
+                     "id IN (SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND "
+                     "o.published_at IS NULL AND o.id > $4::pg_catalog.int8 ORDER BY o.id "
+                     "LIMIT $5::pg_catalog.int4)",
+                 {topic, error_class, error_message, std::to_string(after_id), std::to_string(limit)});
 }
 
 }  // namespace dionysus::publisher
