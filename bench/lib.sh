@@ -101,6 +101,14 @@ publisher_error_sample() {
     grep -v 'database "bench" does not exist' | sed 's/^[^]]*] //' | sort | uniq -c | sort -rn | head -n "${1:-5}" || true
 }
 
+# A cluster whose table "captured" is published on bench_rows, worker ready.
+bench_start_captured() {
+  bench_start
+  wait_worker_ready
+  q "$(bench_table_ddl captured)"
+  q "SELECT dionysus.publish('bench_rows','captured')" >/dev/null
+}
+
 # the sample table definition of the brief
 bench_table_ddl() {  # NAME
   echo "CREATE TABLE $1(id bigserial primary key, account_id bigint, name text,
