@@ -419,7 +419,7 @@ void Publisher::run() {
         wait_for_work();
     }
     set_state("stopping");
-    producer_.reset();  // in-flight deliveries were served by deliver()
+    producer_.reset();  // drain_cycle served (or abandoned) every in-flight delivery
 }
 
 void detach_from_shared_state(int, Datum) {
