@@ -458,9 +458,13 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                         const auto& rel = model->has_many[h];
                         auto kids = children[h].find(*r->resource_id);
                         const bool none = kids == children[h].end();
+                        // string_views into `children` (a ternary with a literal would
+                        // make a temporary std::string)
+                        const std::string_view ids = none ? std::string_view("{}") : std::string_view(kids->second.first);
+                        const std::string_view records = none ? std::string_view("[]") : std::string_view(kids->second.second);
                         many_links.push_back(Attribute{rel.name, rel.child->columns[rel.child->pk_index].kind,
-                                                       true, false, none ? "{}" : kids->second.first});
-                        sideloads.push_back(Sideload{rel.name, none ? "[]" : kids->second.second});
+                                                       true, false, ids});
+                        sideloads.push_back(Sideload{rel.name, records});
                     }
                     append_model_record(record, *model, row, attrs, links, many_links, sideloads);
                     record_of.emplace(*r->resource_id, record);
