@@ -65,22 +65,47 @@ struct Column {
 };
 
 struct Model {
+    std::string relid;
     std::string model_name;
     std::string primary_key;
-    std::string fetch_sql;   // SELECT t.*[, f(t)] … WHERE pk = ANY($1)
     std::vector<Column> columns;
     size_t pk_index = 0;
+    // Expressions fetched after t.*: a custom serializer's f(t), a partition
+    // key function's f(t). fetch_sql selects them in this order.
+    std::vector<std::string> extra_columns;
+    std::string fetch_sql;   // SELECT t.*[, extras] … WHERE pk = ANY($1)
     // What a record shows (dionysus.serializer, else the default serializer):
     std::vector<size_t> attributes;                     // column indexes, in order
     std::vector<std::pair<std::string, size_t>> links;  // has_one: name -> column index
-    bool custom_function = false;                       // record = last fetched column
+    std::optional<size_t> custom_function;              // record = this fetched column
     struct HasMany {
         std::string name;           // relation name: links key and sideload key
-        std::string fetch_sql;      // children of parents $1 (text[] of ids), by child pk
+        std::string fetch_sql;      // children of parents $1 (text[] of ids)
         std::shared_ptr<const struct Model> child;
         size_t fk_index = 0;        // in child->columns
     };
     std::vector<HasMany> has_many;
+    struct HasOne {
+        std::string name;           // sideload key (the link's name)
+        size_t fk_index = 0;        // in columns
+        std::shared_ptr<const struct Model> target;
+    };
+    std::vector<HasOne> has_one;
+    // Sideloads in dependency order: ('o', has_one index) or ('m', has_many index).
+    std::vector<std::pair<char, size_t>> sideloads;
+    // Per topic (top-level models only):
+    char partition_key_kind = 0;           // 'c' column, 'f' function, 0 none
+    size_t partition_key_index = 0;        // fetched column holding the key
+    std::optional<size_t> soft_delete_index;
+    bool after_soft_delete = false;
+    // Fan-out of dependency events: model rows by a foreign-key column.
+    std::map<std::string, std::string> fetch_by_column;
+
+    std::optional<size_t> index_of(const std::string& column) const {
+        for (size_t i = 0; i < columns.size(); i++)
+            if (columns[i].name == column) return i;
+        return std::nullopt;
+    }
 };
 
 std::map<std::pair<std::string, std::string>, std::optional<Model>> model_cache;
@@ -94,29 +119,47 @@ void model_cache_invalidate(Datum, Oid relid) {
     if (relid == InvalidOid || model_cache_relids.count(relid)) model_cache_stale = true;
 }
 
+// A function's name, quoted, for calling it in SQL.
+std::string function_call_name(const std::string& regprocedure) {
+    return *spi::query_value(
+        "SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = $1::pg_catalog.regprocedure",
+        {regprocedure});
+}
+
+// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::text[]::<type>[]).
+// No ORDER BY: it would tempt the planner into a primary-key index scan of
+// a whole child table; rows are sorted in C++ where order matters.
+std::string fetch_sql(const Model& m, const std::string& column) {
+    std::string select_list = "t.*";
+    for (const auto& e : m.extra_columns) select_list += ", " + e;
+    auto sql = spi::query_value(
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
+        "$3, c.oid::pg_catalog.regclass, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+        "AND a.attname = $2 AND NOT a.attisdropped WHERE c.oid = $1::pg_catalog.oid",
+        {m.relid, column, select_list});
+    if (!sql) throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
+    return *sql;
+}
+
 // Default serializer: every column but foreign keys, which become has_one
 // links named after the column without _id. dionysus.serializer may choose
 // and order the attributes, exclude columns, declare the has_one links, or
 // name a function whose jsonb result is the whole record.
-void apply_serializer(Model& m, const std::string& relid) {
-    auto index_of = [&m](const std::string& column) -> std::optional<size_t> {
-        for (size_t i = 0; i < m.columns.size(); i++)
-            if (m.columns[i].name == column) return i;
-        return std::nullopt;
-    };
+void apply_serializer(Model& m) {
+    const std::string& relid = m.relid;
     auto decl = spi::query(
-        "SELECT s.attributes IS NOT NULL, s.has_one IS NOT NULL, "
-        "(SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p "
-        " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = s.function::pg_catalog.regprocedure) "
+        "SELECT s.attributes IS NOT NULL, s.has_one IS NOT NULL, s.function "
         "FROM dionysus.serializers s WHERE s.model = $1::pg_catalog.oid",
         {relid});
     const bool declared = !decl.empty();
     const bool has_attributes = declared && *decl[0][0] == "t";
     const bool has_one = declared && *decl[0][1] == "t";
     if (declared && decl[0][2]) {
-        m.custom_function = true;
         // The function's result comes as one more column after t.*.
-        m.fetch_sql.replace(m.fetch_sql.find("SELECT t.*"), 10, "SELECT t.*, " + *decl[0][2] + "(t)::pg_catalog.text");
+        m.custom_function = m.columns.size() + m.extra_columns.size();
+        m.extra_columns.push_back(function_call_name(*decl[0][2]) + "(t)::pg_catalog.text");
         return;
     }
     std::vector<bool> is_link(m.columns.size(), false);
@@ -124,7 +167,7 @@ void apply_serializer(Model& m, const std::string& relid) {
         for (const auto& r : spi::query("SELECT e.key, e.value FROM dionysus.serializers s, "
                                         "pg_catalog.jsonb_each_text(s.has_one) e WHERE s.model = $1::pg_catalog.oid",
                                         {relid}))
-            if (auto i = index_of(*r[1])) {
+            if (auto i = m.index_of(*r[1])) {
                 m.links.emplace_back(*r[0], *i);
                 is_link[*i] = true;
             }
@@ -139,7 +182,7 @@ void apply_serializer(Model& m, const std::string& relid) {
         for (const auto& r : spi::query("SELECT a FROM dionysus.serializers s, pg_catalog.unnest(s.attributes) "
                                         "WITH ORDINALITY u(a, n) WHERE s.model = $1::pg_catalog.oid ORDER BY u.n",
                                         {relid}))
-            if (auto i = index_of(*r[0])) m.attributes.push_back(*i);
+            if (auto i = m.index_of(*r[0])) m.attributes.push_back(*i);
     } else {
         for (size_t i = 0; i < m.columns.size(); i++)
             if (!is_link[i]) m.attributes.push_back(i);
@@ -148,7 +191,7 @@ void apply_serializer(Model& m, const std::string& relid) {
         for (const auto& r : spi::query("SELECT e FROM dionysus.serializers s, pg_catalog.unnest(s.\"except\") e "
                                         "WHERE s.model = $1::pg_catalog.oid",
                                         {relid}))
-            if (auto i = index_of(*r[0])) {
+            if (auto i = m.index_of(*r[0])) {
                 m.attributes.erase(std::remove(m.attributes.begin(), m.attributes.end(), *i), m.attributes.end());
                 m.links.erase(std::remove_if(m.links.begin(), m.links.end(),
                                              [&](const auto& l) { return l.second == *i; }),
@@ -157,23 +200,19 @@ void apply_serializer(Model& m, const std::string& relid) {
     }
 }
 
-// Columns, fetch statement and serializer of a table. Children of has_many
-// relations are loaded one level deep (as dionysus-rb sideloads).
-Model load_table(const std::string& relid, const std::string& model_name, bool with_has_many) {
-    auto rows = spi::query(
-        "SELECT a.attname::text, "
-        "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
-        "c.oid::pg_catalog.regclass, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
-        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary "
-        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
-        "WHERE c.oid = $1::pg_catalog.oid",
+// Columns and serializer of a table; fetch_sql is left to the caller (extra
+// columns may follow).
+Model load_columns(const std::string& relid, const std::string& model_name) {
+    auto pk = spi::query_value(
+        "SELECT a.attname::text FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary",
         {relid});
-    if (rows.empty())
-        throw std::runtime_error("table " + relid + " has no primary key: it cannot be rendered");
+    if (!pk) throw std::runtime_error("table " + relid + " has no primary key: it cannot be rendered");
     Model m;
+    m.relid = relid;
     m.model_name = model_name;
-    m.primary_key = *rows[0][0];
-    m.fetch_sql = *rows[0][1];
+    m.primary_key = *pk;
     model_cache_relids.insert(static_cast<Oid>(std::stoul(relid)));  // ALTER TABLE: reload
     // Domains render as their base type; arrays by their element type.
     auto cols = spi::query(
@@ -196,42 +235,87 @@ Model load_table(const std::string& relid, const std::string& model_name, bool w
         m.columns.push_back(Column{*c[0], kind, is_array, *c[5] == "true"});
         if (*c[0] == m.primary_key) m.pk_index = i;
     }
-    apply_serializer(m, relid);
-    if (!with_has_many || m.custom_function) return m;
-    // has_many: {"relation": "child_table.fk_column"}, in declaration (jsonb) order.
-    for (const auto& r : spi::query(
-             "SELECT e.key, ch.oid::pg_catalog.oid::text, "
-             // No ORDER BY: it would tempt the planner into a primary-key index
-             // scan of the whole child table; children are sorted below.
-             "pg_catalog.format('SELECT t.* FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
-             "  ch.oid::pg_catalog.regclass, fk.attname, pg_catalog.format_type(fk.atttypid, fk.atttypmod)), "
-             "fk.attname::text "
-             "FROM dionysus.serializers s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.has_many) e "
-             "CROSS JOIN LATERAL (SELECT pg_catalog.to_regclass(pg_catalog.substring(e.value, '^(.*)\\.[^.]*$')) AS oid, "
-             "  pg_catalog.substring(e.value, '\\.([^.]*)$') AS col) ch "
-             "JOIN pg_catalog.pg_attribute fk ON fk.attrelid = ch.oid AND fk.attname = ch.col "
-             "JOIN pg_catalog.pg_index i ON i.indrelid = ch.oid AND i.indisprimary "
-             "JOIN pg_catalog.pg_attribute pk ON pk.attrelid = ch.oid AND pk.attnum = i.indkey[0] "
-             "WHERE s.model = $1::pg_catalog.oid",
-             {relid})) {
-        Model::HasMany h;
-        h.name = *r[0];
-        h.fetch_sql = *r[2];
-        auto child = std::make_shared<Model>(load_table(*r[1], "", false));
-        for (size_t i = 0; i < child->columns.size(); i++)
-            if (child->columns[i].name == *r[3]) h.fk_index = i;
-        h.child = std::move(child);
-        m.has_many.push_back(std::move(h));
-    }
+    apply_serializer(m);
     return m;
 }
 
+// A related table (sideloaded, one level deep as dionysus-rb does): rendered
+// with its own serializer, no relations of its own.
+std::shared_ptr<const Model> load_related(const std::string& relid) {
+    auto m = std::make_shared<Model>(load_columns(relid, ""));
+    m->fetch_sql = fetch_sql(*m, m->primary_key);
+    return m;
+}
+
+Model::HasMany has_many_relation(const std::string& name, const std::string& child_relid,
+                                 const std::string& fk_column) {
+    Model::HasMany h;
+    h.name = name;
+    h.child = load_related(child_relid);
+    h.fetch_sql = fetch_sql(*h.child, fk_column);
+    h.fk_index = h.child->index_of(fk_column).value_or(0);
+    return h;
+}
+
+// A published model on a topic: its table, its relations (declared by
+// dionysus.serializer or inferred from its dependencies), its partition key
+// and soft-delete column (for events of dependency changes).
 std::optional<Model> load_model_uncached(const std::string& topic, const std::string& model_name) {
-    auto relid = spi::query_value(
-        "SELECT m.model::pg_catalog.oid::text FROM dionysus.models m WHERE m.topic = $1 AND m.model_name = $2",
+    auto decl = spi::query(
+        "SELECT m.model::pg_catalog.oid::text, COALESCE(m.partition_key_kind::text, ''), m.partition_key, "
+        "m.soft_delete_column::text, m.publish_updates_after_soft_delete::text, "
+        "(SELECT s.has_many IS NOT NULL FROM dionysus.serializers s WHERE s.model = m.model)::text "
+        "FROM dionysus.models m WHERE m.topic = $1 AND m.model_name = $2",
         {topic, model_name});
-    if (!relid) return std::nullopt;
-    return load_table(*relid, model_name, true);
+    if (decl.empty()) return std::nullopt;
+    const auto& d = decl[0];
+    Model m = load_columns(*d[0], model_name);
+    m.partition_key_kind = d[1]->empty() ? 0 : (*d[1])[0];
+    if (m.partition_key_kind == 'c') {
+        m.partition_key_index = m.index_of(*d[2]).value_or(0);
+    } else if (m.partition_key_kind == 'f') {
+        m.partition_key_index = m.columns.size() + m.extra_columns.size();
+        m.extra_columns.push_back(function_call_name(*d[2]) + "(t)");
+    }
+    if (d[3]) m.soft_delete_index = m.index_of(*d[3]);
+    m.after_soft_delete = *d[4] == "true";
+    m.fetch_sql = fetch_sql(m, m.primary_key);
+
+    const bool declared_has_many = d[5] && *d[5] == "true";
+    for (const auto& r : spi::query(
+             "SELECT d.kind::text, d.dependency::pg_catalog.oid::text, d.\"column\"::text, d.relation "
+             "FROM dionysus.dependencies d WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid "
+             "ORDER BY d.position",
+             {topic, *d[0]})) {
+        const std::string& column = *r[2];
+        if (*r[0] == "o") {  // the model references the dependency
+            auto fk = m.index_of(column);
+            if (!fk) throw std::runtime_error("column " + column + " of " + model_name + " no longer exists");
+            m.fetch_by_column.emplace(column, fetch_sql(m, column));
+            if (m.custom_function) continue;
+            std::string name = *r[3];  // the link's name when the serializer renders one
+            for (const auto& [link, index] : m.links)
+                if (index == *fk) name = link;
+            m.has_one.push_back(Model::HasOne{name, *fk, load_related(*r[1])});
+            m.sideloads.emplace_back('o', m.has_one.size() - 1);
+        } else if (!m.custom_function && !declared_has_many) {
+            m.has_many.push_back(has_many_relation(*r[3], *r[1], column));
+            m.sideloads.emplace_back('m', m.has_many.size() - 1);
+        }
+    }
+    if (m.custom_function || !declared_has_many) return m;
+    // has_many declared by the serializer: {"relation": "child_table.fk_column"}, in jsonb order.
+    for (const auto& r : spi::query(
+             "SELECT e.key, ch.oid::pg_catalog.oid::text, ch.col "
+             "FROM dionysus.serializers s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.has_many) e "
+             "CROSS JOIN LATERAL (SELECT pg_catalog.to_regclass(pg_catalog.substring(e.value, '^(.*)\\.[^.]*$')) AS oid, "
+             "  pg_catalog.substring(e.value, '\\.([^.]*)$') AS col) ch "
+             "WHERE s.model = $1::pg_catalog.oid AND ch.oid IS NOT NULL",
+             {*d[0]})) {
+        m.has_many.push_back(has_many_relation(*r[0], *r[1], *r[2]));
+        m.sideloads.emplace_back('m', m.has_many.size() - 1);
+    }
+    return m;
 }
 
 // A record of `model` for one fetched row: its attributes, its has_one links
@@ -241,7 +325,7 @@ void append_model_record(std::string& out, const Model& model, const pg::Row& ro
                          std::vector<Attribute>& attrs, std::vector<Attribute>& links,
                          const std::vector<Attribute>& many_links, const std::vector<Sideload>& sideloads) {
     if (model.custom_function) {
-        const auto& result = row.back();  // f(t)::text, used as it is
+        const auto& result = row[*model.custom_function];  // f(t)::text, used as it is
         if (result) json::append_value(out, json::Kind::Json, *result);
         else out += "null";
         return;
@@ -305,13 +389,34 @@ Children load_children(const Model& model, const std::vector<std::string>& paren
     return out;
 }
 
+// has_one sideloads of the fetched parent rows: relation index -> related
+// primary key -> rendered record (one query per relationship per batch).
+using Related = std::vector<std::unordered_map<std::string, std::string>>;
+
+Related load_related_records(const Model& model, const std::vector<pg::Row>& parents) {
+    Related out(model.has_one.size());
+    std::vector<Attribute> attrs, links;
+    for (size_t h = 0; h < model.has_one.size(); h++) {
+        const auto& rel = model.has_one[h];
+        std::vector<std::string> ids;
+        for (const auto& row : parents)
+            if (row[rel.fk_index]) ids.push_back(*row[rel.fk_index]);
+        if (ids.empty()) continue;
+        for (const auto& row : spi::query_cached(rel.target->fetch_sql, {text_array_literal(ids)})) {
+            std::string record;
+            append_model_record(record, *rel.target, row, attrs, links, {}, {});
+            out[h].emplace(row[rel.target->pk_index].value_or(""), std::move(record));
+        }
+    }
+    return out;
+}
+
 const std::optional<Model>& load_model(const std::string& topic, const std::string& model_name) {
     auto key = std::make_pair(topic, model_name);
     auto it = model_cache.find(key);
     if (it == model_cache.end()) it = model_cache.emplace(key, load_model_uncached(topic, model_name)).first;
     return it->second;
 }
-
 
 }  // namespace
 
@@ -327,7 +432,7 @@ void reset_model_cache() {
     model_cache.clear();
     model_cache_relids.clear();
     // Declarations (publish, unpublish, serializer…) invalidate dionysus.models.
-    for (const char* catalog : {"models", "serializers", "topics"}) {
+    for (const char* catalog : {"models", "serializers", "topics", "dependencies"}) {
         Oid relid = dionysus_relid(catalog);
         if (OidIsValid(relid)) model_cache_relids.insert(relid);
     }
@@ -372,7 +477,7 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
     // order holds and a held backlog costs one index probe, not a scan.
     auto rows = spi::query_cached(
         "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
-        "o.message_key, o.message::text, ((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
+        "o.message_key, o.message::text, o.resource_column::text, ((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
         "pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
         "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.topic = $1 "
         "AND o.id > $4::pg_catalog.int8 ORDER BY o.id LIMIT $3::pg_catalog.int4",
@@ -380,11 +485,12 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
     more = static_cast<int>(rows.size()) == limit;
     std::vector<OutboxRow> out;
     for (auto& r : rows) {
-        if (*r[7] == "true") {
+        if (*r[8] == "true") {
             more = false;
             break;
         }
-        out.push_back(OutboxRow{std::stoll(*r[0]), *r[1], r[2], *r[3], r[4], r[5], r[6]});
+        OutboxRow row{std::stoll(*r[0]), *r[1], r[2], *r[3], r[4], r[7], r[5], r[6]};
+        out.push_back(std::move(row));
     }
     return out;
 }
@@ -395,17 +501,23 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                        "SELECT genesis_replica::text FROM dionysus.topics WHERE name = $1",
                        {topic})
                        .value_or("false") == "true";
-    // Current state of every row named in the batch, one query per model.
+    // One rendered message: key, value (nullopt: tombstone), partition key.
+    struct Rendered {
+        std::string key;
+        std::optional<std::string> value;
+        std::optional<std::string> partition_key;
+    };
+    // Current state of every row named in the batch, one query per model
+    // (and per fan-out column).
     std::map<std::string, std::vector<const OutboxRow*>> by_model;
-    // outbox id -> rendered value (nullopt: tombstone)
-    std::unordered_map<int64_t, std::optional<std::string>> value_of;
+    std::unordered_map<int64_t, std::vector<Rendered>> rendered;  // by outbox id
     for (const auto& r : rows) {
         if (!r.message_key) {
             by_model[r.resource_class].push_back(&r);
-        } else if (r.message) {
-            value_of.emplace(r.id, hand_built_value(*r.message));
         } else {
-            value_of.emplace(r.id, std::nullopt);
+            rendered[r.id].push_back(Rendered{
+                *r.message_key, r.message ? std::optional<std::string>(hand_built_value(*r.message)) : std::nullopt,
+                r.partition_key});
         }
     }
 
@@ -415,29 +527,125 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             for (auto* r : model_rows) skipped.push_back(r->id);
             continue;
         }
+        // Which rows to fetch: by primary key, or by a foreign key for
+        // dependency changes that fan out (has_one).
+        auto by_primary_key = [&model](const OutboxRow* r) {
+            return !r->resource_column || *r->resource_column == model->primary_key;
+        };
         std::vector<std::string> ids;
-        for (auto* r : model_rows)
-            if (r->resource_id) ids.push_back(*r->resource_id);
-        auto current = spi::query_cached(model->fetch_sql, {text_array_literal(ids)});
-        std::unordered_map<std::string, size_t> row_of;  // pk text -> index in current
-        std::vector<std::string> found_ids;
-        for (size_t i = 0; i < current.size(); i++)
-            if (const auto& pk = current[i][model->pk_index]) {
-                row_of.emplace(*pk, i);
-                found_ids.push_back(*pk);
-            }
-        const Children children = load_children(*model, found_ids);
-
-        std::unordered_map<std::string, std::string> record_of;  // rendered once per id
-        std::vector<Attribute> attrs, links, many_links;         // reused for every row
-        std::vector<Sideload> sideloads;
+        std::map<std::string, std::vector<std::string>> fan_out_values;  // column -> values
         for (auto* r : model_rows) {
+            if (!r->resource_id) continue;
+            if (by_primary_key(r)) ids.push_back(*r->resource_id);
+            else fan_out_values[*r->resource_column].push_back(*r->resource_id);
+        }
+        std::vector<pg::Row> current = spi::query_cached(model->fetch_sql, {text_array_literal(ids)});
+        std::unordered_map<std::string, size_t> row_of;  // pk text -> index in current
+        for (size_t i = 0; i < current.size(); i++)
+            if (const auto& pk = current[i][model->pk_index]) row_of.emplace(*pk, i);
+        // column -> value -> rows having it
+        std::map<std::string, std::unordered_map<std::string, std::vector<size_t>>> rows_by_value;
+        for (const auto& [column, values] : fan_out_values) {
+            auto sql = model->fetch_by_column.find(column);
+            if (sql == model->fetch_by_column.end()) continue;  // declaration changed since
+            const size_t col = *model->index_of(column);
+            for (auto& row : spi::query_cached(sql->second, {text_array_literal(values)})) {
+                if (!row[model->pk_index] || !row[col]) continue;
+                auto [it, fresh] = row_of.emplace(*row[model->pk_index], current.size());
+                if (fresh) current.push_back(std::move(row));
+                rows_by_value[column][*current[it->second][col]].push_back(it->second);
+            }
+        }
+        std::vector<std::string> found_ids;
+        for (const auto& [pk, index] : row_of) found_ids.push_back(pk);
+        const Children children = load_children(*model, found_ids);
+        const Related related = load_related_records(*model, current);
+
+        std::unordered_map<size_t, std::string> record_of;  // by row index, rendered once
+        std::vector<Attribute> attrs, links, many_links;    // reused for every row
+        std::vector<Sideload> sideloads;
+        auto record_for = [&](size_t index) -> const std::string& {
+            auto cached = record_of.find(index);
+            if (cached != record_of.end()) return cached->second;
+            const auto& row = current[index];
+            const std::string& id = *row[model->pk_index];
+            many_links.clear();
+            sideloads.clear();
+            // has_many: ids in links, records sideloaded under the relation name
+            for (size_t h = 0; h < model->has_many.size(); h++) {
+                const auto& rel = model->has_many[h];
+                auto kids = children[h].find(id);
+                const bool none = kids == children[h].end();
+                // string_views into `children` (a ternary with a literal would
+                // make a temporary std::string)
+                const std::string_view ids = none ? std::string_view("{}") : std::string_view(kids->second.first);
+                many_links.push_back(Attribute{rel.name, rel.child->columns[rel.child->pk_index].kind,
+                                               true, false, ids});
+            }
+            for (const auto& [kind, h] : model->sideloads) {
+                if (kind == 'm') {
+                    auto kids = children[h].find(id);
+                    sideloads.push_back(Sideload{model->has_many[h].name,
+                                                 kids == children[h].end() ? std::string_view("[]")
+                                                                           : std::string_view(kids->second.second)});
+                } else {
+                    const auto& rel = model->has_one[h];
+                    const auto& fk = row[rel.fk_index];
+                    auto target = fk ? related[h].find(*fk) : related[h].end();
+                    sideloads.push_back(Sideload{rel.name, target == related[h].end()
+                                                               ? std::string_view("null")
+                                                               : std::string_view(target->second)});
+                }
+            }
+            std::string record;
+            append_model_record(record, *model, row, attrs, links, many_links, sideloads);
+            return record_of.emplace(index, std::move(record)).first->second;
+        };
+
+        for (auto* r : model_rows) {
+            auto& messages = rendered[r->id];
+            if (r->resource_column) {
+                // A dependency changed: `_updated` of every model row it
+                // belongs to that still exists and is visible, with that
+                // row's key and partition key.
+                std::vector<size_t> targets;
+                if (r->resource_id) {
+                    if (by_primary_key(r)) {
+                        auto found = row_of.find(*r->resource_id);
+                        if (found != row_of.end()) targets.push_back(found->second);
+                    } else {
+                        auto column = rows_by_value.find(*r->resource_column);
+                        if (column != rows_by_value.end()) {
+                            auto found = column->second.find(*r->resource_id);
+                            if (found != column->second.end()) targets = found->second;
+                        }
+                    }
+                }
+                std::sort(targets.begin(), targets.end());
+                for (size_t index : targets) {
+                    const auto& row = current[index];
+                    if (model->soft_delete_index && row[*model->soft_delete_index] && !model->after_soft_delete)
+                        continue;
+                    std::optional<std::string> partition_key;
+                    if (model->partition_key_kind)
+                        partition_key = row[model->partition_key_index].value_or("0");
+                    messages.push_back(Rendered{naming::message_key(r->resource_class, *row[model->pk_index]),
+                                                envelope(r->event_name, model->model_name, record_for(index)),
+                                                std::move(partition_key)});
+                }
+                if (messages.empty()) {
+                    rendered.erase(r->id);
+                    skipped.push_back(r->id);
+                }
+                continue;
+            }
             const bool destroyed = r->event_name.size() >= 10 &&
                                    r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
             auto found = r->resource_id ? row_of.find(*r->resource_id) : row_of.end();
             std::string record;
             if (found == row_of.end()) {
                 if (!destroyed) {  // deleted since; its _destroyed event follows
+                    rendered.erase(r->id);
                     skipped.push_back(r->id);
                     continue;
                 }
@@ -445,54 +653,35 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                 Attribute id{"id", pk.kind, false, !r->resource_id,
                              r->resource_id ? std::string_view(*r->resource_id) : std::string_view()};
                 append_deleted_record(record, id);
-            } else {
-                auto cached = record_of.find(*r->resource_id);
-                if (cached != record_of.end()) {
-                    record = cached->second;
-                } else {
-                    const auto& row = current[found->second];
-                    many_links.clear();
-                    sideloads.clear();
-                    // has_many: ids in links, records sideloaded under the relation name
-                    for (size_t h = 0; h < model->has_many.size(); h++) {
-                        const auto& rel = model->has_many[h];
-                        auto kids = children[h].find(*r->resource_id);
-                        const bool none = kids == children[h].end();
-                        // string_views into `children` (a ternary with a literal would
-                        // make a temporary std::string)
-                        const std::string_view ids = none ? std::string_view("{}") : std::string_view(kids->second.first);
-                        const std::string_view records = none ? std::string_view("[]") : std::string_view(kids->second.second);
-                        many_links.push_back(Attribute{rel.name, rel.child->columns[rel.child->pk_index].kind,
-                                                       true, false, ids});
-                        sideloads.push_back(Sideload{rel.name, records});
-                    }
-                    append_model_record(record, *model, row, attrs, links, many_links, sideloads);
-                    record_of.emplace(*r->resource_id, record);
-                }
             }
-            value_of.emplace(r->id, envelope(r->event_name, model->model_name, record));
+            messages.push_back(Rendered{
+                naming::message_key(r->resource_class, r->resource_id.value_or("")),
+                envelope(r->event_name, model->model_name,
+                         found == row_of.end() ? std::string_view(record) : std::string_view(record_for(found->second))),
+                r->partition_key});
         }
     }
-    // Messages in outbox order.
+    // Messages in outbox order; the messages of one outbox row stay together.
     for (const auto& r : rows) {
-        auto v = value_of.find(r.id);
-        if (v == value_of.end()) continue;
-        kafka::Message m;
-        m.topic = topic;
-        m.key = r.message_key ? *r.message_key
-                              : naming::message_key(r.resource_class, r.resource_id.value_or(""));
-        m.value = std::move(v->second);
-        m.partition_key = r.partition_key;
-        m.outbox_id = r.id;
-        m.headers = {{"event", r.event_name}, {"model", r.resource_class},
-                     {"outbox_id", std::to_string(r.id)}};
-        if (replica) {
-            kafka::Message copy = m;
-            copy.topic = topic + "_genesis";
-            out.push_back(std::move(m));
-            out.push_back(std::move(copy));
-        } else {
-            out.push_back(std::move(m));
+        auto v = rendered.find(r.id);
+        if (v == rendered.end()) continue;
+        for (auto& one : v->second) {
+            kafka::Message m;
+            m.topic = topic;
+            m.key = std::move(one.key);
+            m.value = std::move(one.value);
+            m.partition_key = std::move(one.partition_key);
+            m.outbox_id = r.id;
+            m.headers = {{"event", r.event_name}, {"model", r.resource_class},
+                         {"outbox_id", std::to_string(r.id)}};
+            if (replica) {
+                kafka::Message copy = m;
+                copy.topic = topic + "_genesis";
+                out.push_back(std::move(m));
+                out.push_back(std::move(copy));
+            } else {
+                out.push_back(std::move(m));
+            }
         }
     }
 }

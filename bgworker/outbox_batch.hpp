@@ -19,6 +19,9 @@ struct OutboxRow {
     std::optional<std::string> resource_id;
     std::string event_name;
     std::optional<std::string> partition_key;
+    // Dependency changes: resource_id is a value of this column of the
+    // model's table; the event goes to every row having it.
+    std::optional<std::string> resource_column;
     // Hand-built messages (enqueue/tombstone): key and value as given.
     std::optional<std::string> message_key;
     std::optional<std::string> message;  // nullopt with message_key: tombstone

@@ -32,6 +32,24 @@ CREATE TABLE dionysus.models (
 CREATE INDEX models_model ON dionysus.models (model);
 COMMENT ON TABLE dionysus.models IS 'Published models (dionysus.publish).';
 
+-- How a change of a dependency table reaches the model rows it belongs to,
+-- found at publish time through a single-column foreign key:
+--   kind 'm' (has_many): dependency.column references the model's primary key;
+--   kind 'o' (has_one):  model.column references the dependency's primary key.
+CREATE TABLE dionysus.dependencies (
+    topic      text NOT NULL,
+    model      regclass NOT NULL,
+    dependency regclass NOT NULL,
+    position   integer NOT NULL,        -- order in publish(dependencies => …): sideload order
+    kind       "char" NOT NULL CHECK (kind IN ('m', 'o')),
+    "column"   name NOT NULL,           -- the foreign-key column (of dependency for 'm', of model for 'o')
+    relation   text NOT NULL,           -- links/sideload key: table name for 'm', column without _id for 'o'
+    PRIMARY KEY (topic, model, dependency),
+    FOREIGN KEY (topic, model) REFERENCES dionysus.models (topic, model) ON DELETE CASCADE
+);
+CREATE INDEX dependencies_dependency ON dionysus.dependencies (dependency);
+COMMENT ON TABLE dionysus.dependencies IS 'Dependency tables of published models (publish(dependencies => …)).';
+
 CREATE TABLE dionysus.serializers (
     model      regclass PRIMARY KEY,
     attributes text[],     -- rendered attributes in this order; NULL: every non-link column
@@ -66,7 +84,12 @@ CREATE TABLE dionysus.outbox (
     -- hand-built messages (dionysus.enqueue, dionysus.tombstone): the Kafka
     -- key and value as given; message NULL is a tombstone (null value)
     message_key    text,
-    message        jsonb
+    message        jsonb,
+    -- events of a dependency change: resource_id is a value of this column of
+    -- the model's table, and the event goes to every row that has it (its
+    -- primary key for has_many, the foreign key for has_one); the partition
+    -- key is then taken from each of those rows at publish time
+    resource_column name
 );
 CREATE INDEX outbox_unpublished ON dionysus.outbox (topic, id) WHERE published_at IS NULL;
 COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture triggers, drained by the publisher worker.';
@@ -74,6 +97,7 @@ COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture
 SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.dependencies', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.outbox', 'WHERE published_at IS NULL');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.outbox_id_seq', '');
 

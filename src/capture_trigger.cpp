@@ -131,6 +131,34 @@ TableCapture* build_capture(Relation rel) {
         key_atts.push_back(t.key_kind == "c" ? attnum_of(desc, t.key) : 0);
         soft_delete_atts.push_back(t.soft_delete.empty() ? 0 : attnum_of(desc, t.soft_delete));
     }
+    // Models this table is a dependency of: which of its columns names the
+    // model rows (its foreign key for has_many, its primary key for has_one).
+    struct DependencyInfo {
+        std::string topic, model_name, prefix, resource_column;
+        AttrNumber value_att;
+        bool has_one;
+    };
+    std::vector<DependencyInfo> deps;
+    for (const auto& r : spi::query(
+             "SELECT d.topic, m.model_name, "
+             "CASE d.kind WHEN 'm' THEN m.primary_key ELSE d.\"column\" END::text, "
+             "CASE d.kind WHEN 'm' THEN d.\"column\"::text ELSE "
+             "(SELECT a.attname::text FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a "
+             " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+             " WHERE i.indrelid = d.dependency AND i.indisprimary) END, d.kind::text "
+             "FROM dionysus.dependencies d JOIN dionysus.models m ON m.topic = d.topic AND m.model = d.model "
+             "WHERE d.dependency = $1::pg_catalog.oid ORDER BY d.topic, m.model_name",
+             {std::to_string(relid)})) {
+        if (!r[3])
+            throw Error(ERRCODE_INVALID_TABLE_DEFINITION,
+                        "dionysus: a dependency table no longer has a primary key", "",
+                        "Run dionysus.unpublish and dionysus.publish again.");
+        deps.push_back({*r[0], *r[1], dionysus::naming::underscore(*r[1]), *r[2],
+                        attnum_of(RelationGetDescr(rel), *r[3]), *r[4] == "o"});
+    }
+    const DependencyInfo* dep_info = deps.data();
+    const int ndeps = static_cast<int>(deps.size());
+
     const Oid outbox = dionysus::dionysus_relid("outbox");
     const Oid sequence = dionysus::dionysus_relid("outbox_id_seq");
     if (!OidIsValid(outbox) || !OidIsValid(sequence))
@@ -176,6 +204,22 @@ TableCapture* build_capture(Relation rel) {
             }
             t->soft_delete_att = sd_att[i];
             t->after_soft_delete = info[i].after_soft_delete;
+        }
+        c->ndependencies = ndeps;
+        c->dependencies = static_cast<dionysus::DependencyCapture*>(
+            palloc0(sizeof(dionysus::DependencyCapture) * (ndeps + 1)));
+        for (int i = 0; i < ndeps; i++) {
+            dionysus::DependencyCapture* d = &c->dependencies[i];
+            d->topic = CStringGetTextDatum(dep_info[i].topic.c_str());
+            d->model_name = CStringGetTextDatum(dep_info[i].model_name.c_str());
+            d->event_updated = CStringGetTextDatum(psprintf("%s_updated", dep_info[i].prefix.c_str()));
+            NameData* column = static_cast<NameData*>(palloc0(sizeof(NameData)));
+            namestrcpy(column, dep_info[i].resource_column.c_str());
+            d->resource_column = NameGetDatum(column);
+            d->value_att = dep_info[i].value_att;
+            d->updates_only = dep_info[i].has_one;
+            getTypeOutputInfo(TupleDescAttr(desc, d->value_att - 1)->atttypid, &out_fn, &varlena);
+            fmgr_info_cxt(out_fn, &d->value_out, cxt);
         }
         MemoryContextSwitchTo(old);
         return c;

@@ -11,11 +11,14 @@
 
 extern "C" {
 #include "utils/array.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/errcodes.h"
+#include "utils/lsyscache.h"
 }
 
 #include <string>
+#include <vector>
 
 using dionysus::pg::Error;
 using dionysus::pg::Value;
@@ -78,8 +81,14 @@ void install_capture(Oid relid) {
 }
 
 void remove_capture_if_unused(Oid relid) {
-    if (spi::query_value("SELECT 1 FROM dionysus.models WHERE model = $1::pg_catalog.oid",
+    if (spi::query_value("SELECT 1 FROM dionysus.models WHERE model = $1::pg_catalog.oid "
+                         "UNION ALL SELECT 1 FROM dionysus.dependencies WHERE dependency = "
+                         "$1::pg_catalog.oid",
                          {oid_text(relid)}))
+        return;
+    // A table dropped since it was declared has no triggers left to drop.
+    if (!spi::query_value("SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
+                          {oid_text(relid)}))
         return;
     for (const auto& trig : kTriggers) {
         auto ddl = spi::query_value(
@@ -115,6 +124,95 @@ std::pair<std::string, std::string> resolve_partition_key(Oid relid, const std::
 
 void invalidate_declarations() { dionysus::invalidate_captures_everywhere(); }
 
+// The single-column primary key of a table we publish or depend on.
+std::string primary_key_of(Oid relid, const std::string& table) {
+    auto pk = spi::query(
+        "SELECT a.attname::text FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+        "WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary",
+        {oid_text(relid)});
+    if (pk.empty())
+        throw Error(ERRCODE_INVALID_TABLE_DEFINITION, "table " + table + " has no primary key",
+                    "", "Published models and their dependencies are identified by a single-column primary key.");
+    if (pk.size() > 1)
+        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "table " + table + " has a composite primary key",
+                    "Published models and their dependencies are identified by a single-column primary key.");
+    return *pk[0][0];
+}
+
+// Single-column foreign keys of `from` referencing the primary key of `to`:
+// the names of the referencing columns.
+std::vector<std::string> foreign_keys(Oid from, Oid to) {
+    std::vector<std::string> out;
+    for (const auto& r : spi::query(
+             "SELECT a.attname::text FROM pg_catalog.pg_constraint c "
+             "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+             "JOIN pg_catalog.pg_index i ON i.indrelid = c.confrelid AND i.indisprimary "
+             "WHERE c.contype = 'f' AND c.conrelid = $1::pg_catalog.oid "
+             "AND c.confrelid = $2::pg_catalog.oid AND pg_catalog.cardinality(c.conkey) = 1 "
+             "AND i.indnatts = 1 AND c.confkey[1] = i.indkey[0] ORDER BY a.attnum",
+             {oid_text(from), oid_text(to)}))
+        out.push_back(*r[0]);
+    return out;
+}
+
+struct DependencyPath {
+    char kind;           // 'm' has_many, 'o' has_one
+    std::string column;  // the foreign-key column
+    std::string relation;
+};
+
+// How a change of `dependency` reaches rows of `model`: the dependency
+// references the model (has_many), or the model references the dependency
+// (has_one). Exactly one foreign key must say it.
+DependencyPath dependency_path(Oid model, const std::string& model_table, Oid dependency,
+                               const std::string& dependency_table) {
+    auto many = foreign_keys(dependency, model);
+    auto one = foreign_keys(model, dependency);
+    if (many.size() + one.size() == 0)
+        throw Error(ERRCODE_INVALID_FOREIGN_KEY,
+                    "dependency " + dependency_table + " has no foreign-key path to model " + model_table,
+                    "A dependency either references the model's primary key (has_many) or is "
+                    "referenced by a column of the model (has_one), through a single-column foreign key.");
+    if (many.size() + one.size() > 1)
+        throw Error(ERRCODE_INVALID_FOREIGN_KEY,
+                    "dependency " + dependency_table + " has several foreign-key paths to model " +
+                        model_table,
+                    "Only one single-column foreign key may link a dependency and its model.");
+    if (!many.empty()) {
+        std::string relname = *spi::query_value(
+            "SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
+            {oid_text(dependency)});
+        return {'m', many[0], relname};
+    }
+    const std::string& column = one[0];
+    std::string relation = column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0
+                               ? column.substr(0, column.size() - 3)
+                               : column;
+    return {'o', column, relation};
+}
+
+std::vector<Oid> regclass_array_arg(FunctionCallInfo fcinfo, int n) {
+    std::vector<Oid> out;
+    if (PG_ARGISNULL(n)) return out;
+    bool has_null = false;
+    dionysus::pg::guard([&] {
+        ArrayType* arr = PG_GETARG_ARRAYTYPE_P(n);
+        Datum* items;
+        bool* nulls;
+        int count;
+        deconstruct_array(arr, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT, &items, &nulls, &count);
+        for (int i = 0; i < count; i++) {
+            if (nulls[i]) has_null = true;
+            else out.push_back(DatumGetObjectId(items[i]));
+        }
+    });
+    if (has_null)
+        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "dependencies must not contain NULL");
+    return out;
+}
+
 }  // namespace
 
 DIONYSUS_PG_FUNCTION(dionysus_declare_topic) {
@@ -149,35 +247,13 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
     std::string topic = text_arg(fcinfo, 0, "topic");
     Oid relid = regclass_arg(fcinfo, 1, "model");
     Value model_name = optional_text_arg(fcinfo, 2);
-    bool has_dependencies = false;
-    if (!PG_ARGISNULL(3)) {
-        has_dependencies = dionysus::pg::guard([&] {
-            ArrayType* arr = PG_GETARG_ARRAYTYPE_P(3);
-            return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) > 0;
-        });
-    }
+    std::vector<Oid> dependencies = regclass_array_arg(fcinfo, 3);
     bool after_soft_delete = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
-
-    if (has_dependencies)
-        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "dependencies are not supported yet",
-                    "Publish each table on its own for now.");
 
     spi::SpiConnection spi;
     require_topic(topic);
     std::string table = checked_table(relid);
-
-    auto pk = spi::query(
-        "SELECT a.attname::text FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a "
-        "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-        "WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary",
-        {oid_text(relid)});
-    if (pk.empty())
-        throw Error(ERRCODE_INVALID_TABLE_DEFINITION, "table " + table + " has no primary key",
-                    "", "Published models are identified by a single-column primary key.");
-    if (pk.size() > 1)
-        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
-                    "table " + table + " has a composite primary key",
-                    "Published models are identified by a single-column primary key.");
+    std::string primary_key = primary_key_of(relid, table);
 
     std::string relname = *spi::query_value(
         "SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
@@ -195,6 +271,25 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
         throw Error(ERRCODE_DUPLICATE_OBJECT,
                     "model name \"" + name + "\" is already used on topic \"" + topic + "\"");
 
+    // Every dependency is checked before anything is written.
+    std::vector<DependencyPath> paths;
+    std::string dependency_list = "{";
+    for (size_t i = 0; i < dependencies.size(); i++) {
+        Oid dep = dependencies[i];
+        std::string dep_table = checked_table(dep);
+        if (dep == relid)
+            throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "table " + table + " cannot be a dependency of itself");
+        for (size_t j = 0; j < i; j++)
+            if (dependencies[j] == dep)
+                throw Error(ERRCODE_DUPLICATE_OBJECT,
+                            "dependency " + dep_table + " is listed more than once");
+        primary_key_of(dep, dep_table);
+        paths.push_back(dependency_path(relid, table, dep, dep_table));
+        dependency_list += (i ? "," : "") + oid_text(dep);
+    }
+    dependency_list += "}";
+
     Value declared_key = spi::query_value(
         "SELECT partition_key FROM dionysus.topics WHERE name = $1", {topic});
     auto [key_kind, key] = resolve_partition_key(relid, table, declared_key);
@@ -206,11 +301,21 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
 
     spi::execute(
         "INSERT INTO dionysus.models (topic, model, model_name, primary_key, partition_key, "
-        "partition_key_kind, soft_delete_column, publish_updates_after_soft_delete) "
-        "VALUES ($1, $2::pg_catalog.oid, $3, $4, $5, $6::\"char\", $7, $8::pg_catalog.bool)",
-        {topic, oid_text(relid), name, *pk[0][0], key_kind.empty() ? Value() : Value(key),
+        "partition_key_kind, soft_delete_column, publish_updates_after_soft_delete, dependencies) "
+        "VALUES ($1, $2::pg_catalog.oid, $3, $4, $5, $6::\"char\", $7, $8::pg_catalog.bool, "
+        "$9::pg_catalog.oid[]::pg_catalog.regclass[])",
+        {topic, oid_text(relid), name, primary_key, key_kind.empty() ? Value() : Value(key),
          key_kind.empty() ? Value() : Value(key_kind), soft_delete,
-         std::string(after_soft_delete ? "true" : "false")});
+         std::string(after_soft_delete ? "true" : "false"), dependency_list});
+    for (size_t i = 0; i < dependencies.size(); i++) {
+        spi::execute(
+            "INSERT INTO dionysus.dependencies (topic, model, dependency, position, kind, \"column\", "
+            "relation) VALUES ($1, $2::pg_catalog.oid, $3::pg_catalog.oid, $4::pg_catalog.int4, "
+            "$5::\"char\", $6, $7)",
+            {topic, oid_text(relid), oid_text(dependencies[i]), std::to_string(i + 1),
+             std::string(1, paths[i].kind), paths[i].column, paths[i].relation});
+        install_capture(dependencies[i]);
+    }
     install_capture(relid);
     invalidate_declarations();
     PG_RETURN_VOID();
@@ -221,6 +326,11 @@ DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
     Oid relid = regclass_arg(fcinfo, 1, "model");
     spi::SpiConnection spi;
     require_topic(topic);
+    // Its dependency rows go with it (foreign key ON DELETE CASCADE).
+    auto dependencies = spi::query(
+        "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
+        "AND model = $2::pg_catalog.oid",
+        {topic, oid_text(relid)});
     auto removed = spi::query(
         "DELETE FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid "
         "RETURNING model_name",
@@ -233,6 +343,7 @@ DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
                  "published_at IS NULL",
                  {topic, removed[0][0]});
     remove_capture_if_unused(relid);
+    for (const auto& row : dependencies) remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));
     invalidate_declarations();
     PG_RETURN_VOID();
 }
@@ -242,8 +353,12 @@ DIONYSUS_PG_FUNCTION(dionysus_drop_topic) {
     spi::SpiConnection spi;
     require_topic(topic);
     auto models = spi::query(
+        "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1",
+        {topic});
+    auto published = spi::query(
         "DELETE FROM dionysus.models WHERE topic = $1 RETURNING model::pg_catalog.oid::text",
         {topic});
+    models.insert(models.end(), published.begin(), published.end());
     spi::execute("DELETE FROM dionysus.topics WHERE name = $1", {topic});
     spi::execute("DELETE FROM dionysus.outbox WHERE topic = $1 AND published_at IS NULL", {topic});
     for (const auto& row : models) remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));

@@ -32,8 +32,8 @@ namespace {
 const char* const kOutboxColumns[] = {
     "id", "resource_class", "resource_id", "event_name", "topic", "partition_key", "changeset",
     "published_at", "failed_at", "retry_at", "error_class", "error_message", "attempts",
-    "created_at", "updated_at", "message_key", "message"};
-constexpr int kOutboxNatts = 17;
+    "created_at", "updated_at", "message_key", "message", "resource_column"};
+constexpr int kOutboxNatts = 18;
 constexpr int kFlushEvery = 1000;
 
 struct Writer {
@@ -147,19 +147,22 @@ void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCaptur
     n[14] = false;
 }
 
-// Buffers one outbox row (bulk path).
-void writer_add(Writer* w, const TableCapture* c, const TopicCapture* t, Datum event,
-                TupleTableSlot* row) {
-    if (w->used == w->nslots) {
-        w->slots[w->nslots++] = MakeSingleTupleTableSlot(RelationGetDescr(w->outbox), &TTSOpsVirtual);
-    }
-    TupleTableSlot* slot = w->slots[w->used++];
-    ExecClearTuple(slot);
-    MemoryContext old = MemoryContextSwitchTo(w->row_context);
-    fill_outbox_row(slot->tts_values, slot->tts_isnull, c, t, event, row, w->now);
-    MemoryContextSwitchTo(old);
-    ExecStoreVirtualTuple(slot);
-    if (w->used == kFlushEvery) writer_flush(w);
+// The outbox row of a dependency change: `<model>_updated` of the model rows
+// whose `resource_column` is `value`; their partition key is read from those
+// rows at publish time.
+void fill_dependency_row(Datum* v, bool* n, const TableCapture* c, const DependencyCapture* d,
+                         const char* value, TimestampTz now) {
+    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
+    v[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
+    v[1] = d->model_name;
+    v[2] = CStringGetTextDatum(value);
+    v[3] = d->event_updated;
+    v[4] = d->topic;
+    v[12] = Int32GetDatum(0);
+    v[13] = TimestampTzGetDatum(now);
+    v[14] = TimestampTzGetDatum(now);
+    v[17] = d->resource_column;
+    for (int i : {0, 1, 2, 3, 4, 12, 13, 14, 17}) n[i] = false;
 }
 
 // The same value, bit for bit (no equality operator needed: json has none).
@@ -341,65 +344,174 @@ void fast_insert(Relation outbox, Relation* indexes, FastRow* r, CommandId cid) 
     heap_freetuple(tuple);
 }
 
-// Returns false when the fast path does not apply (nothing written then).
-bool write_small(const TableCapture* c, TriggerData* trigdata, CaptureEvent event, uint64* written) {
-    Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
-    if (tuplestore_tuple_count(counted) * c->ntopics > kFastPathMaxRows) return false;
-    Relation outbox = table_open(c->outbox_relid, RowExclusiveLock);
-    if (!index_cache.valid || index_cache.outbox_relid != c->outbox_relid) {
-        check_outbox_shape(outbox);
-        index_cache_load(outbox);
-    }
-    if (!index_cache.usable) {
-        table_close(outbox, NoLock);
-        return false;
-    }
+// Where outbox rows go: straight into the heap and its indexes (small
+// statements), or buffered for heap multi-inserts (bulk).
+struct Sink {
+    const TableCapture* c;
+    bool fast;
+    TimestampTz now;
+    uint64 written;
+    FastRow row;  // filled by the caller between sink_begin and sink_end
+    // fast
+    Relation outbox;
     Relation indexes[kMaxCachedIndexes];
-    for (int i = 0; i < index_cache.n; i++) indexes[i] = index_open(index_cache.oids[i], RowExclusiveLock);
-    struct Fast {
-        const TableCapture* c;
-        Relation outbox;
-        Relation* indexes;
-        CommandId cid;
-        TimestampTz now;
-        uint64 n;
-    } fast = {c, outbox, indexes, GetCurrentCommandId(true), GetCurrentTransactionStartTimestamp(), 0};
-    for_each_event(c, trigdata, event,
-                   [](void* ctx, const TopicCapture* t, Datum ev, TupleTableSlot* row) {
-                       auto* f = static_cast<Fast*>(ctx);
-                       FastRow r;
-                       fill_outbox_row(r.values, r.nulls, f->c, t, ev, row, f->now);
-                       fast_insert(f->outbox, f->indexes, &r, f->cid);
-                       f->n++;
-                   },
-                   &fast);
-    for (int i = 0; i < index_cache.n; i++) index_close(indexes[i], NoLock);
-    table_close(outbox, NoLock);
-    *written = fast.n;
-    return true;
+    CommandId cid;
+    // bulk
+    Writer w;
+    MemoryContext caller_context;
+};
+
+void sink_open(Sink* s, const TableCapture* c, uint64 estimated_rows) {
+    s->c = c;
+    s->written = 0;
+    s->now = GetCurrentTransactionStartTimestamp();  // now(), like the column default
+    s->fast = false;
+    if (estimated_rows <= kFastPathMaxRows) {
+        Relation outbox = table_open(c->outbox_relid, RowExclusiveLock);
+        if (!index_cache.valid || index_cache.outbox_relid != c->outbox_relid) {
+            check_outbox_shape(outbox);
+            index_cache_load(outbox);
+        }
+        if (index_cache.usable) {
+            s->fast = true;
+            s->outbox = outbox;
+            for (int i = 0; i < index_cache.n; i++)
+                s->indexes[i] = index_open(index_cache.oids[i], RowExclusiveLock);
+            s->cid = GetCurrentCommandId(true);
+            return;
+        }
+        table_close(outbox, NoLock);
+    }
+    writer_open(&s->w, c->outbox_relid, estimated_rows >= kFlushEvery);
+}
+
+// Text values of the row are allocated from here to sink_end.
+void sink_begin(Sink* s) {
+    if (!s->fast) s->caller_context = MemoryContextSwitchTo(s->w.row_context);
+}
+
+void sink_end(Sink* s) {
+    if (s->fast) {
+        fast_insert(s->outbox, s->indexes, &s->row, s->cid);
+        s->written++;
+        return;
+    }
+    MemoryContextSwitchTo(s->caller_context);
+    Writer* w = &s->w;
+    if (w->used == w->nslots)
+        w->slots[w->nslots++] = MakeSingleTupleTableSlot(RelationGetDescr(w->outbox), &TTSOpsVirtual);
+    TupleTableSlot* slot = w->slots[w->used++];
+    ExecClearTuple(slot);
+    memcpy(slot->tts_values, s->row.values, sizeof(s->row.values));
+    memcpy(slot->tts_isnull, s->row.nulls, sizeof(s->row.nulls));
+    ExecStoreVirtualTuple(slot);
+    if (w->used == kFlushEvery) writer_flush(w);
+}
+
+void sink_close(Sink* s) {
+    if (s->fast) {
+        for (int i = 0; i < index_cache.n; i++) index_close(s->indexes[i], NoLock);
+        table_close(s->outbox, NoLock);
+        return;
+    }
+    writer_close(&s->w);
+    s->written = s->w.written;
+}
+
+// ---- dependency changes ----------------------------------------------------
+
+struct DependencyValue {
+    int dependency;  // index in TableCapture::dependencies
+    char* value;     // text of the value
+};
+
+int compare_dependency_values(const void* a, const void* b) {
+    auto* x = static_cast<const DependencyValue*>(a);
+    auto* y = static_cast<const DependencyValue*>(b);
+    if (x->dependency != y->dependency) return x->dependency < y->dependency ? -1 : 1;
+    return strcmp(x->value, y->value);
+}
+
+struct DependencyValues {
+    DependencyValue* items;
+    int n, size;
+};
+
+void add_dependency_values(DependencyValues* out, const TableCapture* c, TupleTableSlot* row,
+                           bool update) {
+    for (int i = 0; i < c->ndependencies; i++) {
+        const DependencyCapture* d = &c->dependencies[i];
+        if (d->updates_only && !update) continue;
+        bool isnull;
+        Datum value = slot_getattr(row, d->value_att, &isnull);
+        if (isnull) continue;  // belongs to no model row
+        if (out->n == out->size) {
+            out->size = out->size ? out->size * 2 : 16;
+            out->items = static_cast<DependencyValue*>(
+                out->items ? repalloc(out->items, sizeof(DependencyValue) * out->size)
+                           : palloc(sizeof(DependencyValue) * out->size));
+        }
+        out->items[out->n++] = {i, OutputFunctionCall(const_cast<FmgrInfo*>(&d->value_out), value)};
+    }
+}
+
+// One `<model>_updated` per model row a statement touched, however many of
+// its dependency rows changed (old and new parent of a moved row).
+void write_dependency_rows(Sink* s, TriggerData* trigdata, CaptureEvent event) {
+    const TableCapture* c = s->c;
+    TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
+    TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    DependencyValues values = {nullptr, 0, 0};
+    if (event == CaptureEvent::Update) {
+        tuplestore_rescan(trigdata->tg_oldtable);
+        tuplestore_rescan(trigdata->tg_newtable);
+        while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
+               tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
+            if (rows_equal(before, after)) continue;
+            add_dependency_values(&values, c, before, true);
+            add_dependency_values(&values, c, after, true);
+        }
+    } else {
+        Tuplestorestate* rows = event == CaptureEvent::Insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
+        tuplestore_rescan(rows);
+        while (tuplestore_gettupleslot(rows, true, false, after)) add_dependency_values(&values, c, after, false);
+    }
+    ExecDropSingleTupleTableSlot(before);
+    ExecDropSingleTupleTableSlot(after);
+    if (values.n == 0) return;
+    qsort(values.items, values.n, sizeof(DependencyValue), compare_dependency_values);
+    for (int i = 0; i < values.n; i++) {
+        if (i > 0 && compare_dependency_values(&values.items[i - 1], &values.items[i]) == 0) continue;
+        sink_begin(s);
+        fill_dependency_row(s->row.values, s->row.nulls, c,
+                            &c->dependencies[values.items[i].dependency], values.items[i].value, s->now);
+        sink_end(s);
+    }
+    pfree(values.items);
 }
 
 }  // namespace
 
 uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEvent event) {
-    if (c->ntopics == 0) return 0;
-    uint64 small_written = 0;
-    if (write_small(c, trigdata, event, &small_written)) return small_written;
-    Writer w;
+    if (c->ntopics == 0 && c->ndependencies == 0) return 0;
     Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
-    writer_open(&w, c->outbox_relid, tuplestore_tuple_count(counted) * c->ntopics >= kFlushEvery);
-    struct Bulk {
-        Writer* w;
-        const TableCapture* c;
-    } bulk = {&w, c};
-    for_each_event(c, trigdata, event,
-                   [](void* ctx, const TopicCapture* t, Datum ev, TupleTableSlot* row) {
-                       auto* b = static_cast<Bulk*>(ctx);
-                       writer_add(b->w, b->c, t, ev, row);
-                   },
-                   &bulk);
-    writer_close(&w);
-    return w.written;
+    // Upper bound: a moved dependency row names two model rows.
+    uint64 estimated = tuplestore_tuple_count(counted) * (c->ntopics + 2 * c->ndependencies);
+    Sink sink;
+    sink_open(&sink, c, estimated);
+    if (c->ntopics > 0)
+        for_each_event(c, trigdata, event,
+                       [](void* ctx, const TopicCapture* t, Datum ev, TupleTableSlot* row) {
+                           auto* s = static_cast<Sink*>(ctx);
+                           sink_begin(s);
+                           fill_outbox_row(s->row.values, s->row.nulls, s->c, t, ev, row, s->now);
+                           sink_end(s);
+                       },
+                       &sink);
+    if (c->ndependencies > 0) write_dependency_rows(&sink, trigdata, event);
+    sink_close(&sink);
+    return sink.written;
 }
 
 }  // namespace dionysus

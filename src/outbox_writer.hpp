@@ -25,13 +25,30 @@ struct TopicCapture {
     bool after_soft_delete;      // publish_updates_after_soft_delete
 };
 
+// How a change of this table (a dependency) reaches the model rows it
+// belongs to: each changed row names, through `value_att`, the rows of the
+// model whose `resource_column` has that value (plain data as well).
+struct DependencyCapture {
+    Datum topic;            // text: the model's topic
+    Datum model_name;       // text
+    Datum event_updated;    // text: "<model prefix>_updated"
+    Datum resource_column;  // name: the model's primary key (has_many) or foreign key (has_one)
+    AttrNumber value_att;   // this table's foreign key (has_many) or primary key (has_one)
+    FmgrInfo value_out;
+    // has_one: a row just inserted or deleted cannot be referenced by any
+    // model row (the foreign key forbids it), so only updates count.
+    bool updates_only;
+};
+
 struct TableCapture {
     MemoryContext context;  // owns this struct and everything it points to
     Oid relid;
     AttrNumber pk_att;
     FmgrInfo pk_out;
-    int ntopics;            // 0: published nowhere (capture is a no-op)
+    int ntopics;            // 0: not published itself
     TopicCapture* topics;
+    int ndependencies;      // models this table is a dependency of (per topic)
+    DependencyCapture* dependencies;
     Oid outbox_relid;
     Oid sequence_relid;
 };

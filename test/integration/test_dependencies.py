@@ -1,0 +1,239 @@
+"""Dependencies (publish(..., dependencies => …)): a created, updated or deleted
+dependency row becomes <parent>_updated of every parent row it belongs to, on
+the parent's topic, with the parent's key and partition key; the parent record
+sideloads its dependencies (has_many: array of records, has_one: record or
+null). Exact bytes, keys and partitions, read back from the dev broker."""
+import json
+
+from conftest import sql, scalar, wait_drained, consume, crc32_partition, topic_partitions, header
+from test_aggregates import DESIGN_EXAMPLE
+
+TS = "'2024-01-01 12:03:00+00'"
+
+
+def by_key(msgs):
+    """key -> [(event, record or None)] in the order the key's partition holds them."""
+    out = {}
+    for m in msgs:
+        value = json.loads(m.value) if m.value is not None else None
+        event = value["message"][0]["event"] if value else None
+        record = value["message"][0]["data"][0] if value else None
+        out.setdefault(m.key.decode(), []).append((event, record))
+    return out
+
+
+def compact(obj):
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def test_design_example_through_dependencies(cluster, db):
+    """No serializer: dependencies become has_many links and sideloads named
+    after the dependency tables, exactly DESIGN §5's payload."""
+    sql(db, "CREATE SCHEMA dep_design")
+    sql(db, "CREATE TABLE dep_design.accounts (id bigint PRIMARY KEY)")
+    sql(db, "CREATE TABLE dep_design.rentals (id bigint PRIMARY KEY)")
+    sql(db, f"""CREATE TABLE dep_design.bookings (id bigint PRIMARY KEY,
+               rental_id bigint REFERENCES dep_design.rentals, account_id bigint REFERENCES dep_design.accounts,
+               start_at timestamptz, final_price numeric(10,2),
+               created_at timestamptz DEFAULT {TS}, updated_at timestamptz DEFAULT {TS}, canceled_at timestamptz)""")
+    sql(db, f"""CREATE TABLE dep_design.bookings_fees (id bigint PRIMARY KEY,
+               booking_id bigint REFERENCES dep_design.bookings, name text, amount numeric(10,2),
+               created_at timestamptz DEFAULT {TS}, updated_at timestamptz DEFAULT {TS})""")
+    sql(db, f"""CREATE TABLE dep_design.bookings_taxes (id bigint PRIMARY KEY,
+               booking_id bigint REFERENCES dep_design.bookings, amount numeric(10,2),
+               created_at timestamptz DEFAULT {TS}, updated_at timestamptz DEFAULT {TS})""")
+    sql(db, "SELECT dionysus.declare_topic('it_dep', 'design', partition_key => 'account_id')")
+    sql(db, """SELECT dionysus.publish('it_dep_design', 'dep_design.bookings',
+               dependencies => ARRAY['dep_design.bookings_fees', 'dep_design.bookings_taxes']::regclass[])""")
+    sql(db, "INSERT INTO dep_design.accounts VALUES (1)")
+    sql(db, "INSERT INTO dep_design.rentals VALUES (1)")
+    sql(db, """BEGIN;
+               INSERT INTO dep_design.bookings (id, rental_id, account_id, start_at, final_price)
+                 VALUES (1, 1, 1, '2024-07-01 16:00:00+00', 1088.25);
+               INSERT INTO dep_design.bookings_fees (id, booking_id, name, amount)
+                 VALUES (2, 1, 'Linen', 25.50), (1, 1, 'Cleaning', 50.00);
+               INSERT INTO dep_design.bookings_taxes (id, booking_id, amount) VALUES (1, 1, 12.75);
+               COMMIT""")
+    wait_drained(db, timeout=30)
+    msgs = consume(cluster.bootstrap, "it_dep_design", 3, timeout=30, idle=1.0)
+    # the booking's own event, then one per dependency statement; all show the
+    # state at publish time
+    assert [m.key for m in msgs] == [b"Booking:1"] * 3
+    assert msgs[0].value == compact(DESIGN_EXAMPLE)
+    updated = json.loads(json.dumps(DESIGN_EXAMPLE))
+    updated["message"][0]["event"] = "booking_updated"
+    assert [m.value for m in msgs[1:]] == [compact(updated)] * 2
+    parts = topic_partitions(cluster.bootstrap, "it_dep_design")
+    assert {m.partition for m in msgs} == {crc32_partition("1", parts)}
+    assert [header(m, "event") for m in msgs] == ["booking_created", "booking_updated", "booking_updated"]
+
+
+def _bookings_schema(db):
+    sql(db, "CREATE TABLE depb_rentals (id bigint PRIMARY KEY, name text)")
+    sql(db, """CREATE TABLE depb_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES depb_rentals,
+               account_id bigint, canceled_at timestamptz)""")
+    sql(db, """CREATE TABLE depb_fees (id bigint PRIMARY KEY,
+               booking_id bigint REFERENCES depb_bookings ON DELETE CASCADE, name text, amount numeric(10,2))""")
+    sql(db, "SELECT dionysus.declare_topic('it_dep', 'bookings', partition_key => 'account_id')")
+    sql(db, """SELECT dionysus.publish('it_dep_bookings', 'depb_bookings', model_name => 'Booking',
+               dependencies => ARRAY['depb_fees']::regclass[])""")
+
+
+def test_child_changes_republish_the_parent(cluster, db):
+    _bookings_schema(db)
+    parts = topic_partitions(cluster.bootstrap, "it_dep_bookings")
+    sql(db, "INSERT INTO depb_rentals VALUES (1, 'Villa')")
+    sql(db, "INSERT INTO depb_bookings (id, rental_id, account_id) VALUES (1, 1, 101), (2, 1, 202), (3, 1, 303)")
+    sql(db, "INSERT INTO depb_fees VALUES (1, 1, 'Cleaning', 50), (2, 1, 'Linen', 25.5), (3, 3, 'Towels', 5)")
+    wait_drained(db, timeout=30)
+    base = len(consume(cluster.bootstrap, "it_dep_bookings", 5, timeout=30, idle=0.5))
+    assert base == 5  # 3 created + booking 1 and booking 3 updated (one per statement and booking)
+
+    # 1. a fee updated: its booking, with the new amount
+    sql(db, "UPDATE depb_fees SET amount = 60 WHERE id = 1")
+    wait_drained(db, timeout=30)
+    # 2. a fee moved from booking 1 to booking 2: both republished
+    sql(db, "UPDATE depb_fees SET booking_id = 2 WHERE id = 2")
+    wait_drained(db, timeout=30)
+    # 3. a fee deleted on its own: its booking, without it (dionysus-rb loses this one)
+    sql(db, "DELETE FROM depb_fees WHERE id = 1")
+    wait_drained(db, timeout=30)
+    # 4. a booking deleted with its fees (cascade): one _destroyed, no stray update
+    sql(db, "DELETE FROM depb_bookings WHERE id = 3")
+    wait_drained(db, timeout=30)
+    # 5. a soft-deleted booking: its fees' changes publish nothing
+    sql(db, "UPDATE depb_bookings SET canceled_at = now() WHERE id = 2")
+    sql(db, "UPDATE depb_fees SET name = 'Linen (canceled)' WHERE id = 2")
+    wait_drained(db, timeout=30)
+    assert scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_dep_bookings' "
+                      "AND failed_at IS NOT NULL") == 0
+
+    msgs = consume(cluster.bootstrap, "it_dep_bookings", base + 6, timeout=30, idle=1.5)
+    assert len(msgs) == base + 6
+    events = by_key(msgs)
+
+    def fee(id, booking, name, amount):
+        return {"id": id, "name": name, "amount": amount, "links": {"booking": booking}}
+
+    one = events["Booking:1"]
+    assert [e for e, _ in one] == ["booking_created", "booking_updated", "booking_updated",
+                                   "booking_updated", "booking_updated"]
+    # fees inserted; after the update: the new amount; after the move: without
+    # fee 2; after the delete: no fee
+    assert one[1][1]["depb_fees"] == [fee(1, 1, "Cleaning", "50.0"), fee(2, 1, "Linen", "25.5")]
+    assert one[2][1]["depb_fees"] == [fee(1, 1, "Cleaning", "60.0"), fee(2, 1, "Linen", "25.5")]
+    assert one[-2][1]["links"]["depb_fees"] == [1] and one[-2][1]["depb_fees"] == [fee(1, 1, "Cleaning", "60.0")]
+    assert one[-1][1]["links"] == {"rental": 1, "depb_fees": []} and one[-1][1]["depb_fees"] == []
+
+    two = events["Booking:2"]
+    assert [e for e, _ in two] == ["booking_created", "booking_updated", "booking_destroyed"]
+    assert two[1][1]["depb_fees"] == [fee(2, 2, "Linen", "25.5")]
+    assert two[2][1]["canceled_at"] is not None  # soft delete: full snapshot, then nothing more
+
+    three = events["Booking:3"]
+    assert [e for e, _ in three] == ["booking_created", "booking_updated", "booking_destroyed"]
+    assert three[-1][1] == {"links": {}, "id": 3}
+
+    # every message of a booking on the partition of its account_id (resolved
+    # at publish time for dependency events)
+    for m in msgs:
+        account = {"Booking:1": "101", "Booking:2": "202", "Booking:3": "303"}[m.key.decode()]
+        assert m.partition == crc32_partition(account, parts), m
+
+
+def test_parent_deleted_with_its_children_in_one_transaction(cluster, db):
+    sql(db, "CREATE TABLE depd_bookings (id bigint PRIMARY KEY, account_id bigint)")
+    sql(db, "CREATE TABLE depd_fees (id bigint PRIMARY KEY, booking_id bigint REFERENCES depd_bookings, name text)")
+    sql(db, "SELECT dionysus.declare_topic('it_depd', 'bookings')")
+    sql(db, """SELECT dionysus.publish('it_depd_bookings', 'depd_bookings', model_name => 'Booking',
+               dependencies => ARRAY['depd_fees']::regclass[])""")
+    sql(db, """BEGIN;
+               INSERT INTO depd_bookings VALUES (1, 1), (2, 1);
+               INSERT INTO depd_fees VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'c');
+               COMMIT""")
+    wait_drained(db, timeout=30)
+    sql(db, """BEGIN;
+               DELETE FROM depd_fees WHERE booking_id = 1;
+               DELETE FROM depd_bookings WHERE id = 1;
+               COMMIT""")
+    wait_drained(db, timeout=30)
+    msgs = consume(cluster.bootstrap, "it_depd_bookings", 5, timeout=30, idle=1.5)
+    events = by_key(msgs)
+    # booking 1: created, updated (fees inserted), then only its _destroyed —
+    # the fee deletion's update names a booking that no longer exists
+    assert [e for e, _ in events["Booking:1"]] == ["booking_created", "booking_updated", "booking_destroyed"]
+    assert events["Booking:1"][-1][1] == {"links": {}, "id": 1}
+    assert [e for e, _ in events["Booking:2"]] == ["booking_created", "booking_updated"]
+    assert events["Booking:2"][1][1]["depd_fees"] == [{"id": 3, "name": "c", "links": {"booking": 2}}]
+
+
+def test_dependency_shared_by_models_of_different_topics(cluster, db):
+    sql(db, "CREATE TABLE deps_bookings (id bigint PRIMARY KEY, account_id bigint)")
+    sql(db, "CREATE TABLE deps_invoices (id bigint PRIMARY KEY, account_id bigint)")
+    sql(db, """CREATE TABLE deps_notes (id uuid PRIMARY KEY, booking_id bigint REFERENCES deps_bookings,
+               invoice_id bigint REFERENCES deps_invoices, body text)""")
+    sql(db, "SELECT dionysus.declare_topic('it_dep', 'shared')")
+    sql(db, "SELECT dionysus.declare_topic('it_deps', 'invoices')")
+    sql(db, """SELECT dionysus.publish('it_dep_shared', 'deps_bookings', model_name => 'Booking',
+               dependencies => ARRAY['deps_notes']::regclass[])""")
+    sql(db, """SELECT dionysus.publish('it_dep_shared', 'deps_invoices', model_name => 'Invoice',
+               dependencies => ARRAY['deps_notes']::regclass[])""")
+    sql(db, """SELECT dionysus.publish('it_deps_invoices', 'deps_invoices', model_name => 'Invoice',
+               dependencies => ARRAY['deps_notes']::regclass[])""")
+    sql(db, "INSERT INTO deps_bookings VALUES (1, 5)")
+    sql(db, "INSERT INTO deps_invoices VALUES (1, 5), (2, 6)")
+    wait_drained(db, timeout=30)
+    sql(db, """INSERT INTO deps_notes VALUES ('00000000-0000-0000-0000-000000000001', 1, 1, 'both'),
+                                             ('00000000-0000-0000-0000-000000000002', NULL, 2, 'invoice')""")
+    wait_drained(db, timeout=30)
+    shared = by_key(consume(cluster.bootstrap, "it_dep_shared", 5, timeout=30, idle=1.5))
+    assert {k: [e for e, _ in v] for k, v in shared.items()} == {
+        "Booking:1": ["booking_created", "booking_updated"],
+        "Invoice:1": ["invoice_created", "invoice_updated"],
+        "Invoice:2": ["invoice_created", "invoice_updated"],
+    }
+    note = {"id": "00000000-0000-0000-0000-000000000001", "body": "both",
+            "links": {"booking": 1, "invoice": 1}}
+    assert shared["Booking:1"][1][1] == {"id": 1, "account_id": 5, "links": {"deps_notes": [note["id"]]},
+                                         "deps_notes": [note]}
+    assert shared["Invoice:1"][1][1]["deps_notes"] == [note]
+    other = by_key(consume(cluster.bootstrap, "it_deps_invoices", 4, timeout=30, idle=1.0))
+    assert {k: [e for e, _ in v] for k, v in other.items()} == {
+        "Invoice:1": ["invoice_created", "invoice_updated"],
+        "Invoice:2": ["invoice_created", "invoice_updated"],
+    }
+
+
+def test_has_one_dependency(cluster, db):
+    """The booking references its rental: a rental change republishes every
+    booking of it; the rental is sideloaded as a record (null when none)."""
+    sql(db, "CREATE TABLE depo_rentals (id bigint PRIMARY KEY, name text, secret text)")
+    sql(db, """CREATE TABLE depo_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES depo_rentals,
+               account_id bigint)""")
+    sql(db, "SELECT dionysus.serializer('depo_rentals', \"except\" => ARRAY['secret'])")
+    sql(db, "SELECT dionysus.declare_topic('it_dep', 'rentals', partition_key => 'account_id')")
+    sql(db, """SELECT dionysus.publish('it_dep_rentals', 'depo_bookings', model_name => 'Booking',
+               dependencies => ARRAY['depo_rentals']::regclass[])""")
+    sql(db, "INSERT INTO depo_rentals VALUES (7, 'Villa', 's'), (8, 'Flat', 's')")
+    sql(db, "INSERT INTO depo_bookings VALUES (1, 7, 11), (2, 7, 22), (3, NULL, 33), (4, 8, 44)")
+    wait_drained(db, timeout=30)
+    sql(db, "UPDATE depo_rentals SET name = 'Villa 2' WHERE id = 7")
+    wait_drained(db, timeout=30)
+    msgs = consume(cluster.bootstrap, "it_dep_rentals", 6, timeout=30, idle=1.5)
+    events = by_key(msgs)
+    assert {k: [e for e, _ in v] for k, v in events.items()} == {
+        "Booking:1": ["booking_created", "booking_updated"],
+        "Booking:2": ["booking_created", "booking_updated"],
+        "Booking:3": ["booking_created"],
+        "Booking:4": ["booking_created"],
+    }
+    one = [m for m in msgs if m.key == b"Booking:1"]
+    assert one[1].value == compact({"message": [{"event": "booking_updated", "model_name": "Booking", "data": [
+        {"id": 1, "account_id": 11, "links": {"rental": 7},
+         "rental": {"id": 7, "name": "Villa 2", "links": {}}}]}]})
+    assert events["Booking:3"][0][1] == {"id": 3, "account_id": 33, "links": {"rental": None}, "rental": None}
+    assert events["Booking:4"][0][1]["rental"] == {"id": 8, "name": "Flat", "links": {}}
+    parts = topic_partitions(cluster.bootstrap, "it_dep_rentals")
+    for m in msgs:
+        account = {"Booking:1": "11", "Booking:2": "22", "Booking:3": "33", "Booking:4": "44"}[m.key.decode()]
+        assert m.partition == crc32_partition(account, parts)
