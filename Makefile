@@ -4,7 +4,7 @@ EXTVERSION  = 0.1.0
 MODULE_big  = dionysus
 
 # Pure C++ (no postgres.h): unit-tested without a server.
-PURE_OBJS = src/naming.o src/json_render.o src/partitioning.o src/record_writer.o \
+PURE_OBJS = src/naming.o src/json_render.o src/partitioning.o src/record_writer.o src/timestamp_text.o \
             bgworker/kafka_producer.o
 
 # Postgres-facing C++: every crossing goes through src/pg/boundary.hpp.

@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <memory>
@@ -64,6 +65,13 @@ struct Column {
     bool is_foreign_key;
 };
 
+// A statement fetching rows by the values of one column: $1 is an array of
+// the column's type, given as its text (planned once, generic).
+struct Fetch {
+    std::string sql;
+    Oid array_type = InvalidOid;
+};
+
 struct Model {
     std::string relid;
     std::string model_name;
@@ -73,14 +81,14 @@ struct Model {
     // Expressions fetched after t.*: a custom serializer's f(t), a partition
     // key function's f(t). fetch_sql selects them in this order.
     std::vector<std::string> extra_columns;
-    std::string fetch_sql;   // SELECT t.*[, extras] … WHERE pk = ANY($1)
+    Fetch fetch;             // SELECT t.*[, extras] … WHERE pk = ANY($1)
     // What a record shows (dionysus.serializer, else the default serializer):
     std::vector<size_t> attributes;                     // column indexes, in order
     std::vector<std::pair<std::string, size_t>> links;  // has_one: name -> column index
     std::optional<size_t> custom_function;              // record = this fetched column
     struct HasMany {
         std::string name;           // relation name: links key and sideload key
-        std::string fetch_sql;      // children of parents $1 (text[] of ids)
+        Fetch fetch;                // children of parents $1
         std::shared_ptr<const struct Model> child;
         size_t fk_index = 0;        // in child->columns
     };
@@ -99,7 +107,7 @@ struct Model {
     std::optional<size_t> soft_delete_index;
     bool after_soft_delete = false;
     // Fan-out of dependency events: model rows by a foreign-key column.
-    std::map<std::string, std::string> fetch_by_column;
+    std::map<std::string, Fetch> fetch_by_column;
 
     std::optional<size_t> index_of(const std::string& column) const {
         for (size_t i = 0; i < columns.size(); i++)
@@ -127,20 +135,28 @@ std::string function_call_name(const std::string& regprocedure) {
         {regprocedure});
 }
 
-// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::text[]::<type>[]).
+// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1).
 // No ORDER BY: it would tempt the planner into a primary-key index scan of
 // a whole child table; rows are sorted in C++ where order matters.
-std::string fetch_sql(const Model& m, const std::string& column) {
+Fetch fetch_sql(const Model& m, const std::string& column) {
     std::string select_list = "t.*";
     for (const auto& e : m.extra_columns) select_list += ", " + e;
-    auto sql = spi::query_value(
-        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1::pg_catalog.text[]::%s[])', "
-        "$3, c.oid::pg_catalog.regclass, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)) "
+    auto rows = spi::query(
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1)', "
+        "$3, c.oid::pg_catalog.regclass, a.attname), ty.typarray::pg_catalog.oid::text "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-        "AND a.attname = $2 AND NOT a.attisdropped WHERE c.oid = $1::pg_catalog.oid",
+        "AND a.attname = $2 AND NOT a.attisdropped JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+        "WHERE c.oid = $1::pg_catalog.oid AND ty.typarray <> 0",
         {m.relid, column, select_list});
-    if (!sql) throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
-    return *sql;
+    if (rows.empty())
+        throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
+    return Fetch{*rows[0][0], static_cast<Oid>(std::stoul(*rows[0][1]))};
+}
+
+using RowRef = pg::RowSet::RowRef;
+
+pg::RowSet fetch_rows(const Fetch& f, const std::string& values_literal) {
+    return spi::query_cached_rows(f.sql, {values_literal}, {f.array_type}, true);
 }
 
 // Default serializer: every column but foreign keys, which become has_one
@@ -243,7 +259,7 @@ Model load_columns(const std::string& relid, const std::string& model_name) {
 // with its own serializer, no relations of its own.
 std::shared_ptr<const Model> load_related(const std::string& relid) {
     auto m = std::make_shared<Model>(load_columns(relid, ""));
-    m->fetch_sql = fetch_sql(*m, m->primary_key);
+    m->fetch = fetch_sql(*m, m->primary_key);
     return m;
 }
 
@@ -252,7 +268,7 @@ Model::HasMany has_many_relation(const std::string& name, const std::string& chi
     Model::HasMany h;
     h.name = name;
     h.child = load_related(child_relid);
-    h.fetch_sql = fetch_sql(*h.child, fk_column);
+    h.fetch = fetch_sql(*h.child, fk_column);
     h.fk_index = h.child->index_of(fk_column).value_or(0);
     return h;
 }
@@ -279,7 +295,7 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
     }
     if (d[3]) m.soft_delete_index = m.index_of(*d[3]);
     m.after_soft_delete = *d[4] == "true";
-    m.fetch_sql = fetch_sql(m, m.primary_key);
+    m.fetch = fetch_sql(m, m.primary_key);
 
     const bool declared_has_many = d[5] && *d[5] == "true";
     for (const auto& r : spi::query(
@@ -321,19 +337,19 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
 // A record of `model` for one fetched row: its attributes, its has_one links
 // then `many_links`, then `sideloads`; or its custom function's result.
 // `attrs` and `links` are scratch vectors reused across rows.
-void append_model_record(std::string& out, const Model& model, const pg::Row& row,
+void append_model_record(std::string& out, const Model& model, const RowRef& row,
                          std::vector<Attribute>& attrs, std::vector<Attribute>& links,
                          const std::vector<Attribute>& many_links, const std::vector<Sideload>& sideloads) {
     if (model.custom_function) {
-        const auto& result = row[*model.custom_function];  // f(t)::text, used as it is
+        const auto result = row[*model.custom_function];  // f(t)::text, used as it is
         if (result) json::append_value(out, json::Kind::Json, *result);
         else out += "null";
         return;
     }
     auto attribute = [&row, &model](std::string_view name, size_t c) {
         const Column& col = model.columns[c];
-        return Attribute{name, col.kind, col.is_array, !row[c],
-                         row[c] ? std::string_view(*row[c]) : std::string_view()};
+        const auto value = row[c];
+        return Attribute{name, col.kind, col.is_array, !value, value.value_or(std::string_view())};
     };
     attrs.clear();
     links.clear();
@@ -356,23 +372,36 @@ Children load_children(const Model& model, const std::vector<std::string>& paren
     for (size_t h = 0; h < model.has_many.size(); h++) {
         const auto& rel = model.has_many[h];
         const Model& child = *rel.child;
-        auto rows = spi::query_cached(rel.fetch_sql, {ids});
-        // Children in primary-key order (numeric for integer keys).
+        auto rows = fetch_rows(rel.fetch, ids);
+        // Children in primary-key order (numeric for integer keys), keys
+        // parsed once rather than in every comparison.
         const size_t pk = child.pk_index;
         const bool numeric = child.columns[pk].kind == json::Kind::Integer;
-        std::sort(rows.begin(), rows.end(), [pk, numeric](const pg::Row& a, const pg::Row& b) {
-            const std::string& x = a[pk].value_or("");
-            const std::string& y = b[pk].value_or("");
-            if (numeric && x.size() && y.size()) return std::stoll(x) < std::stoll(y);
-            return x < y;
-        });
-        for (const auto& row : rows) {
-            if (!row[rel.fk_index]) continue;
-            auto& [id_list, records] = out[h][*row[rel.fk_index]];
+        std::vector<std::pair<long long, size_t>> by_number;
+        std::vector<std::pair<std::string_view, size_t>> by_text;
+        for (size_t i = 0; i < rows.size(); i++) {
+            const auto key = rows[i][pk];
+            if (numeric && key) by_number.emplace_back(std::strtoll(std::string(*key).c_str(), nullptr, 10), i);
+            else by_text.emplace_back(key.value_or(std::string_view()), i);
+        }
+        std::sort(by_number.begin(), by_number.end());
+        std::sort(by_text.begin(), by_text.end());
+        std::vector<size_t> order;
+        order.reserve(rows.size());
+        for (const auto& [key, i] : by_number) order.push_back(i);
+        for (const auto& [key, i] : by_text) order.push_back(i);
+        std::string parent;
+        for (size_t i : order) {
+            const RowRef row = rows[i];
+            const auto fk = row[rel.fk_index];
+            if (!fk) continue;
+            parent.assign(*fk);
+            auto& [id_list, records] = out[h][parent];
+            if (records.empty()) records.reserve(1024);  // grows child by child
             // links: child primary keys in a PG array literal, rendered by append_array
             id_list += id_list.empty() ? "{" : ",";
             id_list += '"';
-            for (char ch : row[child.pk_index].value_or("")) {
+            for (char ch : row[child.pk_index].value_or(std::string_view())) {
                 if (ch == '"' || ch == '\\') id_list += '\\';
                 id_list += ch;
             }
@@ -393,19 +422,20 @@ Children load_children(const Model& model, const std::vector<std::string>& paren
 // primary key -> rendered record (one query per relationship per batch).
 using Related = std::vector<std::unordered_map<std::string, std::string>>;
 
-Related load_related_records(const Model& model, const std::vector<pg::Row>& parents) {
+Related load_related_records(const Model& model, const std::vector<RowRef>& parents) {
     Related out(model.has_one.size());
     std::vector<Attribute> attrs, links;
     for (size_t h = 0; h < model.has_one.size(); h++) {
         const auto& rel = model.has_one[h];
         std::vector<std::string> ids;
         for (const auto& row : parents)
-            if (row[rel.fk_index]) ids.push_back(*row[rel.fk_index]);
+            if (const auto fk = row[rel.fk_index]) ids.emplace_back(*fk);
         if (ids.empty()) continue;
-        for (const auto& row : spi::query_cached(rel.target->fetch_sql, {text_array_literal(ids)})) {
+        const pg::RowSet rows = fetch_rows(rel.target->fetch, text_array_literal(ids));
+        for (size_t i = 0; i < rows.size(); i++) {
             std::string record;
-            append_model_record(record, *rel.target, row, attrs, links, {}, {});
-            out[h].emplace(row[rel.target->pk_index].value_or(""), std::move(record));
+            append_model_record(record, *rel.target, rows[i], attrs, links, {}, {});
+            out[h].emplace(rows[i][rel.target->pk_index].value_or(std::string_view()), std::move(record));
         }
     }
     return out;
@@ -510,12 +540,14 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
     // Current state of every row named in the batch, one query per model
     // (and per fan-out column).
     std::map<std::string, std::vector<const OutboxRow*>> by_model;
-    std::unordered_map<int64_t, std::vector<Rendered>> rendered;  // by outbox id
+    // (position of the outbox row in `rows`, message), sorted by position at the end
+    std::vector<std::pair<size_t, Rendered>> rendered;
+    rendered.reserve(rows.size());
     for (const auto& r : rows) {
         if (!r.message_key) {
             by_model[r.resource_class].push_back(&r);
         } else {
-            rendered[r.id].push_back(Rendered{
+            rendered.emplace_back(&r - rows.data(), Rendered{
                 *r.message_key, r.message ? std::optional<std::string>(hand_built_value(*r.message)) : std::nullopt,
                 r.partition_key});
         }
@@ -539,21 +571,29 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             if (by_primary_key(r)) ids.push_back(*r->resource_id);
             else fan_out_values[*r->resource_column].push_back(*r->resource_id);
         }
-        std::vector<pg::Row> current = spi::query_cached(model->fetch_sql, {text_array_literal(ids)});
+        std::deque<pg::RowSet> results;  // owns the rows `current` refers to (deque: never moved)
+        results.push_back(fetch_rows(model->fetch, text_array_literal(ids)));
+        std::vector<RowRef> current;
         std::unordered_map<std::string, size_t> row_of;  // pk text -> index in current
-        for (size_t i = 0; i < current.size(); i++)
-            if (const auto& pk = current[i][model->pk_index]) row_of.emplace(*pk, i);
+        for (size_t i = 0; i < results.back().size(); i++) {
+            current.push_back(results.back()[i]);
+            if (const auto pk = current[i][model->pk_index]) row_of.emplace(*pk, i);
+        }
         // column -> value -> rows having it
         std::map<std::string, std::unordered_map<std::string, std::vector<size_t>>> rows_by_value;
         for (const auto& [column, values] : fan_out_values) {
             auto sql = model->fetch_by_column.find(column);
             if (sql == model->fetch_by_column.end()) continue;  // declaration changed since
             const size_t col = *model->index_of(column);
-            for (auto& row : spi::query_cached(sql->second, {text_array_literal(values)})) {
-                if (!row[model->pk_index] || !row[col]) continue;
-                auto [it, fresh] = row_of.emplace(*row[model->pk_index], current.size());
-                if (fresh) current.push_back(std::move(row));
-                rows_by_value[column][*current[it->second][col]].push_back(it->second);
+            results.push_back(fetch_rows(sql->second, text_array_literal(values)));
+            const pg::RowSet& fetched = results.back();
+            for (size_t i = 0; i < fetched.size(); i++) {
+                const auto pk = fetched[i][model->pk_index];
+                const auto value = fetched[i][col];
+                if (!pk || !value) continue;
+                auto [it, fresh] = row_of.emplace(*pk, current.size());
+                if (fresh) current.push_back(fetched[i]);
+                rows_by_value[column][std::string(*value)].push_back(it->second);
             }
         }
         std::vector<std::string> found_ids;
@@ -561,14 +601,37 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
         const Children children = load_children(*model, found_ids);
         const Related related = load_related_records(*model, current);
 
-        std::unordered_map<size_t, std::string> record_of;  // by row index, rendered once
+        // The rows (indexes in `current`) an event is published for: the
+        // row itself, or for a dependency change every row it belongs to.
+        auto targets_of = [&](const OutboxRow* r) {
+            std::vector<size_t> targets;
+            if (!r->resource_id) return targets;
+            if (by_primary_key(r)) {
+                auto found = row_of.find(*r->resource_id);
+                if (found != row_of.end()) targets.push_back(found->second);
+            } else {
+                auto column = rows_by_value.find(*r->resource_column);
+                if (column != rows_by_value.end()) {
+                    auto found = column->second.find(*r->resource_id);
+                    if (found != column->second.end()) targets = found->second;
+                }
+            }
+            std::sort(targets.begin(), targets.end());
+            return targets;
+        };
+        // A record published once is rendered straight into its message;
+        // one published several times in the batch is rendered once and kept.
+        std::vector<int> uses(current.size(), 0);
+        for (auto* r : model_rows)
+            for (size_t index : targets_of(r)) uses[index]++;
+        std::unordered_map<size_t, std::string> record_of;  // by row index
         std::vector<Attribute> attrs, links, many_links;    // reused for every row
         std::vector<Sideload> sideloads;
-        auto record_for = [&](size_t index) -> const std::string& {
+        auto value_for = [&](const std::string& event, size_t index) -> std::string {
             auto cached = record_of.find(index);
-            if (cached != record_of.end()) return cached->second;
-            const auto& row = current[index];
-            const std::string& id = *row[model->pk_index];
+            if (cached != record_of.end()) return envelope(event, model->model_name, cached->second);
+            const RowRef row = current[index];
+            const std::string id(*row[model->pk_index]);
             many_links.clear();
             sideloads.clear();
             // has_many: ids in links, records sideloaded under the relation name
@@ -590,98 +653,91 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
                                                                            : std::string_view(kids->second.second)});
                 } else {
                     const auto& rel = model->has_one[h];
-                    const auto& fk = row[rel.fk_index];
-                    auto target = fk ? related[h].find(*fk) : related[h].end();
+                    const auto fk = row[rel.fk_index];
+                    auto target = fk ? related[h].find(std::string(*fk)) : related[h].end();
                     sideloads.push_back(Sideload{rel.name, target == related[h].end()
                                                                ? std::string_view("null")
                                                                : std::string_view(target->second)});
                 }
             }
-            std::string record;
-            append_model_record(record, *model, row, attrs, links, many_links, sideloads);
-            return record_of.emplace(index, std::move(record)).first->second;
+            size_t size = 512 + event.size() + model->model_name.size();
+            for (const auto& sideload : sideloads) size += sideload.json.size() + sideload.name.size() + 4;
+            std::string out;
+            out.reserve(size);
+            if (uses[index] > 1) {
+                append_model_record(out, *model, row, attrs, links, many_links, sideloads);
+                return envelope(event, model->model_name, record_of.emplace(index, std::move(out)).first->second);
+            }
+            append_envelope_head(out, event, model->model_name);
+            append_model_record(out, *model, row, attrs, links, many_links, sideloads);
+            append_envelope_tail(out);
+            return out;
         };
 
         for (auto* r : model_rows) {
-            auto& messages = rendered[r->id];
+            const size_t position = r - rows.data();
             if (r->resource_column) {
                 // A dependency changed: `_updated` of every model row it
                 // belongs to that still exists and is visible, with that
                 // row's key and partition key.
-                std::vector<size_t> targets;
-                if (r->resource_id) {
-                    if (by_primary_key(r)) {
-                        auto found = row_of.find(*r->resource_id);
-                        if (found != row_of.end()) targets.push_back(found->second);
-                    } else {
-                        auto column = rows_by_value.find(*r->resource_column);
-                        if (column != rows_by_value.end()) {
-                            auto found = column->second.find(*r->resource_id);
-                            if (found != column->second.end()) targets = found->second;
-                        }
-                    }
-                }
-                std::sort(targets.begin(), targets.end());
-                for (size_t index : targets) {
-                    const auto& row = current[index];
+                const size_t before = rendered.size();
+                for (size_t index : targets_of(r)) {
+                    const RowRef row = current[index];
                     if (model->soft_delete_index && row[*model->soft_delete_index] && !model->after_soft_delete)
                         continue;
                     std::optional<std::string> partition_key;
                     if (model->partition_key_kind)
-                        partition_key = row[model->partition_key_index].value_or("0");
-                    messages.push_back(Rendered{naming::message_key(r->resource_class, *row[model->pk_index]),
-                                                envelope(r->event_name, model->model_name, record_for(index)),
-                                                std::move(partition_key)});
+                        partition_key = std::string(row[model->partition_key_index].value_or("0"));
+                    rendered.emplace_back(position, Rendered{naming::message_key(r->resource_class, *row[model->pk_index]),
+                                                             value_for(r->event_name, index),
+                                                             std::move(partition_key)});
                 }
-                if (messages.empty()) {
-                    rendered.erase(r->id);
-                    skipped.push_back(r->id);
-                }
+                if (rendered.size() == before) skipped.push_back(r->id);
                 continue;
             }
             const bool destroyed = r->event_name.size() >= 10 &&
                                    r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
             auto found = r->resource_id ? row_of.find(*r->resource_id) : row_of.end();
-            std::string record;
-            if (found == row_of.end()) {
-                if (!destroyed) {  // deleted since; its _destroyed event follows
-                    rendered.erase(r->id);
-                    skipped.push_back(r->id);
-                    continue;
-                }
+            std::string value;
+            if (found != row_of.end()) {
+                value = value_for(r->event_name, found->second);
+            } else if (!destroyed) {  // deleted since; its _destroyed event follows
+                skipped.push_back(r->id);
+                continue;
+            } else {
                 const Column& pk = model->columns[model->pk_index];
                 Attribute id{"id", pk.kind, false, !r->resource_id,
                              r->resource_id ? std::string_view(*r->resource_id) : std::string_view()};
+                std::string record;
                 append_deleted_record(record, id);
+                value = envelope(r->event_name, model->model_name, record);
             }
-            messages.push_back(Rendered{
-                naming::message_key(r->resource_class, r->resource_id.value_or("")),
-                envelope(r->event_name, model->model_name,
-                         found == row_of.end() ? std::string_view(record) : std::string_view(record_for(found->second))),
+            rendered.emplace_back(position, Rendered{
+                naming::message_key(r->resource_class, r->resource_id.value_or("")), std::move(value),
                 r->partition_key});
         }
     }
-    // Messages in outbox order; the messages of one outbox row stay together.
-    for (const auto& r : rows) {
-        auto v = rendered.find(r.id);
-        if (v == rendered.end()) continue;
-        for (auto& one : v->second) {
-            kafka::Message m;
-            m.topic = topic;
-            m.key = std::move(one.key);
-            m.value = std::move(one.value);
-            m.partition_key = std::move(one.partition_key);
-            m.outbox_id = r.id;
-            m.headers = {{"event", r.event_name}, {"model", r.resource_class},
-                         {"outbox_id", std::to_string(r.id)}};
-            if (replica) {
-                kafka::Message copy = m;
-                copy.topic = topic + "_genesis";
-                out.push_back(std::move(m));
-                out.push_back(std::move(copy));
-            } else {
-                out.push_back(std::move(m));
-            }
+    // Messages in outbox order; the messages of one outbox row stay together
+    // (in the order they were rendered).
+    std::stable_sort(rendered.begin(), rendered.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [position, one] : rendered) {
+        const OutboxRow& r = rows[position];
+        kafka::Message m;
+        m.topic = topic;
+        m.key = std::move(one.key);
+        m.value = std::move(one.value);
+        m.partition_key = std::move(one.partition_key);
+        m.outbox_id = r.id;
+        m.headers = {{"event", r.event_name}, {"model", r.resource_class},
+                     {"outbox_id", std::to_string(r.id)}};
+        if (replica) {
+            kafka::Message copy = m;
+            copy.topic = topic + "_genesis";
+            out.push_back(std::move(m));
+            out.push_back(std::move(copy));
+        } else {
+            out.push_back(std::move(m));
         }
     }
 }

@@ -786,10 +786,32 @@ Kind kind_for_type(std::string_view typname, char typcategory) {
     return Kind::Text;
 }
 
+namespace {
+// Bytes append_string must look at: quote, backslash, controls, <, >, & and
+// the lead byte of U+2028/U+2029. Everything else is copied in runs.
+struct EscapeTable {
+    bool special[256] = {};
+    constexpr EscapeTable() {
+        for (int c = 0; c < 0x20; c++) special[c] = true;
+        special[static_cast<unsigned char>('"')] = special[static_cast<unsigned char>('\\')] = true;
+        special[static_cast<unsigned char>('<')] = special[static_cast<unsigned char>('>')] = true;
+        special[static_cast<unsigned char>('&')] = special[0xe2] = true;
+    }
+};
+constexpr EscapeTable kEscape;
+}  // namespace
+
 void append_string(std::string& out, std::string_view s) {
     out += '"';
+    size_t run = 0;  // start of the pending run of plain bytes
     for (size_t i = 0; i < s.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(s[i]);
+        if (!kEscape.special[c]) continue;
+        if (c == 0xe2 && !(i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                           (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
+                            static_cast<unsigned char>(s[i + 2]) == 0xa9)))
+            continue;  // another character starting with 0xe2: plain UTF-8
+        out.append(s.data() + run, i - run);
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -801,22 +823,19 @@ void append_string(std::string& out, std::string_view s) {
         case '<': out += "\\u003c"; break;
         case '>': out += "\\u003e"; break;
         case '&': out += "\\u0026"; break;
-        default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out += kHex[c >> 4];
-                out += kHex[c & 15];
-            } else if (c == 0xe2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                       (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
-                        static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
-                // U+2028 / U+2029: valid JSON, but they end lines in JavaScript.
-                out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
-                i += 2;
-            } else {
-                out += char(c);
-            }
+        case 0xe2:
+            // U+2028 / U+2029: valid JSON, but they end lines in JavaScript.
+            out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
+            i += 2;
+            break;
+        default:  // other control characters
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
         }
+        run = i + 1;
     }
+    out.append(s.data() + run, s.size() - run);
     out += '"';
 }
 

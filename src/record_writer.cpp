@@ -53,16 +53,22 @@ void append_deleted_record(std::string& out, const Attribute& id) {
     out += '}';
 }
 
-std::string envelope(std::string_view event, std::string_view model_name, std::string_view record_json) {
-    std::string out;
-    out.reserve(record_json.size() + event.size() + model_name.size() + 64);
+void append_envelope_head(std::string& out, std::string_view event, std::string_view model_name) {
     out += "{\"message\":[{\"event\":";
     json::append_string(out, event);
     out += ",\"model_name\":";
     json::append_string(out, model_name);
     out += ",\"data\":[";
+}
+
+void append_envelope_tail(std::string& out) { out += "]}]}"; }
+
+std::string envelope(std::string_view event, std::string_view model_name, std::string_view record_json) {
+    std::string out;
+    out.reserve(record_json.size() + event.size() + model_name.size() + 64);
+    append_envelope_head(out, event, model_name);
     out += record_json;
-    out += "]}]}";
+    append_envelope_tail(out);
     return out;
 }
 

@@ -40,6 +40,10 @@ void append_deleted_record(std::string& out, const Attribute& id);
 // {"message":[{"event":"<event>","model_name":"<model>","data":[<record_json>]}]}
 // record_json may hold several comma-separated records.
 std::string envelope(std::string_view event, std::string_view model_name, std::string_view record_json);
+// The same in two parts, for rendering the record straight into the value:
+// head, then the record(s), then tail.
+void append_envelope_head(std::string& out, std::string_view event, std::string_view model_name);
+void append_envelope_tail(std::string& out);
 
 // A hand-built message {"message":[{…}, …]} (stored as jsonb, which sorts
 // keys) re-rendered in dionysus-rb's key order: "message" first, and in each

@@ -1,4 +1,5 @@
 #include "pg/spi.hpp"
+#include "timestamp_text.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -8,6 +9,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
+#include <cstring>
 #include <exception>
 #include <unordered_map>
 
@@ -25,7 +27,8 @@ struct CResult {  // palloc'd copy of an SPI result, built inside the guard
 std::unordered_map<std::string, SPIPlanPtr> cached_plans;
 
 CResult run(const std::string& sql, const std::vector<Value>& params, bool read_only,
-            bool want_rows, bool cached = false, const std::vector<Oid>& param_types = {}) {
+            bool want_rows, bool cached = false, const std::vector<Oid>& param_types = {},
+            bool generic_plan = false, bool utc_timestamps = false) {
     const int n = static_cast<int>(params.size());
     // Plain arrays built before entering the guard; palloc'd datums inside.
     std::vector<Oid> types(n, TEXTOID);
@@ -43,10 +46,11 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
         if (it == cached_plans.end()) {
             Oid* tp = types.data();
             plan = guard([&]() -> SPIPlanPtr {
-                // Parsed once, planned per execution: parameters are text cast
-                // in SQL (e.g. '{1,2}'::int8[]), which only a custom plan folds
-                // into constants an index scan can use.
-                SPIPlanPtr p = SPI_prepare_cursor(sql_c, n, tp, CURSOR_OPT_CUSTOM_PLAN);
+                // Parsed once, planned per execution unless asked otherwise:
+                // parameters cast in SQL (e.g. '{1,2}'::int8[]) are folded
+                // into constants an index scan can use only by a custom plan.
+                SPIPlanPtr p = SPI_prepare_cursor(sql_c, n, tp,
+                                                  generic_plan ? CURSOR_OPT_GENERIC_PLAN : CURSOR_OPT_CUSTOM_PLAN);
                 if (p == nullptr)
                     elog(ERROR, "dionysus: could not prepare: %s", SPI_result_code_string(SPI_result));
                 SPI_keepplan(p);
@@ -87,17 +91,33 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
             FmgrInfo* out = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo) * (nc + 1)));
             Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * (nc + 1)));
             bool* isnull = static_cast<bool*>(palloc(sizeof(bool) * (nc + 1)));
+            // 't': timestamptz, 's': timestamp, printed by format_utc_timestamp
+            char* timestamp_kind = static_cast<char*>(palloc0(nc + 1));
             for (int col = 0; col < nc; col++) {
+                Oid type = TupleDescAttr(desc, col)->atttypid;
                 Oid fn;
                 bool varlena;
-                getTypeOutputInfo(TupleDescAttr(desc, col)->atttypid, &fn, &varlena);
+                getTypeOutputInfo(type, &fn, &varlena);
                 fmgr_info(fn, &out[col]);
+                if (utc_timestamps && type == TIMESTAMPTZOID) timestamp_kind[col] = 't';
+                if (utc_timestamps && type == TIMESTAMPOID) timestamp_kind[col] = 's';
             }
             for (uint64 row = 0; row < r.nrows; row++) {
                 heap_deform_tuple(SPI_tuptable->vals[row], desc, values, isnull);
-                for (int col = 0; col < nc; col++)
-                    if (!isnull[col] && !TupleDescAttr(desc, col)->attisdropped)
-                        r.cells[row * nc + col] = OutputFunctionCall(&out[col], values[col]);
+                for (int col = 0; col < nc; col++) {
+                    if (isnull[col] || TupleDescAttr(desc, col)->attisdropped) continue;
+                    char*& cell = r.cells[row * nc + col];
+                    if (timestamp_kind[col]) {
+                        cell = static_cast<char*>(palloc(32));
+                        size_t n = format_utc_timestamp(DatumGetInt64(values[col]), timestamp_kind[col] == 't', cell);
+                        if (n > 0) {
+                            cell[n] = '\0';
+                            continue;
+                        }
+                        pfree(cell);
+                    }
+                    cell = OutputFunctionCall(&out[col], values[col]);
+                }
             }
         }
         return r;
@@ -144,9 +164,31 @@ uint64_t execute(const std::string& sql, const std::vector<Value>& params) {
     return run(sql, params, false, false).nrows;
 }
 
+RowSet query_cached_rows(const std::string& sql, const std::vector<Value>& params,
+                         const std::vector<Oid>& types, bool generic_plan) {
+    CResult r = run(sql, params, false, true, true, types, generic_plan, true);
+    RowSet out;
+    out.nrows_ = r.nrows;
+    out.ncols_ = static_cast<size_t>(r.ncols);
+    const size_t cells = r.nrows * out.ncols_;
+    out.start_.resize(cells);
+    out.length_.resize(cells);
+    size_t total = 0;
+    for (size_t i = 0; i < cells; i++) {
+        out.length_[i] = r.cells[i] ? static_cast<uint32_t>(strlen(r.cells[i])) : RowSet::kNull;
+        if (r.cells[i]) total += out.length_[i];
+    }
+    out.arena_.reserve(total);
+    for (size_t i = 0; i < cells; i++) {
+        out.start_[i] = static_cast<uint32_t>(out.arena_.size());
+        if (r.cells[i]) out.arena_.append(r.cells[i], out.length_[i]);
+    }
+    return out;
+}
+
 std::vector<Row> query_cached(const std::string& sql, const std::vector<Value>& params,
-                              const std::vector<Oid>& types) {
-    return to_rows(run(sql, params, false, true, true, types));
+                              const std::vector<Oid>& types, bool generic_plan) {
+    return to_rows(run(sql, params, false, true, true, types, generic_plan));
 }
 
 uint64_t execute_cached(const std::string& sql, const std::vector<Value>& params,

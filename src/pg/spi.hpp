@@ -5,8 +5,10 @@
 
 #include "pg/boundary.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dionysus::pg {
@@ -32,10 +34,48 @@ uint64_t execute(const std::string& sql, const std::vector<Value>& params = {});
 // Same, through a plan prepared once per process (hot paths of the worker).
 // `types` may give parameter types other than text (parsed once, by the
 // type's input function).
+// `generic_plan`: plan once and reuse (for statements whose typed
+// parameters an index scan can use as they are, e.g. "id = ANY ($1)").
 std::vector<Row> query_cached(const std::string& sql, const std::vector<Value>& params = {},
-                              const std::vector<Oid>& types = {});
+                              const std::vector<Oid>& types = {}, bool generic_plan = false);
 uint64_t execute_cached(const std::string& sql, const std::vector<Value>& params = {},
                         const std::vector<Oid>& types = {});
+// A query's rows as views into one buffer: the worker's hot path reads
+// thousands of cells per batch, one allocation each would dominate.
+class RowSet {
+public:
+    class RowRef {
+    public:
+        // nullopt: SQL NULL. Valid as long as the RowSet lives (and is not moved).
+        std::optional<std::string_view> operator[](size_t col) const {
+            const size_t cell = row_ * set_->ncols_ + col;
+            if (set_->length_[cell] == kNull) return std::nullopt;
+            return std::string_view(set_->arena_.data() + set_->start_[cell], set_->length_[cell]);
+        }
+
+    private:
+        friend class RowSet;
+        RowRef(const RowSet* set, size_t row) : set_(set), row_(row) {}
+        const RowSet* set_;
+        size_t row_;
+    };
+    size_t size() const { return nrows_; }
+    RowRef operator[](size_t row) const { return RowRef(this, row); }
+
+private:
+    friend RowSet query_cached_rows(const std::string&, const std::vector<Value>&,
+                                    const std::vector<Oid>&, bool);
+    static constexpr uint32_t kNull = UINT32_MAX;
+    std::string arena_;
+    std::vector<uint32_t> start_, length_;  // per cell, row-major
+    size_t nrows_ = 0, ncols_ = 0;
+};
+// query_cached, as a RowSet. timestamp and timestamptz cells are printed as
+// with DateStyle ISO and TimeZone UTC (the publisher's session settings)
+// without calling their output functions (format_utc_timestamp).
+RowSet query_cached_rows(const std::string& sql, const std::vector<Value>& params = {},
+                         const std::vector<Oid>& types = {}, bool generic_plan = false);
+
 // Drops every cached plan (e.g. after the extension was dropped).
 void forget_cached_plans();
 // First column of the first row, or nullopt when no row / NULL.
