@@ -300,8 +300,9 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
     const bool declared_has_many = d[5] && *d[5] == "true";
     for (const auto& r : spi::query(
              "SELECT d.kind::text, d.dependency::pg_catalog.oid::text, d.\"column\"::text, d.relation "
-             "FROM dionysus.dependencies d WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid "
-             "ORDER BY d.position",
+             // a dependency table dropped since is left out (its changes no longer reach us)
+             "FROM dionysus.dependencies d JOIN pg_catalog.pg_class c ON c.oid = d.dependency "
+             "WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid ORDER BY d.position",
              {topic, *d[0]})) {
         const std::string& column = *r[2];
         if (*r[0] == "o") {  // the model references the dependency
