@@ -71,6 +71,11 @@ cat <<'TXT'
     SELECT dionysus.publish('demo_rentals', 'rentals');
     SELECT dionysus.declare_topic('demo', 'accounts');
     SELECT dionysus.publish('demo_accounts', 'accounts');
+    -- an aggregate: a booking with its fees (a fee's change republishes its booking)
+    CREATE TABLE bookings (id bigserial PRIMARY KEY, account_id, rental_id bigint REFERENCES rentals, start_at);
+    CREATE TABLE bookings_fees (id bigserial PRIMARY KEY, booking_id bigint REFERENCES bookings, name, amount);
+    SELECT dionysus.declare_topic('demo', 'bookings', partition_key => 'account_id');
+    SELECT dionysus.publish('demo_bookings', 'bookings', dependencies => ARRAY['bookings_fees']::regclass[]);
 TXT
 psql_demo >/dev/null <<'SQL'
 CREATE EXTENSION dionysus;
@@ -93,11 +98,25 @@ SELECT dionysus.declare_topic('demo', 'rentals', partition_key => 'account_id');
 SELECT dionysus.publish('demo_rentals', 'rentals');
 SELECT dionysus.declare_topic('demo', 'accounts');
 SELECT dionysus.publish('demo_accounts', 'accounts');
+CREATE TABLE bookings (
+  id         bigserial PRIMARY KEY,
+  account_id bigint REFERENCES accounts,
+  rental_id  bigint REFERENCES rentals,
+  start_at   timestamptz
+);
+CREATE TABLE bookings_fees (
+  id         bigserial PRIMARY KEY,
+  booking_id bigint REFERENCES bookings,
+  name       text NOT NULL,
+  amount     numeric(10,2) NOT NULL
+);
+SELECT dionysus.declare_topic('demo', 'bookings', partition_key => 'account_id');
+SELECT dionysus.publish('demo_bookings', 'bookings', dependencies => ARRAY['bookings_fees']::regclass[]);
 SQL
 
-say "start a Kafka consumer (kcat) on demo_rentals and demo_accounts"
+say "start a Kafka consumer (kcat) on demo_accounts, demo_rentals and demo_bookings"
 : >"$MESSAGES"
-for topic in demo_accounts demo_rentals; do
+for topic in demo_accounts demo_rentals demo_bookings; do
   kcat -C -u -q -b "$DIONYSUS_BOOTSTRAP" -t "$topic" -o beginning \
        -f 'kafka> topic=%t partition=%p key=%k value=%s headers=%h\n' >>"$MESSAGES" 2>>"$DEMO/kcat.err" &
   CONSUMER_PIDS+=($!)
@@ -141,6 +160,12 @@ step "restore: clear canceled_at (-> rental_created)" 1 \
   "UPDATE rentals SET canceled_at = NULL WHERE id = 2"
 step "delete a rental (-> rental_destroyed)" 1 \
   "DELETE FROM rentals WHERE id = 1"
+step "book the restored rental (-> booking_created)" 1 \
+  "INSERT INTO bookings (account_id, rental_id, start_at) VALUES (1, 2, '2024-07-01 16:00+00')"
+step "add two fees in one statement (-> one booking_updated, the fees sideloaded)" 1 \
+  "INSERT INTO bookings_fees (booking_id, name, amount) VALUES (1, 'Cleaning', 50), (1, 'Linen', 25.50)"
+step "delete a fee on its own (-> booking_updated without it)" 1 \
+  "DELETE FROM bookings_fees WHERE name = 'Linen'"
 
 say "wait until the outbox is drained"
 deadline=$(( $(date +%s) + 30 ))
