@@ -135,15 +135,18 @@ std::string function_call_name(const std::string& regprocedure) {
         {regprocedure});
 }
 
-// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1).
+// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[]).
+// The type is in the text because plans are cached by text: after ALTER
+// COLUMN … TYPE the statement (and its parameter type) must be new.
 // No ORDER BY: it would tempt the planner into a primary-key index scan of
 // a whole child table; rows are sorted in C++ where order matters.
 Fetch fetch_sql(const Model& m, const std::string& column) {
     std::string select_list = "t.*";
     for (const auto& e : m.extra_columns) select_list += ", " + e;
     auto rows = spi::query(
-        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1)', "
-        "$3, c.oid::pg_catalog.regclass, a.attname), ty.typarray::pg_catalog.oid::text "
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1::%s)', "
+        "$3, c.oid::pg_catalog.regclass, a.attname, ty.typarray::pg_catalog.regtype), "
+        "ty.typarray::pg_catalog.oid::text "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
         "AND a.attname = $2 AND NOT a.attisdropped JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
         "WHERE c.oid = $1::pg_catalog.oid AND ty.typarray <> 0",
@@ -281,15 +284,25 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
         "SELECT m.model::pg_catalog.oid::text, COALESCE(m.partition_key_kind::text, ''), m.partition_key, "
         "m.soft_delete_column::text, m.publish_updates_after_soft_delete::text, "
         "(SELECT s.has_many IS NOT NULL FROM dionysus.serializers s WHERE s.model = m.model)::text "
-        "FROM dionysus.models m WHERE m.topic = $1 AND m.model_name = $2",
+        // a table dropped since it was published: its events are skipped
+        "FROM dionysus.models m JOIN pg_catalog.pg_class c ON c.oid = m.model "
+        "WHERE m.topic = $1 AND m.model_name = $2",
         {topic, model_name});
     if (decl.empty()) return std::nullopt;
     const auto& d = decl[0];
     Model m = load_columns(*d[0], model_name);
+    // A dependency table dropped since is left out (its changes no longer reach us).
+    const auto dependencies = spi::query(
+        "SELECT d.kind::text, d.dependency::pg_catalog.oid::text, d.\"column\"::text, d.relation "
+        "FROM dionysus.dependencies d JOIN pg_catalog.pg_class c ON c.oid = d.dependency "
+        "WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid ORDER BY d.position",
+        {topic, *d[0]});
+    // Events of dependency changes take their partition key from the row
+    // at publish time; other events carry it from capture.
     m.partition_key_kind = d[1]->empty() ? 0 : (*d[1])[0];
     if (m.partition_key_kind == 'c') {
         m.partition_key_index = m.index_of(*d[2]).value_or(0);
-    } else if (m.partition_key_kind == 'f') {
+    } else if (m.partition_key_kind == 'f' && !dependencies.empty()) {
         m.partition_key_index = m.columns.size() + m.extra_columns.size();
         m.extra_columns.push_back(function_call_name(*d[2]) + "(t)");
     }
@@ -298,16 +311,11 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
     m.fetch = fetch_sql(m, m.primary_key);
 
     const bool declared_has_many = d[5] && *d[5] == "true";
-    for (const auto& r : spi::query(
-             "SELECT d.kind::text, d.dependency::pg_catalog.oid::text, d.\"column\"::text, d.relation "
-             // a dependency table dropped since is left out (its changes no longer reach us)
-             "FROM dionysus.dependencies d JOIN pg_catalog.pg_class c ON c.oid = d.dependency "
-             "WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid ORDER BY d.position",
-             {topic, *d[0]})) {
+    for (const auto& r : dependencies) {
         const std::string& column = *r[2];
         if (*r[0] == "o") {  // the model references the dependency
             auto fk = m.index_of(column);
-            if (!fk) throw std::runtime_error("column " + column + " of " + model_name + " no longer exists");
+            if (!fk) continue;  // renamed or dropped since: nothing to fan out or sideload
             m.fetch_by_column.emplace(column, fetch_sql(m, column));
             if (m.custom_function) continue;
             std::string name = *r[3];  // the link's name when the serializer renders one
@@ -327,7 +335,9 @@ std::optional<Model> load_model_uncached(const std::string& topic, const std::st
              "FROM dionysus.serializers s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.has_many) e "
              "CROSS JOIN LATERAL (SELECT pg_catalog.to_regclass(pg_catalog.substring(e.value, '^(.*)\\.[^.]*$')) AS oid, "
              "  pg_catalog.substring(e.value, '\\.([^.]*)$') AS col) ch "
-             "WHERE s.model = $1::pg_catalog.oid AND ch.oid IS NOT NULL",
+             // a child table or column gone since the declaration is left out
+             "JOIN pg_catalog.pg_attribute a ON a.attrelid = ch.oid AND a.attname = ch.col AND NOT a.attisdropped "
+             "WHERE s.model = $1::pg_catalog.oid",
              {*d[0]})) {
         m.has_many.push_back(has_many_relation(*r[0], *r[1], *r[2]));
         m.sideloads.emplace_back('m', m.has_many.size() - 1);

@@ -147,6 +147,8 @@ TableCapture* build_capture(Relation rel) {
              " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
              " WHERE i.indrelid = d.dependency AND i.indisprimary) END, d.kind::text "
              "FROM dionysus.dependencies d JOIN dionysus.models m ON m.topic = d.topic AND m.model = d.model "
+             // a model table dropped since: nothing to republish
+             "JOIN pg_catalog.pg_class c ON c.oid = d.model "
              "WHERE d.dependency = $1::pg_catalog.oid ORDER BY d.topic, m.model_name",
              {std::to_string(relid)})) {
         if (!r[3])

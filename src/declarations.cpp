@@ -7,6 +7,7 @@
 #include "guc.hpp"
 #include "naming.hpp"
 #include "capture_trigger.hpp"
+#include "catalog.hpp"
 #include "sql_arguments.hpp"
 
 extern "C" {
@@ -111,12 +112,12 @@ std::pair<std::string, std::string> resolve_partition_key(Oid relid, const std::
     if (has_column(relid, *declared)) return {"c", *declared};
     // A function taking the table's row type and returning text.
     auto fn = spi::query_value(
-        "SELECT p.oid::pg_catalog.regprocedure::text FROM pg_catalog.pg_proc p "
+        "SELECT p.oid::pg_catalog.oid::text FROM pg_catalog.pg_proc p "
         "JOIN pg_catalog.pg_class c ON c.oid = $2::pg_catalog.oid "
         "WHERE p.oid = pg_catalog.to_regproc($1) AND p.pronargs = 1 "
         "AND p.proargtypes[0] = c.reltype AND p.prorettype = 'pg_catalog.text'::pg_catalog.regtype",
         {*declared, oid_text(relid)});
-    if (fn) return {"f", *fn};
+    if (fn) return {"f", dionysus::qualified_function(static_cast<Oid>(std::stoul(*fn)))};
     throw Error(ERRCODE_UNDEFINED_COLUMN,
                 "partition key \"" + *declared + "\" is neither a column of table " + table +
                     " nor a function " + *declared + "(" + table + ") returning text");
@@ -157,6 +158,41 @@ std::vector<std::string> foreign_keys(Oid from, Oid to) {
     return out;
 }
 
+// The publisher matches a foreign key's values with the referenced key's by
+// their text, so the two must print alike: the same type and modifier (not
+// a date/time type, whose text follows session settings), or both integers,
+// or both text/varchar. numeric(10,2) against numeric would print 1.00 and 1.
+void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
+                     const std::string& to_table) {
+    auto rows = spi::query(
+        "SELECT fa.atttypid::pg_catalog.oid::text, fa.atttypmod::text, "
+        "pg_catalog.format_type(fa.atttypid, fa.atttypmod), ka.atttypid::pg_catalog.oid::text, "
+        "ka.atttypmod::text, pg_catalog.format_type(ka.atttypid, ka.atttypmod), ka.attname::text, "
+        "ft.typcategory::text "
+        "FROM pg_catalog.pg_attribute fa JOIN pg_catalog.pg_type ft ON ft.oid = fa.atttypid, "
+        "pg_catalog.pg_index i JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid "
+        "AND ka.attnum = i.indkey[0] "
+        "WHERE fa.attrelid = $1::pg_catalog.oid AND fa.attname = $2 AND i.indrelid = $3::pg_catalog.oid "
+        "AND i.indisprimary",
+        {oid_text(from), column, oid_text(to)});
+    if (rows.empty()) return;
+    const auto& r = rows[0];
+    auto family = [](const std::string& type) -> int {
+        const unsigned long oid = std::stoul(type);
+        if (oid == INT2OID || oid == INT4OID || oid == INT8OID) return 1;
+        if (oid == TEXTOID || oid == VARCHAROID) return 2;
+        return 0;
+    };
+    const bool same = *r[0] == *r[3] && *r[1] == *r[4] && *r[7] != "D" && *r[7] != "T";
+    const int f = family(*r[0]);
+    if (same || (f != 0 && f == family(*r[3]))) return;
+    throw Error(ERRCODE_DATATYPE_MISMATCH,
+                "foreign key " + from_table + "." + column + " (" + *r[2] + ") and the key it references, " +
+                    to_table + "." + *r[6] + " (" + *r[5] + "), differ in type",
+                "Dependencies need a foreign key of the referenced key's type (any integer types, or "
+                "text and varchar, go together), and no date/time key.");
+}
+
 struct DependencyPath {
     char kind;           // 'm' has_many, 'o' has_one
     std::string column;  // the foreign-key column
@@ -180,6 +216,10 @@ DependencyPath dependency_path(Oid model, const std::string& model_table, Oid de
                     "dependency " + dependency_table + " has several foreign-key paths to model " +
                         model_table,
                     "Only one single-column foreign key may link a dependency and its model.");
+    if (!many.empty())
+        check_key_types(dependency, many[0], model, dependency_table, model_table);
+    else
+        check_key_types(model, one[0], dependency, model_table, dependency_table);
     if (!many.empty()) {
         std::string relname = *spi::query_value(
             "SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
@@ -196,20 +236,18 @@ DependencyPath dependency_path(Oid model, const std::string& model_table, Oid de
 std::vector<Oid> regclass_array_arg(FunctionCallInfo fcinfo, int n) {
     std::vector<Oid> out;
     if (PG_ARGISNULL(n)) return out;
-    bool has_null = false;
+    // Postgres data inside the guard, C++ containers outside it.
+    Datum* items = nullptr;
+    bool* nulls = nullptr;
+    int count = 0;
     dionysus::pg::guard([&] {
         ArrayType* arr = PG_GETARG_ARRAYTYPE_P(n);
-        Datum* items;
-        bool* nulls;
-        int count;
         deconstruct_array(arr, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT, &items, &nulls, &count);
-        for (int i = 0; i < count; i++) {
-            if (nulls[i]) has_null = true;
-            else out.push_back(DatumGetObjectId(items[i]));
-        }
     });
-    if (has_null)
-        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "dependencies must not contain NULL");
+    for (int i = 0; i < count; i++) {
+        if (nulls[i]) throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "dependencies must not contain NULL");
+        out.push_back(DatumGetObjectId(items[i]));
+    }
     return out;
 }
 

@@ -3,6 +3,7 @@
 // dionysus.serializers, applied by the publisher (bgworker/outbox_batch.cpp).
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "catalog.hpp"
 #include "capture_trigger.hpp"
 #include "sql_arguments.hpp"
 
@@ -130,7 +131,7 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
             throw Error(ERRCODE_INVALID_FUNCTION_DEFINITION,
                         "function " + *spi::query_value("SELECT $1::pg_catalog.oid::pg_catalog.regprocedure::text", {*function}) +
                             " must take one argument of type " + name + " and return jsonb");
-        function = *spi::query_value("SELECT $1::pg_catalog.oid::pg_catalog.regprocedure::text", {*function});
+        function = dionysus::qualified_function(static_cast<Oid>(std::stoul(*function)));
     }
 
     spi::execute(

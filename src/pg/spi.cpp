@@ -11,6 +11,7 @@ extern "C" {
 
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace dionysus::pg {
@@ -178,6 +179,9 @@ RowSet query_cached_rows(const std::string& sql, const std::vector<Value>& param
         out.length_[i] = r.cells[i] ? static_cast<uint32_t>(strlen(r.cells[i])) : RowSet::kNull;
         if (r.cells[i]) total += out.length_[i];
     }
+    if (total >= RowSet::kNull)
+        throw std::runtime_error("dionysus: a query result of " + std::to_string(total) +
+                                 " bytes exceeds what one RowSet holds (4 GiB)");
     out.arena_.reserve(total);
     for (size_t i = 0; i < cells; i++) {
         out.start_[i] = static_cast<uint32_t>(out.arena_.size());

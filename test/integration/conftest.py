@@ -43,7 +43,7 @@ TEST_TOPICS = [
     "it_bulk_items", "it_fault_items", "it_kill_items", "it_late_items",
     "it_restart_items", "it_term_items", "it_naming_fees", "it_capture_items",
     "it_schema_rentals", "it_wake_items", "it_hand_rentals", "it_ser_bookings", "it_agg_bookings", "it_fail_notes", "it_big_bookings",
-    "it_corpus_types", "it_dep_design", "it_dep_bookings", "it_dep_shared", "it_dep_rentals", "it_depfault_bookings",
+    "it_corpus_types", "it_dep_design", "it_dep_bookings", "it_dep_shared", "it_dep_rentals", "it_depfault_bookings", "it_dep_schema", "it_dep_drop",
 ]
 
 

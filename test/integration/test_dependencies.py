@@ -278,3 +278,64 @@ def test_has_one_dependency(cluster, db):
     for m in msgs:
         account = {"Booking:1": "11", "Booking:2": "22", "Booking:3": "33", "Booking:4": "44"}[m.key.decode()]
         assert m.partition == crc32_partition(account, parts)
+
+
+def test_partition_key_function_in_another_schema(cluster, db):
+    """A model in its own schema, partitioned by a function of that schema:
+    dependency events take the key from the function at publish time (the
+    worker's search_path is not the application's)."""
+    sql(db, "CREATE SCHEMA depk")
+    sql(db, "CREATE TABLE depk.orders (id bigint PRIMARY KEY, region text)")
+    sql(db, "CREATE TABLE depk.lines (id bigint PRIMARY KEY, order_id bigint REFERENCES depk.orders, qty int)")
+    sql(db, "CREATE FUNCTION depk.order_region(o depk.orders) RETURNS text LANGUAGE sql IMMUTABLE "
+            "AS $$ SELECT 'region-' || o.region $$")
+    sql(db, "SET search_path = depk, public")
+    sql(db, "SELECT dionysus.declare_topic('it_dep', 'schema', partition_key => 'order_region')")
+    sql(db, "SELECT dionysus.publish('it_dep_schema', 'orders', dependencies => ARRAY['lines']::regclass[])")
+    sql(db, "RESET search_path")
+    assert scalar(db, "SELECT partition_key FROM dionysus.models WHERE topic = 'it_dep_schema'") == \
+        "depk.order_region(depk.orders)"
+    sql(db, "INSERT INTO depk.orders VALUES (1, 'north'), (2, 'south')")
+    wait_drained(db, timeout=30)
+    sql(db, "INSERT INTO depk.lines VALUES (1, 1, 3), (2, 2, 4)")
+    wait_drained(db, timeout=30)
+    assert scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_dep_schema' "
+                      "AND failed_at IS NOT NULL") == 0
+    msgs = consume(cluster.bootstrap, "it_dep_schema", 4, timeout=30, idle=1.0)
+    parts = topic_partitions(cluster.bootstrap, "it_dep_schema")
+    events = by_key(msgs)
+    assert {k: [e for e, _ in v] for k, v in events.items()} == {
+        "Order:1": ["order_created", "order_updated"], "Order:2": ["order_created", "order_updated"]}
+    for m in msgs:
+        region = {"Order:1": "region-north", "Order:2": "region-south"}[m.key.decode()]
+        assert m.partition == crc32_partition(region, parts), m
+    assert events["Order:1"][1][1]["lines"] == [{"id": 1, "qty": 3, "links": {"order": 1}}]
+
+
+def test_dropped_and_altered_tables_do_not_block_the_topic(cluster, db):
+    """A model table dropped while its dependency's events are pending, and a
+    primary key whose type changed (the worker's cached statements follow)."""
+    sql(db, "CREATE TABLE depx_gone (id bigint PRIMARY KEY)")
+    sql(db, "CREATE TABLE depx_gone_notes (id bigint PRIMARY KEY, depx_gone_id bigint REFERENCES depx_gone)")
+    sql(db, "CREATE TABLE depx_items (id integer PRIMARY KEY, name text)")
+    sql(db, "SELECT dionysus.declare_topic('it_dep', 'drop')")
+    sql(db, """SELECT dionysus.publish('it_dep_drop', 'depx_gone', model_name => 'Gone',
+               dependencies => ARRAY['depx_gone_notes']::regclass[])""")
+    sql(db, "SELECT dionysus.publish('it_dep_drop', 'depx_items', model_name => 'Item')")
+    sql(db, "INSERT INTO depx_items VALUES (1, 'before')")
+    wait_drained(db, timeout=30)
+
+    # the model table goes while an event of its dependency is pending
+    sql(db, "BEGIN; INSERT INTO depx_gone VALUES (1); INSERT INTO depx_gone_notes VALUES (1, 1); "
+            "DROP TABLE depx_gone CASCADE; COMMIT")
+    sql(db, "INSERT INTO depx_gone_notes VALUES (2, NULL)")   # capture still installed on the notes
+    # the primary key's type changes under the worker's cached statements
+    sql(db, "ALTER TABLE depx_items ALTER COLUMN id TYPE bigint")
+    sql(db, "INSERT INTO depx_items VALUES (3000000000, 'after')")
+    wait_drained(db, timeout=30)
+    assert scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_dep_drop' "
+                      "AND failed_at IS NOT NULL") == 0
+    msgs = consume(cluster.bootstrap, "it_dep_drop", 2, timeout=30, idle=1.0)
+    assert sorted(m.key for m in msgs) == [b"Item:1", b"Item:3000000000"]
+    late = [m for m in msgs if m.key == b"Item:3000000000"][0]
+    assert late.value == message("item_created", "Item", {"id": 3000000000, "name": "after", "links": {}})

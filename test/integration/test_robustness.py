@@ -175,8 +175,9 @@ def test_sigterm_worker_exits_cleanly_and_restarts(cluster, db):
 
 def test_dependency_events_survive_a_broker_outage(cluster, db):
     """Dependency changes (has_many and a has_one fan-out to many bookings)
-    made while the broker is down: recorded as failures, then every booking
-    they belong to is delivered, in per-key order, ending in its last state."""
+    made while the broker is down: the first ones are recorded as failures
+    (the rest wait behind them, per-key order), then every booking they
+    belong to is delivered, in per-key order, ending in its last state."""
     sql(db, "CREATE TABLE depf_rentals (id bigint PRIMARY KEY, name text)")
     sql(db, """CREATE TABLE depf_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES depf_rentals,
                account_id bigint)""")

@@ -113,3 +113,23 @@ SELECT count(*) FROM pg_trigger WHERE tgrelid = 'dep_fees'::regclass AND NOT tgi
 SELECT dionysus.drop_topic('dep_bookings');
 SELECT count(*) FROM dionysus.dependencies;
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'dep_notes'::regclass AND NOT tgisinternal;
+
+-- a foreign key whose values print differently from the key it references
+CREATE TABLE dep_amounts (id numeric PRIMARY KEY);
+CREATE TABLE dep_amount_notes (id bigint PRIMARY KEY, amount_id numeric(10,2) REFERENCES dep_amounts);
+CREATE TABLE dep_codes (code char(4) PRIMARY KEY);
+CREATE TABLE dep_code_notes (id bigint PRIMARY KEY, code char(6) REFERENCES dep_codes);
+SELECT dionysus.declare_topic('dep', 'types');
+SELECT try($$SELECT dionysus.publish('dep_types', 'dep_amounts', dependencies => ARRAY['dep_amount_notes']::regclass[])$$);
+SELECT try($$SELECT dionysus.publish('dep_types', 'dep_codes', dependencies => ARRAY['dep_code_notes']::regclass[])$$);
+-- integer types of different sizes go together
+CREATE TABLE dep_big (id bigint PRIMARY KEY);
+CREATE TABLE dep_small_notes (id integer PRIMARY KEY, dep_big_id integer REFERENCES dep_big);
+SELECT dionysus.publish('dep_types', 'dep_big', dependencies => ARRAY['dep_small_notes']::regclass[]);
+-- partition key functions and serializer functions are stored schema-qualified
+CREATE FUNCTION dep_big_key(b dep_big) RETURNS text LANGUAGE sql AS $$ SELECT b.id::text $$;
+SELECT dionysus.declare_topic('dep', 'keyed', partition_key => 'dep_big_key');
+SELECT dionysus.publish('dep_keyed', 'dep_big');
+SELECT partition_key, partition_key_kind FROM dionysus.models WHERE topic = 'dep_keyed';
+SELECT dionysus.drop_topic('dep_keyed');
+SELECT dionysus.drop_topic('dep_types');
