@@ -8,7 +8,7 @@ PURE_OBJS = src/naming.o src/json_render.o src/partitioning.o src/record_writer.
             bgworker/kafka_producer.o
 
 # Postgres-facing C++: every crossing goes through src/pg/boundary.hpp.
-PG_OBJS = src/pg/boundary.o src/pg/spi.o src/sql_arguments.o src/catalog.o src/extension.o src/guc.o src/shared_state.o src/outbox_writer.o \
+PG_OBJS = src/pg/boundary.o src/pg/spi.o src/sql_arguments.o src/catalog.o src/foreign_keys.o src/extension.o src/guc.o src/shared_state.o src/outbox_writer.o \
           src/declarations.o src/serializer_declarations.o src/capture_trigger.o src/hand_built_messages.o \
           bgworker/publisher.o bgworker/outbox_batch.o
 

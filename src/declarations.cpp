@@ -8,6 +8,7 @@
 #include "naming.hpp"
 #include "capture_trigger.hpp"
 #include "catalog.hpp"
+#include "foreign_keys.hpp"
 #include "sql_arguments.hpp"
 
 extern "C" {
@@ -142,57 +143,6 @@ std::string primary_key_of(Oid relid, const std::string& table) {
     return *pk[0][0];
 }
 
-// Single-column foreign keys of `from` referencing the primary key of `to`:
-// the names of the referencing columns.
-std::vector<std::string> foreign_keys(Oid from, Oid to) {
-    std::vector<std::string> out;
-    for (const auto& r : spi::query(
-             "SELECT a.attname::text FROM pg_catalog.pg_constraint c "
-             "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-             "JOIN pg_catalog.pg_index i ON i.indrelid = c.confrelid AND i.indisprimary "
-             "WHERE c.contype = 'f' AND c.conrelid = $1::pg_catalog.oid "
-             "AND c.confrelid = $2::pg_catalog.oid AND pg_catalog.cardinality(c.conkey) = 1 "
-             "AND i.indnatts = 1 AND c.confkey[1] = i.indkey[0] ORDER BY a.attnum",
-             {oid_text(from), oid_text(to)}))
-        out.push_back(*r[0]);
-    return out;
-}
-
-// The publisher matches a foreign key's values with the referenced key's by
-// their text, so the two must print alike: the same type and modifier (not
-// a date/time type, whose text follows session settings), or both integers,
-// or both text/varchar. numeric(10,2) against numeric would print 1.00 and 1.
-void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
-                     const std::string& to_table) {
-    auto rows = spi::query(
-        "SELECT fa.atttypid::pg_catalog.oid::text, fa.atttypmod::text, "
-        "pg_catalog.format_type(fa.atttypid, fa.atttypmod), ka.atttypid::pg_catalog.oid::text, "
-        "ka.atttypmod::text, pg_catalog.format_type(ka.atttypid, ka.atttypmod), ka.attname::text, "
-        "ft.typcategory::text "
-        "FROM pg_catalog.pg_attribute fa JOIN pg_catalog.pg_type ft ON ft.oid = fa.atttypid, "
-        "pg_catalog.pg_index i JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid "
-        "AND ka.attnum = i.indkey[0] "
-        "WHERE fa.attrelid = $1::pg_catalog.oid AND fa.attname = $2 AND i.indrelid = $3::pg_catalog.oid "
-        "AND i.indisprimary",
-        {oid_text(from), column, oid_text(to)});
-    if (rows.empty()) return;
-    const auto& r = rows[0];
-    auto family = [](const std::string& type) -> int {
-        const unsigned long oid = std::stoul(type);
-        if (oid == INT2OID || oid == INT4OID || oid == INT8OID) return 1;
-        if (oid == TEXTOID || oid == VARCHAROID) return 2;
-        return 0;
-    };
-    const bool same = *r[0] == *r[3] && *r[1] == *r[4] && *r[7] != "D" && *r[7] != "T";
-    const int f = family(*r[0]);
-    if (same || (f != 0 && f == family(*r[3]))) return;
-    throw Error(ERRCODE_DATATYPE_MISMATCH,
-                "foreign key " + from_table + "." + column + " (" + *r[2] + ") and the key it references, " +
-                    to_table + "." + *r[6] + " (" + *r[5] + "), differ in type",
-                "Dependencies need a foreign key of the referenced key's type (any integer types, or "
-                "text and varchar, go together), and no date/time key.");
-}
-
 struct DependencyPath {
     char kind;           // 'm' has_many, 'o' has_one
     std::string column;  // the foreign-key column
@@ -204,8 +154,8 @@ struct DependencyPath {
 // (has_one). Exactly one foreign key must say it.
 DependencyPath dependency_path(Oid model, const std::string& model_table, Oid dependency,
                                const std::string& dependency_table) {
-    auto many = foreign_keys(dependency, model);
-    auto one = foreign_keys(model, dependency);
+    auto many = dionysus::foreign_keys(dependency, model);
+    auto one = dionysus::foreign_keys(model, dependency);
     if (many.size() + one.size() == 0)
         throw Error(ERRCODE_INVALID_FOREIGN_KEY,
                     "dependency " + dependency_table + " has no foreign-key path to model " + model_table,
@@ -217,9 +167,9 @@ DependencyPath dependency_path(Oid model, const std::string& model_table, Oid de
                         model_table,
                     "Only one single-column foreign key may link a dependency and its model.");
     if (!many.empty())
-        check_key_types(dependency, many[0], model, dependency_table, model_table);
+        dionysus::check_key_types(dependency, many[0], model, dependency_table, model_table);
     else
-        check_key_types(model, one[0], dependency, model_table, dependency_table);
+        dionysus::check_key_types(model, one[0], dependency, model_table, dependency_table);
     if (!many.empty()) {
         std::string relname = *spi::query_value(
             "SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",

@@ -4,6 +4,7 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
 #include "catalog.hpp"
+#include "foreign_keys.hpp"
 #include "capture_trigger.hpp"
 #include "sql_arguments.hpp"
 
@@ -117,6 +118,9 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
             if (missing_columns(*child_oid, "{\"" + column + "\"}"))
                 throw Error(ERRCODE_UNDEFINED_COLUMN,
                             "has_many: table " + child + " has no column \"" + column + "\"");
+            // children are grouped under their parent by the text of the key
+            dionysus::check_key_types(static_cast<Oid>(std::stoul(*child_oid)), column,
+                                      static_cast<Oid>(std::stoul(relid)), child, name);
         }
     }
 

@@ -34,3 +34,8 @@ SELECT try($$SELECT dionysus.serializer('ser_nope')$$);
 SELECT try($$SELECT dionysus.serializer(NULL)$$);
 -- failed calls leave the previous declaration
 SELECT model, function FROM dionysus.serializers;
+
+-- has_many children are grouped by the text of their key: types must print alike
+CREATE TABLE ser_amounts (id numeric PRIMARY KEY);
+CREATE TABLE ser_amount_parts (id bigint PRIMARY KEY, amount_id numeric(10,2));
+SELECT try($$SELECT dionysus.serializer('ser_amounts', has_many => '{"parts": "ser_amount_parts.amount_id"}')$$);
