@@ -166,21 +166,15 @@ DependencyPath dependency_path(Oid model, const std::string& model_table, Oid de
                     "dependency " + dependency_table + " has several foreign-key paths to model " +
                         model_table,
                     "Only one single-column foreign key may link a dependency and its model.");
-    if (!many.empty())
-        dionysus::check_key_types(dependency, many[0], model, dependency_table, model_table);
-    else
-        dionysus::check_key_types(model, one[0], dependency, model_table, dependency_table);
     if (!many.empty()) {
+        dionysus::check_key_types(dependency, many[0], model, dependency_table, model_table);
         std::string relname = *spi::query_value(
             "SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
             {oid_text(dependency)});
         return {'m', many[0], relname};
     }
-    const std::string& column = one[0];
-    std::string relation = column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0
-                               ? column.substr(0, column.size() - 3)
-                               : column;
-    return {'o', column, relation};
+    dionysus::check_key_types(model, one[0], dependency, model_table, dependency_table);
+    return {'o', one[0], dionysus::naming::link_name(one[0])};
 }
 
 std::vector<Oid> regclass_array_arg(FunctionCallInfo fcinfo, int n) {

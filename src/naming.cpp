@@ -232,4 +232,11 @@ std::string message_key(std::string_view model_name, std::string_view id) {
     return out;
 }
 
+std::string link_name(std::string_view column) {
+    constexpr std::string_view suffix = "_id";
+    if (column.size() > suffix.size() && column.substr(column.size() - suffix.size()) == suffix)
+        column.remove_suffix(suffix.size());
+    return std::string(column);
+}
+
 }  // namespace dionysus::naming

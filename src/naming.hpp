@@ -30,4 +30,8 @@ std::string topic_name(std::string_view ns, std::string_view name);
 // "<ModelName>:<id>", dionysus-rb's message key.
 std::string message_key(std::string_view model_name, std::string_view id);
 
+// The link (and has_one relation) name of a foreign-key column, as Rails
+// names a belongs_to: "rental_id" -> "rental"; other names stay as they are.
+std::string link_name(std::string_view column);
+
 }  // namespace dionysus::naming

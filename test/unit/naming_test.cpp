@@ -157,6 +157,14 @@ TEST(TopicName, JoinsAndKeys) {
     EXPECT_EQ(message_key("BookingsFee", "3f2a"), "BookingsFee:3f2a");
 }
 
+TEST(Naming, LinkName) {
+    EXPECT_EQ(link_name("rental_id"), "rental");
+    EXPECT_EQ(link_name("account_id"), "account");
+    EXPECT_EQ(link_name("owner"), "owner");
+    EXPECT_EQ(link_name("_id"), "_id");  // nothing would be left
+    EXPECT_EQ(link_name("id"), "id");
+}
+
 TEST(TopicName, LegalNames) {
     EXPECT_EQ(topic_name_problem("dionysus_bookings"), std::nullopt);
     EXPECT_EQ(topic_name_problem("a.b-c_D9"), std::nullopt);
