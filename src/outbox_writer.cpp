@@ -46,7 +46,6 @@ struct Writer {
     int nslots;
     int used;
     MemoryContext row_context;  // text datums of buffered rows
-    TimestampTz now;
     uint64 written;
 };
 
@@ -74,7 +73,6 @@ void writer_open(Writer* w, Oid outbox_relid, bool bulk) {
     w->cid = GetCurrentCommandId(true);
     w->row_context = AllocSetContextCreate(CurrentMemoryContext, "dionysus outbox rows",
                                            ALLOCSET_DEFAULT_SIZES);
-    w->now = GetCurrentTransactionStartTimestamp();  // now(), like the column default
 }
 
 void writer_flush(Writer* w) {
@@ -107,12 +105,21 @@ Datum text_of(FmgrInfo* out, Datum value) {
 
 // The outbox row for one event of `row` (a slot of the published table) on
 // topic `t`; text values are allocated in the current memory context.
+// What every outbox row has: an id, no attempts yet, created_at and
+// updated_at; every other column NULL until set.
+void fill_common(Datum* v, bool* n, const TableCapture* c, TimestampTz now) {
+    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
+    v[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
+    v[12] = Int32GetDatum(0);  // attempts
+    v[13] = TimestampTzGetDatum(now);
+    v[14] = TimestampTzGetDatum(now);
+    n[0] = n[12] = n[13] = n[14] = false;
+}
+
 void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCapture* t, Datum event,
                      TupleTableSlot* row, TimestampTz now) {
     bool isnull;
-    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
-    v[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
-    n[0] = false;
+    fill_common(v, n, c, now);
     v[1] = t->model_name;
     n[1] = false;
     Datum pk = slot_getattr(row, c->pk_att, &isnull);
@@ -139,12 +146,6 @@ void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCaptur
         v[5] = fcinfo->isnull ? CStringGetTextDatum("0") : datumCopy(key, false, -1);
         n[5] = false;
     }
-    v[12] = Int32GetDatum(0);  // attempts
-    n[12] = false;
-    v[13] = TimestampTzGetDatum(now);
-    n[13] = false;
-    v[14] = TimestampTzGetDatum(now);
-    n[14] = false;
 }
 
 // The outbox row of a dependency change: `<model>_updated` of the model rows
@@ -152,17 +153,13 @@ void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCaptur
 // rows at publish time.
 void fill_dependency_row(Datum* v, bool* n, const TableCapture* c, const DependencyCapture* d,
                          const char* value, TimestampTz now) {
-    for (int i = 0; i < kOutboxNatts; i++) n[i] = true;
-    v[0] = Int64GetDatum(nextval_internal(c->sequence_relid, false));
+    fill_common(v, n, c, now);
     v[1] = d->model_name;
     v[2] = CStringGetTextDatum(value);
     v[3] = d->event_updated;
     v[4] = d->topic;
-    v[12] = Int32GetDatum(0);
-    v[13] = TimestampTzGetDatum(now);
-    v[14] = TimestampTzGetDatum(now);
     v[17] = d->resource_column;
-    for (int i : {0, 1, 2, 3, 4, 12, 13, 14, 17}) n[i] = false;
+    n[1] = n[2] = n[3] = n[4] = n[17] = false;
 }
 
 // The same value, bit for bit (no equality operator needed: json has none).
@@ -208,37 +205,28 @@ Datum update_event(const TopicCapture* t, TupleTableSlot* before, TupleTableSlot
     return t->after_soft_delete ? t->event_updated : (Datum)0;
 }
 
-// Calls emit(ctx, topic, event, row) for every outbox row the statement
-// produces: per row, per topic, in statement order.
-using EmitFn = void (*)(void* ctx, const TopicCapture* t, Datum event, TupleTableSlot* row);
+// Calls visit(ctx, old_row, new_row) for every row the statement changed,
+// in statement order: (NULL, new) for INSERT, (old, NULL) for DELETE,
+// (old, new) for an UPDATE that changed something.
+using RowFn = void (*)(void* ctx, TupleTableSlot* old_row, TupleTableSlot* new_row);
 
-void for_each_event(const TableCapture* c, TriggerData* trigdata, CaptureEvent event, EmitFn emit,
-                    void* ctx) {
+void for_each_changed_row(TriggerData* trigdata, CaptureEvent event, RowFn visit, void* ctx) {
     TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
     TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
     TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
     if (event == CaptureEvent::Insert || event == CaptureEvent::Delete) {
-        Tuplestorestate* rows =
-            event == CaptureEvent::Insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
+        const bool insert = event == CaptureEvent::Insert;
+        Tuplestorestate* rows = insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
         tuplestore_rescan(rows);
-        while (tuplestore_gettupleslot(rows, true, false, after)) {
-            for (int i = 0; i < c->ntopics; i++) {
-                const TopicCapture* t = &c->topics[i];
-                emit(ctx, t, event == CaptureEvent::Insert ? t->event_created : t->event_destroyed,
-                     after);
-            }
-        }
+        while (tuplestore_gettupleslot(rows, true, false, after))
+            visit(ctx, insert ? nullptr : after, insert ? after : nullptr);
     } else {
         // Old and new rows are stored pairwise in update order.
         tuplestore_rescan(trigdata->tg_oldtable);
         tuplestore_rescan(trigdata->tg_newtable);
         while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
                tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
-            if (rows_equal(before, after)) continue;
-            for (int i = 0; i < c->ntopics; i++) {
-                Datum ev = update_event(&c->topics[i], before, after);
-                if (ev != (Datum)0) emit(ctx, &c->topics[i], ev, after);
-            }
+            if (!rows_equal(before, after)) visit(ctx, before, after);
         }
     }
     ExecDropSingleTupleTableSlot(before);
@@ -455,40 +443,33 @@ void add_dependency_values(DependencyValues* out, const TableCapture* c, TupleTa
     }
 }
 
-// One `<model>_updated` per model row a statement touched, however many of
+// One `<model>_updated` per model row the statement touched, however many of
 // its dependency rows changed (old and new parent of a moved row).
-void write_dependency_rows(Sink* s, TriggerData* trigdata, CaptureEvent event) {
-    const TableCapture* c = s->c;
-    TupleDesc desc = RelationGetDescr(trigdata->tg_relation);
-    TupleTableSlot* before = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    TupleTableSlot* after = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    DependencyValues values = {nullptr, 0, 0};
-    if (event == CaptureEvent::Update) {
-        tuplestore_rescan(trigdata->tg_oldtable);
-        tuplestore_rescan(trigdata->tg_newtable);
-        while (tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, before) &&
-               tuplestore_gettupleslot(trigdata->tg_newtable, true, false, after)) {
-            if (rows_equal(before, after)) continue;
-            add_dependency_values(&values, c, before, true);
-            add_dependency_values(&values, c, after, true);
-        }
-    } else {
-        Tuplestorestate* rows = event == CaptureEvent::Insert ? trigdata->tg_newtable : trigdata->tg_oldtable;
-        tuplestore_rescan(rows);
-        while (tuplestore_gettupleslot(rows, true, false, after)) add_dependency_values(&values, c, after, false);
-    }
-    ExecDropSingleTupleTableSlot(before);
-    ExecDropSingleTupleTableSlot(after);
-    if (values.n == 0) return;
-    qsort(values.items, values.n, sizeof(DependencyValue), compare_dependency_values);
-    for (int i = 0; i < values.n; i++) {
-        if (i > 0 && compare_dependency_values(&values.items[i - 1], &values.items[i]) == 0) continue;
+void write_dependency_rows(Sink* s, DependencyValues* values) {
+    if (values->n == 0) return;
+    qsort(values->items, values->n, sizeof(DependencyValue), compare_dependency_values);
+    for (int i = 0; i < values->n; i++) {
+        if (i > 0 && compare_dependency_values(&values->items[i - 1], &values->items[i]) == 0) continue;
         sink_begin(s);
-        fill_dependency_row(s->row.values, s->row.nulls, c,
-                            &c->dependencies[values.items[i].dependency], values.items[i].value, s->now);
+        fill_dependency_row(s->row.values, s->row.nulls, s->c,
+                            &s->c->dependencies[values->items[i].dependency], values->items[i].value, s->now);
         sink_end(s);
     }
-    pfree(values.items);
+    pfree(values->items);
+}
+
+// The events of one changed row on each topic the table is published on.
+void write_model_events(Sink* s, TupleTableSlot* old_row, TupleTableSlot* new_row) {
+    for (int i = 0; i < s->c->ntopics; i++) {
+        const TopicCapture* t = &s->c->topics[i];
+        Datum event = !old_row ? t->event_created
+                      : !new_row ? t->event_destroyed
+                                 : update_event(t, old_row, new_row);
+        if (event == (Datum)0) continue;
+        sink_begin(s);
+        fill_outbox_row(s->row.values, s->row.nulls, s->c, t, event, new_row ? new_row : old_row, s->now);
+        sink_end(s);
+    }
 }
 
 }  // namespace
@@ -498,20 +479,26 @@ uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEv
     Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
     // Upper bound: a moved dependency row names two model rows.
     uint64 estimated = tuplestore_tuple_count(counted) * (c->ntopics + 2 * c->ndependencies);
-    Sink sink;
-    sink_open(&sink, c, estimated);
-    if (c->ntopics > 0)
-        for_each_event(c, trigdata, event,
-                       [](void* ctx, const TopicCapture* t, Datum ev, TupleTableSlot* row) {
-                           auto* s = static_cast<Sink*>(ctx);
-                           sink_begin(s);
-                           fill_outbox_row(s->row.values, s->row.nulls, s->c, t, ev, row, s->now);
-                           sink_end(s);
-                       },
-                       &sink);
-    if (c->ndependencies > 0) write_dependency_rows(&sink, trigdata, event);
-    sink_close(&sink);
-    return sink.written;
+    // One pass over the statement's rows: the table's own events as they
+    // come, the values naming model rows collected for write_dependency_rows.
+    struct Capture {
+        Sink sink;
+        DependencyValues dependencies;
+    } capture;
+    capture.dependencies = {nullptr, 0, 0};
+    sink_open(&capture.sink, c, estimated);
+    for_each_changed_row(trigdata, event,
+                         [](void* ctx, TupleTableSlot* old_row, TupleTableSlot* new_row) {
+                             auto* cap = static_cast<Capture*>(ctx);
+                             write_model_events(&cap->sink, old_row, new_row);
+                             const bool update = old_row && new_row;
+                             if (old_row) add_dependency_values(&cap->dependencies, cap->sink.c, old_row, update);
+                             if (new_row) add_dependency_values(&cap->dependencies, cap->sink.c, new_row, update);
+                         },
+                         &capture);
+    write_dependency_rows(&capture.sink, &capture.dependencies);
+    sink_close(&capture.sink);
+    return capture.sink.written;
 }
 
 }  // namespace dionysus
