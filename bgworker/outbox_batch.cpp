@@ -52,12 +52,6 @@ std::string ids_literal(const std::vector<int64_t>& ids) {
     return out + "}";
 }
 
-std::string link_name(const std::string& column) {
-    if (column.size() > 3 && column.compare(column.size() - 3, 3, "_id") == 0)
-        return column.substr(0, column.size() - 3);
-    return column;
-}
-
 struct Column {
     std::string name;
     json::Kind kind;
@@ -193,7 +187,7 @@ void apply_serializer(Model& m) {
     } else {
         for (size_t i = 0; i < m.columns.size(); i++)
             if (m.columns[i].is_foreign_key) {
-                m.links.emplace_back(link_name(m.columns[i].name), i);
+                m.links.emplace_back(naming::link_name(m.columns[i].name), i);
                 is_link[i] = true;
             }
     }
@@ -632,12 +626,16 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
         };
         // A record published once is rendered straight into its message;
         // one published several times in the batch is rendered once and kept.
+        std::vector<std::vector<size_t>> targets(model_rows.size());
         std::vector<int> uses(current.size(), 0);
-        for (auto* r : model_rows)
-            for (size_t index : targets_of(r)) uses[index]++;
+        for (size_t k = 0; k < model_rows.size(); k++) {
+            targets[k] = targets_of(model_rows[k]);
+            for (size_t index : targets[k]) uses[index]++;
+        }
         std::unordered_map<size_t, std::string> record_of;  // by row index
         std::vector<Attribute> attrs, links, many_links;    // reused for every row
         std::vector<Sideload> sideloads;
+        std::vector<const std::pair<std::string, std::string>*> kids_of;  // per has_many: ids, records
         auto value_for = [&](const std::string& event, size_t index) -> std::string {
             auto cached = record_of.find(index);
             if (cached != record_of.end()) return envelope(event, model->model_name, cached->second);
@@ -645,23 +643,22 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             const std::string id(*row[model->pk_index]);
             many_links.clear();
             sideloads.clear();
+            kids_of.clear();
             // has_many: ids in links, records sideloaded under the relation name
             for (size_t h = 0; h < model->has_many.size(); h++) {
                 const auto& rel = model->has_many[h];
                 auto kids = children[h].find(id);
-                const bool none = kids == children[h].end();
+                kids_of.push_back(kids == children[h].end() ? nullptr : &kids->second);
                 // string_views into `children` (a ternary with a literal would
                 // make a temporary std::string)
-                const std::string_view ids = none ? std::string_view("{}") : std::string_view(kids->second.first);
+                const std::string_view ids = kids_of[h] ? std::string_view(kids_of[h]->first) : std::string_view("{}");
                 many_links.push_back(Attribute{rel.name, rel.child->columns[rel.child->pk_index].kind,
                                                true, false, ids});
             }
             for (const auto& [kind, h] : model->sideloads) {
                 if (kind == 'm') {
-                    auto kids = children[h].find(id);
                     sideloads.push_back(Sideload{model->has_many[h].name,
-                                                 kids == children[h].end() ? std::string_view("[]")
-                                                                           : std::string_view(kids->second.second)});
+                                                 kids_of[h] ? std::string_view(kids_of[h]->second) : std::string_view("[]")});
                 } else {
                     const auto& rel = model->has_one[h];
                     const auto fk = row[rel.fk_index];
@@ -685,14 +682,15 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             return out;
         };
 
-        for (auto* r : model_rows) {
+        for (size_t k = 0; k < model_rows.size(); k++) {
+            const OutboxRow* r = model_rows[k];
             const size_t position = r - rows.data();
             if (r->resource_column) {
                 // A dependency changed: `_updated` of every model row it
                 // belongs to that still exists and is visible, with that
                 // row's key and partition key.
                 const size_t before = rendered.size();
-                for (size_t index : targets_of(r)) {
+                for (size_t index : targets[k]) {
                     const RowRef row = current[index];
                     if (model->soft_delete_index && row[*model->soft_delete_index] && !model->after_soft_delete)
                         continue;
@@ -708,10 +706,9 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows,
             }
             const bool destroyed = r->event_name.size() >= 10 &&
                                    r->event_name.compare(r->event_name.size() - 10, 10, "_destroyed") == 0;
-            auto found = r->resource_id ? row_of.find(*r->resource_id) : row_of.end();
             std::string value;
-            if (found != row_of.end()) {
-                value = value_for(r->event_name, found->second);
+            if (!targets[k].empty()) {  // the row itself
+                value = value_for(r->event_name, targets[k][0]);
             } else if (!destroyed) {  // deleted since; its _destroyed event follows
                 skipped.push_back(r->id);
                 continue;
