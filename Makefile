@@ -1,25 +1,45 @@
 # dionysus — PostgreSQL extension (PGXS, C++17)
 EXTENSION   = dionysus
-EXTVERSION  = 0.1.0
+# The version lives once, in dionysus.control.
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big  = dionysus
 
-# Pure C++ (no postgres.h): unit-tested without a server.
-PURE_OBJS = src/naming.o src/json_render.o src/partitioning.o src/record_writer.o src/timestamp_text.o \
-            bgworker/kafka_producer.o
-
-# Postgres-facing C++: every crossing goes through src/pg/boundary.hpp.
-PG_OBJS = src/pg/boundary.o src/pg/spi.o src/sql_arguments.o src/catalog.o src/foreign_keys.o src/extension.o src/guc.o src/shared_state.o src/outbox_writer.o \
-          src/declarations.o src/serializer_declarations.o src/capture_trigger.o src/hand_built_messages.o \
-          bgworker/publisher.o bgworker/outbox_batch.o
+# Folders hold either pure C++ (no postgres.h: unit-tested without a server)
+# or Postgres-facing C++ (every crossing through src/pg/boundary.hpp); the
+# folder a file is in says which. See README "Code layout".
+PURE_DIRS = src/util src/wire src/kafka
+PG_DIRS   = src/pg src/extension src/catalog src/api src/capture src/publisher bgworker
+objs_in   = $(patsubst %.cpp,%.o,$(sort $(foreach d,$(1),$(wildcard $(d)/*.cpp))))
+PURE_OBJS = $(call objs_in,$(PURE_DIRS))
+PG_OBJS   = $(call objs_in,$(PG_DIRS))
 
 OBJS = $(PURE_OBJS) $(PG_OBJS)
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA       = $(wildcard sql/$(EXTENSION)--*--*.sql)
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql tools/dionysus-devbroker test/unit/run_unit_tests
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql tools/dionysus-devbroker test/unit/run_unit_tests \
+              test/results test/regression.diffs test/regression.out test/tmp_check
+
+# pg_regress (make installcheck): the tests of test/schedule, in its order,
+# against a temporary instance with the extension preloaded
+# (test/regress.conf), as pg_cron and pg_duckdb do. PostgreSQL refuses to run
+# as root: as root the inputs are staged in a directory the postgres OS user
+# owns, and pg_regress runs as that user.
+REGRESS      = $(shell sed -n 's/^test: *//p' test/schedule)
+REGRESS_DIR  = test
+ifeq ($(shell id -u),0)
+ifneq ($(filter installcheck,$(MAKECMDGOALS)),)
+# REGRESS_STAGE: where (default: a new /tmp/dionysus-regress.XXXXXX)
+REGRESS_DIR := $(shell d="$(REGRESS_STAGE)"; [ -n "$$d" ] || d=$$(mktemp -d /tmp/dionysus-regress.XXXXXX); \
+                 mkdir -p "$$d" && cp -r test/sql test/expected test/regress.conf "$$d" && \
+                 chown -R postgres "$$d" && echo "$$d")
+endif
+endif
+REGRESS_OPTS = --inputdir=$(REGRESS_DIR) --outputdir=$(REGRESS_DIR) --temp-instance=$(REGRESS_DIR)/tmp_check \
+               --temp-config=$(REGRESS_DIR)/regress.conf
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/bgworker -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-missing-field-initializers -fno-omit-frame-pointer
 SHLIB_LINK  = -lrdkafka -lsimdjson -lstdc++
 # Debian's PGXS would build LLVM bitcode with clang; the extension gains nothing from JIT inlining.
@@ -30,9 +50,15 @@ override autodepend = yes
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The install script is built from the one file people edit.
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@
+ifeq ($(shell id -u),0)
+pg_regress_installcheck = runuser -u postgres -- $(top_builddir)/src/test/regress/pg_regress \
+    --inputdir=$(srcdir) --bindir='$(bindir)' $(pg_regress_locale_flags) $(EXTRA_REGRESS_OPTS)
+endif
+
+# The install script is built from the ordered parts people edit.
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
+	cat $(INSTALL_PARTS) > $@
 
 # Dev broker: librdkafka's mock cluster behind a small CLI.
 all: tools/dionysus-devbroker
@@ -46,7 +72,7 @@ install-tools: tools/dionysus-devbroker
 # Pure C++ unit tests (GoogleTest), no server needed.
 UNIT_SRCS = $(wildcard test/unit/*_test.cpp)
 test/unit/run_unit_tests: $(UNIT_SRCS) $(PURE_OBJS)
-	$(CXX) -std=c++17 -O1 -Wall -Wextra -I$(srcdir)/src -I$(srcdir)/bgworker -o $@ $(UNIT_SRCS) $(PURE_OBJS) \
+	$(CXX) -std=c++17 -O1 -Wall -Wextra -I$(srcdir)/src -o $@ $(UNIT_SRCS) $(PURE_OBJS) \
 	  -lgtest -lgtest_main -lrdkafka -lsimdjson -lpthread
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests

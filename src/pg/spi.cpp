@@ -1,5 +1,5 @@
 #include "pg/spi.hpp"
-#include "timestamp_text.hpp"
+#include "wire/timestamp_text.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

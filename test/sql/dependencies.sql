@@ -40,7 +40,8 @@ SELECT dionysus.publish('dep_bookings', 'dep_bookings', model_name => 'Booking',
                         dependencies => ARRAY['dep_fees', 'dep_rentals', 'dep_notes']::regclass[]);
 SELECT dionysus.publish('dep_bookings', 'dep_invoices', dependencies => ARRAY['dep_notes']::regclass[]);
 SELECT model, dependency, position, kind, "column", relation FROM dionysus.dependencies ORDER BY model::text, position;
-SELECT model, dependencies FROM dionysus.models WHERE topic = 'dep_bookings' ORDER BY model::text;
+SELECT model, pg_catalog.array_agg(dependency ORDER BY position) AS dependencies FROM dionysus.dependencies
+  WHERE topic = 'dep_bookings' GROUP BY model ORDER BY model::text;
 SELECT tgrelid::regclass, tgname FROM pg_trigger WHERE tgrelid IN ('dep_fees'::regclass, 'dep_rentals'::regclass)
   AND NOT tgisinternal ORDER BY 1, 2;
 

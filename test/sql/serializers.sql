@@ -32,6 +32,13 @@ SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_wrong_r
 SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_missing(ser_bookings)')$$);
 SELECT try($$SELECT dionysus.serializer('ser_nope')$$);
 SELECT try($$SELECT dionysus.serializer(NULL)$$);
+-- only tables: the same check (and message) as publish
+CREATE VIEW ser_view AS SELECT * FROM ser_accounts;
+SELECT try($$SELECT dionysus.serializer('ser_view')$$);
+SELECT try($$SELECT dionysus.serializer(4294967295::oid::regclass)$$);
+-- every missing column named, in order, quoted as identifiers; odd names stay names
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_one => '{"a": "No Such", "b": "id", "c": "x\"y"}')$$);
+SELECT try($$SELECT dionysus.serializer('ser_bookings', has_many => '{"fees": "ser_fees.x\"y"}')$$);
 -- failed calls leave the previous declaration
 SELECT model, function FROM dionysus.serializers;
 

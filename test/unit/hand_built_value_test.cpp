@@ -1,4 +1,4 @@
-#include "record_writer.hpp"
+#include "wire/record_writer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // PostgreSQL text output -> Rails as_json rendering (json_render.cpp's table).
-#include "json_render.hpp"
+#include "wire/json_render.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-#include "kafka_producer.hpp"
+#include "kafka/producer.hpp"
+#include "kafka/properties.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Rails naming (ActiveSupport 7 classify/underscore) and Kafka topic rules.
-#include "naming.hpp"
+#include "wire/naming.hpp"
 
 #include <gtest/gtest.h>
 

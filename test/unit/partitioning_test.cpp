@@ -1,6 +1,6 @@
 // Partition choice: librdkafka's partitioners, cross-checked against
 // independent implementations of their hashes.
-#include "partitioning.hpp"
+#include "wire/partitioning.hpp"
 
 #include <gtest/gtest.h>
 
@@ -157,4 +157,11 @@ TEST(PartitionFor, EmptyKeyWithDeterministicPartitionersHashesIt) {
 TEST(PartitionFor, NoPartitionsIsUnassigned) {
     EXPECT_EQ(partition_for(Partitioner::ConsistentRandom, "1", 0), -1);
     EXPECT_EQ(partition_for(Partitioner::Random, "", -3), -1);
+}
+
+TEST(PartitionKeyText, NullRendersAsDionysusRbZero) {
+    EXPECT_EQ(dionysus::partitioning::partition_key_text(std::nullopt), "0");
+    EXPECT_EQ(dionysus::partitioning::partition_key_text(std::string_view("42")), "42");
+    EXPECT_EQ(dionysus::partitioning::partition_key_text(std::string_view("")), "");
+    EXPECT_STREQ(dionysus::partitioning::kNullPartitionKey, "0");
 }

@@ -1,5 +1,5 @@
 // dionysus-rb records and envelopes, byte for byte.
-#include "record_writer.hpp"
+#include "wire/record_writer.hpp"
 
 #include <gtest/gtest.h>
 

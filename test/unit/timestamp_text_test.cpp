@@ -1,7 +1,7 @@
 // format_utc_timestamp against what PostgreSQL 15 prints with DateStyle ISO
 // and TimeZone UTC (values taken from psql: SELECT ts, ts - '2000-01-01'
 // as microseconds since 2000-01-01).
-#include "timestamp_text.hpp"
+#include "wire/timestamp_text.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,63 @@
+-- The declarations: topics, published models, their dependencies and
+-- serializers. Written by the SQL API (30_api.sql), read by capture and the
+-- publisher; dumped and restored with the database.
+
+CREATE TABLE dionysus.topics (
+    name            text PRIMARY KEY,            -- Kafka topic: <namespace>_<topic>
+    namespace       text NOT NULL,
+    topic           text NOT NULL,
+    partition_key   text,                        -- column or function f(row) -> text; NULL: default column
+    genesis_replica boolean NOT NULL DEFAULT false,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.topics IS 'Declared topics (dionysus.declare_topic).';
+
+CREATE TABLE dionysus.models (
+    topic              text NOT NULL REFERENCES dionysus.topics (name) ON DELETE CASCADE,
+    model              regclass NOT NULL,
+    model_name         text NOT NULL,
+    primary_key        name NOT NULL,
+    partition_key      text,                     -- resolved column name or function (regprocedure text)
+    partition_key_kind "char",                   -- 'c' column, 'f' function, NULL none
+    soft_delete_column name,                     -- NULL: not soft-deletable
+    publish_updates_after_soft_delete boolean NOT NULL DEFAULT false,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (topic, model),
+    UNIQUE (topic, model_name)
+);
+CREATE INDEX models_model ON dionysus.models (model);
+COMMENT ON TABLE dionysus.models IS 'Published models (dionysus.publish).';
+
+-- How a change of a dependency table reaches the model rows it belongs to,
+-- found at publish time through a single-column foreign key:
+--   kind 'm' (has_many): dependency.column references the model's primary key;
+--   kind 'o' (has_one):  model.column references the dependency's primary key.
+CREATE TABLE dionysus.dependencies (
+    topic      text NOT NULL,
+    model      regclass NOT NULL,
+    dependency regclass NOT NULL,
+    position   integer NOT NULL,        -- order in publish(dependencies => …): sideload order
+    kind       "char" NOT NULL CHECK (kind IN ('m', 'o')),
+    "column"   name NOT NULL,           -- the foreign-key column (of dependency for 'm', of model for 'o')
+    relation   text NOT NULL,           -- links/sideload key: table name for 'm', column without _id for 'o'
+    PRIMARY KEY (topic, model, dependency),
+    FOREIGN KEY (topic, model) REFERENCES dionysus.models (topic, model) ON DELETE CASCADE
+);
+CREATE INDEX dependencies_dependency ON dionysus.dependencies (dependency);
+COMMENT ON TABLE dionysus.dependencies IS 'Dependency tables of published models (publish(dependencies => …)).';
+
+CREATE TABLE dionysus.serializers (
+    model      regclass PRIMARY KEY,
+    attributes text[],     -- rendered attributes in this order; NULL: every non-link column
+    "except"   text[],     -- columns never rendered
+    has_one    jsonb,      -- {"relation": "fk_column"}; NULL: inferred from foreign keys
+    has_many   jsonb,      -- {"relation": "child_table.fk_column"}
+    function   text,       -- regprocedure f(row) -> jsonb whose result is the whole record
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.serializers IS 'How models are rendered (dionysus.serializer).';
+
+SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.dependencies', '');

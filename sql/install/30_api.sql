@@ -1,0 +1,51 @@
+-- The SQL API (README "SQL API"): one C function per call, each with its
+-- volatility, parallel safety and a COMMENT. Privileges in 90_privileges.sql.
+
+CREATE FUNCTION dionysus.declare_topic(namespace text, name text, partition_key text DEFAULT NULL,
+                                       genesis_replica boolean DEFAULT false)
+RETURNS text AS 'MODULE_PATHNAME', 'dionysus_declare_topic' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.declare_topic(text, text, text, boolean) IS
+    'Declare the Kafka topic <namespace>_<name>; returns its name.';
+
+CREATE FUNCTION dionysus.publish(topic text, model regclass, model_name text DEFAULT NULL,
+                                 dependencies regclass[] DEFAULT '{}',
+                                 publish_updates_after_soft_delete boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_publish' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.publish(text, regclass, text, regclass[], boolean) IS
+    'Publish a table as a model on a topic: installs capture triggers.';
+
+CREATE FUNCTION dionysus.serializer(model regclass, attributes text[] DEFAULT NULL,
+                                    "except" text[] DEFAULT NULL, has_one jsonb DEFAULT NULL,
+                                    has_many jsonb DEFAULT NULL, function regprocedure DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_serializer' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.serializer(regclass, text[], text[], jsonb, jsonb, regprocedure) IS
+    'Declare how a model is rendered: attributes, exclusions, has_one/has_many links, or a custom function.';
+
+CREATE FUNCTION dionysus.unpublish(topic text, model regclass)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_unpublish' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.unpublish(text, regclass) IS
+    'Stop publishing a model on a topic; drops capture when no topic is left.';
+
+CREATE FUNCTION dionysus.drop_topic(name text)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_drop_topic' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.drop_topic(text) IS
+    'Unpublish every model of a topic and forget the topic and its unpublished outbox rows.';
+
+CREATE FUNCTION dionysus.enqueue(topic text, key text, partition_key text, message jsonb)
+RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_enqueue' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.enqueue(text, text, text, jsonb) IS
+    'Publish a hand-built message {"message":[…]} through the outbox (NULL message: tombstone); returns the outbox id.';
+
+CREATE FUNCTION dionysus.tombstone(topic text, model regclass, id text, key text DEFAULT NULL,
+                                   partition_key text DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_tombstone' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.tombstone(text, regclass, text, text, text) IS
+    'Publish a Kafka tombstone (null value) under a model''s key and partition through the outbox; returns the outbox id.';
+
+-- The capture trigger needs no privilege from application roles: it writes
+-- the outbox with direct heap inserts and reads the (private) catalog as the
+-- bootstrap superuser; no SECURITY DEFINER switch on every statement.
+CREATE FUNCTION dionysus.capture()
+RETURNS trigger AS 'MODULE_PATHNAME', 'dionysus_capture' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.capture() IS
+    'Statement-level capture trigger writing outbox rows (installed by dionysus.publish).';

@@ -1,0 +1,8 @@
+-- Privileges, last so that they cover every object created before.
+-- Applications never touch this schema: capture reads the catalog as the
+-- bootstrap superuser and writes the outbox with direct heap inserts, so an
+-- application role needs no privilege here, and gets none.
+REVOKE ALL ON SCHEMA dionysus FROM PUBLIC;
+-- Declarations, hand-built messages and the capture trigger function are
+-- for the extension owner (superuser) and whom it grants them to.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA dionysus FROM PUBLIC;

@@ -1,0 +1,247 @@
+// Builds and caches each table's TableCapture (see table_capture.hpp).
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "capture/table_capture.hpp"
+#include "catalog/relations.hpp"
+#include "wire/event_names.hpp"
+
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dionysus::capture {
+
+namespace {
+
+using pg::Error;
+
+// Invariants: `captures` holds what was built since the last invalidation
+// of its table or of dionysus.models; a dropped entry's memory context goes
+// to `stale_captures` and is freed at the next capture, never inside the
+// callback (which must not allocate or free).
+std::unordered_map<Oid, TableCapture*> captures;
+std::vector<TableCapture*> stale_captures;
+Oid models_relid = InvalidOid;
+bool callback_registered = false;
+
+void drop_capture(std::unordered_map<Oid, TableCapture*>::iterator it) {
+    stale_captures.push_back(it->second);
+    captures.erase(it);
+}
+
+void relcache_callback(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == models_relid) {
+        for (auto it = captures.begin(); it != captures.end();) drop_capture(it++);
+        if (relid == InvalidOid) models_relid = InvalidOid;
+        return;
+    }
+    auto it = captures.find(relid);
+    if (it != captures.end()) drop_capture(it);
+}
+
+struct TopicInfo {
+    std::string topic, model_name, created, updated, destroyed, key, soft_delete;
+    catalog::PartitionKeyKind key_kind = catalog::PartitionKeyKind::None;
+    bool after_soft_delete = false;
+    Oid key_fn = InvalidOid;
+};
+
+AttrNumber attnum_of(TupleDesc desc, const std::string& name) {
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (!att->attisdropped && name == NameStr(att->attname)) return att->attnum;
+    }
+    throw Error(ERRCODE_UNDEFINED_COLUMN, "dionysus: column \"" + name +
+                                              "\" of a published table no longer exists",
+                "", "Run dionysus.unpublish and dionysus.publish again.");
+}
+
+// Reads a table's capture declarations (needs an SPI connection).
+TableCapture* build_capture(Relation rel) {
+    const Oid relid = RelationGetRelid(rel);
+    enum { kTopic, kModelName, kPrimaryKey, kKeyKind, kKey, kSoftDelete, kAfterSoftDelete };
+    auto rows = pg::query(
+        "SELECT m.topic, m.model_name, m.primary_key::text, COALESCE(m.partition_key_kind::text, ''), "
+        "COALESCE(m.partition_key, ''), COALESCE(m.soft_delete_column::text, ''), "
+        "m.publish_updates_after_soft_delete::text FROM dionysus.models m "
+        "WHERE m.model = $1::pg_catalog.oid ORDER BY m.topic",
+        {std::to_string(relid)});
+    std::vector<TopicInfo> topics;
+    std::string primary_key;
+    for (const auto& r : rows) {
+        const std::string& model_name = *r[kModelName];
+        TopicInfo t;
+        t.topic = *r[kTopic];
+        t.model_name = model_name;
+        t.created = events::event_name(model_name, events::Event::Created);
+        t.updated = events::event_name(model_name, events::Event::Updated);
+        t.destroyed = events::event_name(model_name, events::Event::Destroyed);
+        t.key_kind = catalog::partition_key_kind(*r[kKeyKind]);
+        t.key = *r[kKey];
+        t.soft_delete = *r[kSoftDelete];
+        t.after_soft_delete = *r[kAfterSoftDelete] == "true";
+        if (t.key_kind == catalog::PartitionKeyKind::Function)
+            t.key_fn = static_cast<Oid>(std::stoul(*pg::query_value(
+                "SELECT $1::pg_catalog.regprocedure::pg_catalog.oid::text", {t.key})));
+        primary_key = *r[kPrimaryKey];
+        topics.push_back(std::move(t));
+    }
+    TupleDesc desc = RelationGetDescr(rel);
+    const AttrNumber pk_att = topics.empty() ? 0 : attnum_of(desc, primary_key);
+    std::vector<AttrNumber> key_atts, soft_delete_atts;
+    for (const auto& t : topics) {
+        key_atts.push_back(t.key_kind == catalog::PartitionKeyKind::Column ? attnum_of(desc, t.key) : 0);
+        soft_delete_atts.push_back(t.soft_delete.empty() ? 0 : attnum_of(desc, t.soft_delete));
+    }
+    // Models this table is a dependency of: which of its columns names the
+    // model rows (its foreign key for has_many, its primary key for has_one).
+    struct DependencyInfo {
+        std::string topic, model_name, updated, resource_column;
+        AttrNumber value_att;
+        bool has_one;
+    };
+    std::vector<DependencyInfo> deps;
+    enum { kDepTopic, kDepModelName, kDepModelPrimaryKey, kDepKind, kDepColumn, kDependency };
+    for (const auto& r : pg::query(
+             "SELECT d.topic, m.model_name, m.primary_key::text, d.kind::text, d.\"column\"::text, "
+             "d.dependency::pg_catalog.oid::text "
+             "FROM dionysus.dependencies d JOIN dionysus.models m ON m.topic = d.topic AND m.model = d.model "
+             // a model table dropped since: nothing to republish
+             "JOIN pg_catalog.pg_class c ON c.oid = d.model "
+             "WHERE d.dependency = $1::pg_catalog.oid ORDER BY d.topic, m.model_name",
+             {std::to_string(relid)})) {
+        const bool has_one = catalog::dependency_kind(*r[kDepKind]) == catalog::DependencyKind::HasOne;
+        // has_many: this table's foreign key names the model rows by their
+        // primary key; has_one: this table's primary key, by the model's foreign key.
+        std::string value_column = *r[kDepColumn];
+        if (has_one) {
+            const auto pk = catalog::primary_key_columns(static_cast<Oid>(std::stoul(*r[kDependency])));
+            if (pk.empty())
+                throw Error(ERRCODE_INVALID_TABLE_DEFINITION, "dionysus: a dependency table no longer has a primary key",
+                            "", "Run dionysus.unpublish and dionysus.publish again.");
+            value_column = pk[0];
+        }
+        deps.push_back({*r[kDepTopic], *r[kDepModelName],
+                        events::event_name(*r[kDepModelName], events::Event::Updated),
+                        has_one ? *r[kDepColumn] : *r[kDepModelPrimaryKey], attnum_of(RelationGetDescr(rel), value_column),
+                        has_one});
+    }
+    const DependencyInfo* dep_info = deps.data();
+    const int ndeps = static_cast<int>(deps.size());
+
+    const Oid outbox = catalog::dionysus_relid("outbox");
+    const Oid sequence = catalog::dionysus_relid("outbox_id_seq");
+    if (!OidIsValid(outbox) || !OidIsValid(sequence))
+        throw Error(ERRCODE_UNDEFINED_TABLE, "dionysus.outbox does not exist");
+
+    // Plain data from here on, in a memory context of its own.
+    const TopicInfo* info = topics.data();
+    const AttrNumber* key_att = key_atts.data();
+    const AttrNumber* sd_att = soft_delete_atts.data();
+    const int n = static_cast<int>(topics.size());
+    return pg::guard([&]() -> TableCapture* {
+        MemoryContext cxt =
+            AllocSetContextCreate(CacheMemoryContext, "dionysus capture", ALLOCSET_SMALL_SIZES);
+        MemoryContext old = MemoryContextSwitchTo(cxt);
+        auto* c = static_cast<TableCapture*>(palloc0(sizeof(TableCapture)));
+        c->context = cxt;
+        c->relid = relid;
+        c->outbox_relid = outbox;
+        c->sequence_relid = sequence;
+        c->ntopics = n;
+        c->topics = static_cast<TopicCapture*>(palloc0(sizeof(TopicCapture) * (n + 1)));
+        Oid out_fn;
+        bool varlena;
+        if (n > 0) {
+            c->pk_att = pk_att;
+            getTypeOutputInfo(TupleDescAttr(desc, pk_att - 1)->atttypid, &out_fn, &varlena);
+            fmgr_info_cxt(out_fn, &c->pk_out, cxt);
+        }
+        for (int i = 0; i < n; i++) {
+            TopicCapture* t = &c->topics[i];
+            t->topic = CStringGetTextDatum(info[i].topic.c_str());
+            t->model_name = CStringGetTextDatum(info[i].model_name.c_str());
+            t->event_created = CStringGetTextDatum(info[i].created.c_str());
+            t->event_updated = CStringGetTextDatum(info[i].updated.c_str());
+            t->event_destroyed = CStringGetTextDatum(info[i].destroyed.c_str());
+            t->key_kind = info[i].key_kind;
+            if (t->key_kind == catalog::PartitionKeyKind::Column) {
+                t->key_att = key_att[i];
+                getTypeOutputInfo(TupleDescAttr(desc, key_att[i] - 1)->atttypid, &out_fn, &varlena);
+                fmgr_info_cxt(out_fn, &t->key_out, cxt);
+            } else if (t->key_kind == catalog::PartitionKeyKind::Function) {
+                fmgr_info_cxt(info[i].key_fn, &t->key_fn, cxt);
+            }
+            t->soft_delete_att = sd_att[i];
+            t->after_soft_delete = info[i].after_soft_delete;
+        }
+        c->ndependencies = ndeps;
+        c->dependencies = static_cast<DependencyCapture*>(
+            palloc0(sizeof(DependencyCapture) * (ndeps + 1)));
+        for (int i = 0; i < ndeps; i++) {
+            DependencyCapture* d = &c->dependencies[i];
+            d->topic = CStringGetTextDatum(dep_info[i].topic.c_str());
+            d->model_name = CStringGetTextDatum(dep_info[i].model_name.c_str());
+            d->event_updated = CStringGetTextDatum(dep_info[i].updated.c_str());
+            NameData* column = static_cast<NameData*>(palloc0(sizeof(NameData)));
+            namestrcpy(column, dep_info[i].resource_column.c_str());
+            d->resource_column = NameGetDatum(column);
+            d->value_att = dep_info[i].value_att;
+            d->updates_only = dep_info[i].has_one;
+            getTypeOutputInfo(TupleDescAttr(desc, d->value_att - 1)->atttypid, &out_fn, &varlena);
+            fmgr_info_cxt(out_fn, &d->value_out, cxt);
+        }
+        MemoryContextSwitchTo(old);
+        return c;
+    });
+}
+
+}  // namespace
+
+const TableCapture* table_capture(Relation rel) {
+    if (!callback_registered) {
+        pg::guard([] { CacheRegisterRelcacheCallback(relcache_callback, (Datum)0); });
+        callback_registered = true;
+    }
+    while (!stale_captures.empty()) {
+        MemoryContext cxt = stale_captures.back()->context;
+        stale_captures.pop_back();
+        pg::guard([&] { MemoryContextDelete(cxt); });
+    }
+    if (!OidIsValid(models_relid)) models_relid = catalog::dionysus_relid("models");
+    const Oid relid = RelationGetRelid(rel);
+    auto it = captures.find(relid);
+    if (it != captures.end()) return it->second;
+    // The catalog is private to the extension: read it as the bootstrap
+    // superuser (restricted), whoever writes the table. Writing the outbox
+    // needs no privilege: it is a direct heap insert.
+    Oid saved_user;
+    int saved_context;
+    pg::guard([&] {
+        GetUserIdAndSecContext(&saved_user, &saved_context);
+        SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+                               saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    });
+    TableCapture* built;
+    try {
+        pg::SpiConnection spi;
+        built = build_capture(rel);
+    } catch (...) {
+        pg::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
+        throw;
+    }
+    pg::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
+    return captures.emplace(relid, built).first->second;
+}
+
+}  // namespace dionysus::capture

@@ -1,0 +1,66 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "catalog/foreign_keys.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/errcodes.h"
+}
+
+namespace dionysus::catalog {
+
+
+using pg::Error;
+
+// Single-column foreign keys of `from` referencing the primary key of `to`:
+// the names of the referencing columns.
+std::vector<std::string> foreign_keys(Oid from, Oid to) {
+    std::vector<std::string> out;
+    for (const auto& r : pg::query(
+             "SELECT a.attname::text FROM pg_catalog.pg_constraint c "
+             "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+             "JOIN pg_catalog.pg_index i ON i.indrelid = c.confrelid AND i.indisprimary "
+             "WHERE c.contype = 'f' AND c.conrelid = $1::pg_catalog.oid "
+             "AND c.confrelid = $2::pg_catalog.oid AND pg_catalog.cardinality(c.conkey) = 1 "
+             "AND i.indnatts = 1 AND c.confkey[1] = i.indkey[0] ORDER BY a.attnum",
+             {std::to_string(from), std::to_string(to)}))
+        out.push_back(*r[0]);
+    return out;
+}
+
+// The publisher matches a foreign key's values with the referenced key's by
+// their text, so the two must print alike: the same type and modifier (not
+// a date/time type, whose text follows session settings), or both integers,
+// or both text/varchar. numeric(10,2) against numeric would print 1.00 and 1.
+void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
+                     const std::string& to_table) {
+    auto rows = pg::query(
+        "SELECT fa.atttypid::pg_catalog.oid::text, fa.atttypmod::text, "
+        "pg_catalog.format_type(fa.atttypid, fa.atttypmod), ka.atttypid::pg_catalog.oid::text, "
+        "ka.atttypmod::text, pg_catalog.format_type(ka.atttypid, ka.atttypmod), ka.attname::text, "
+        "ft.typcategory::text "
+        "FROM pg_catalog.pg_attribute fa JOIN pg_catalog.pg_type ft ON ft.oid = fa.atttypid, "
+        "pg_catalog.pg_index i JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid "
+        "AND ka.attnum = i.indkey[0] "
+        "WHERE fa.attrelid = $1::pg_catalog.oid AND fa.attname = $2 AND i.indrelid = $3::pg_catalog.oid "
+        "AND i.indisprimary",
+        {std::to_string(from), column, std::to_string(to)});
+    if (rows.empty()) return;
+    const auto& r = rows[0];
+    auto family = [](const std::string& type) -> int {
+        const unsigned long oid = std::stoul(type);
+        if (oid == INT2OID || oid == INT4OID || oid == INT8OID) return 1;
+        if (oid == TEXTOID || oid == VARCHAROID) return 2;
+        return 0;
+    };
+    const bool same = *r[0] == *r[3] && *r[1] == *r[4] && *r[7] != "D" && *r[7] != "T";
+    const int f = family(*r[0]);
+    if (same || (f != 0 && f == family(*r[3]))) return;
+    throw Error(ERRCODE_DATATYPE_MISMATCH,
+                "foreign key " + from_table + "." + column + " (" + *r[2] + ") and the key it references, " +
+                    to_table + "." + *r[6] + " (" + *r[5] + "), differ in type",
+                "Related rows are matched by the text of their keys: use the referenced key's type "
+                "(integer types of any size, or text and varchar, go together), and no date/time key.");
+}
+
+}  // namespace dionysus::catalog

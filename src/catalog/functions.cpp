@@ -1,0 +1,32 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "catalog/functions.hpp"
+
+namespace dionysus::catalog {
+
+std::string qualified_function(Oid function) {
+    auto text = pg::query_value(
+        "SELECT pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, "
+        "  (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', tn.nspname, t.typname), ',' "
+        "                                ORDER BY a.ord) "
+        "     FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY a(typ, ord) "
+        "     JOIN pg_catalog.pg_type t ON t.oid = a.typ "
+        "     JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace)) "
+        "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.oid = $1::pg_catalog.oid",
+        {std::to_string(function)});
+    if (!text)
+        throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "function with OID " + std::to_string(function) + " does not exist");
+    return *text;
+}
+
+std::string function_call_name(const std::string& regprocedure) {
+    auto name = pg::query_value(
+        "SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = $1::pg_catalog.regprocedure",
+        {regprocedure});
+    if (!name) throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "function " + regprocedure + " does not exist");
+    return *name;
+}
+
+}  // namespace dionysus::catalog

@@ -1,0 +1,23 @@
+// User functions named in declarations (partition keys, serializers), as
+// the catalog stores them and as SQL calls them. Needs an SPI connection.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+}
+
+#include <string>
+
+namespace dionysus::catalog {
+
+// A function as regprocedure text qualified with schemas, its name and its
+// argument types ("app.item_key(app.items)"), so that the catalog resolves
+// it whatever the search_path of the session reading it (the publisher's
+// is not the application's). What declarations store.
+std::string qualified_function(Oid function);
+
+// The stored regprocedure text as a quoted, schema-qualified name to call
+// in SQL ("app.item_key"), never resolved through the caller's search_path.
+std::string function_call_name(const std::string& regprocedure);
+
+}  // namespace dionysus::catalog

@@ -1,0 +1,84 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "catalog/relations.hpp"
+#include "util/pg_array_literal.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+}
+
+namespace dionysus::catalog {
+
+using pg::Error;
+
+Oid dionysus_relid(const char* name) {
+    return pg::guard([&] {
+        Oid nsp = get_namespace_oid("dionysus", true);
+        return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+    });
+}
+
+void declarations_changed() {
+    const Oid relid = dionysus_relid("models");
+    if (OidIsValid(relid)) pg::guard([&] { CacheInvalidateRelcacheByRelid(relid); });
+}
+
+std::string table_name(Oid relid) {
+    auto rows = pg::query(
+        "SELECT c.oid::pg_catalog.regclass::text, c.relkind::text FROM pg_catalog.pg_class c "
+        "WHERE c.oid = $1::pg_catalog.oid",
+        {std::to_string(relid)});
+    if (rows.empty())
+        throw Error(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist");
+    const std::string& kind = *rows[0][1];
+    if (kind != "r" && kind != "p")
+        throw Error(ERRCODE_WRONG_OBJECT_TYPE, "\"" + *rows[0][0] + "\" is not a table",
+                    "Only ordinary and partitioned tables can be published.");
+    return *rows[0][0];
+}
+
+std::string relation_name(Oid relid) {
+    auto name = pg::query_value("SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.oid",
+                                {std::to_string(relid)});
+    if (!name) throw Error(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist");
+    return *name;
+}
+
+std::vector<std::string> primary_key_columns(Oid relid) {
+    std::vector<std::string> out;
+    for (const auto& r : pg::query(
+             "SELECT a.attname::text FROM pg_catalog.pg_index i "
+             "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n) "
+             "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+             "WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary ORDER BY k.n",
+             {std::to_string(relid)}))
+        out.push_back(*r[0]);
+    return out;
+}
+
+std::string single_column_primary_key(Oid relid, const std::string& table) {
+    const auto pk = primary_key_columns(relid);
+    const char* why = "Published models and their dependencies are identified by a single-column primary key.";
+    if (pk.empty())
+        throw Error(ERRCODE_INVALID_TABLE_DEFINITION, "table " + table + " has no primary key", "", why);
+    if (pk.size() > 1) throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "table " + table + " has a composite primary key", why);
+    return pk[0];
+}
+
+std::vector<std::string> missing_columns(Oid relid, const std::vector<std::string>& columns) {
+    std::vector<std::string> out;
+    if (columns.empty()) return out;
+    for (const auto& r : pg::query(
+             "SELECT c FROM pg_catalog.unnest($2::pg_catalog.text[]) WITH ORDINALITY u(c, n) "
+             "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::pg_catalog.oid "
+             "AND a.attname OPERATOR(pg_catalog.=) u.c AND a.attnum > 0 AND NOT a.attisdropped) ORDER BY u.n",
+             {std::to_string(relid), util::text_array_literal(columns)}))
+        out.push_back(*r[0]);
+    return out;
+}
+
+bool has_column(Oid relid, const std::string& column) { return missing_columns(relid, {column}).empty(); }
+
+}  // namespace dionysus::catalog

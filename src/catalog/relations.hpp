@@ -1,0 +1,46 @@
+// Lookups in PostgreSQL's system catalogs about the tables we publish, each
+// written once: is it a table, its primary key, whether it has a column.
+// Errors are pg::Error with the SQLSTATE the README documents. Everything
+// but dionysus_relid needs an SPI connection.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+}
+
+#include <string>
+#include <vector>
+
+namespace dionysus::catalog {
+
+// OID of relation `name` in schema dionysus; InvalidOid when the extension
+// is not installed. Needs no SPI connection.
+Oid dionysus_relid(const char* name);
+
+// Declarations changed: every backend drops its cached capture metadata and
+// the publisher its cached models, at commit of the caller (relcache
+// invalidation of dionysus.models).
+void declarations_changed();
+
+// The table as regclass text (quoted, schema-qualified when not on the
+// search_path). 42P01 when it does not exist, 42809 unless it is an
+// ordinary or partitioned table.
+std::string table_name(Oid relid);
+
+// pg_class.relname, unquoted: the base of default model and relation names.
+std::string relation_name(Oid relid);
+
+// The columns of the table's primary key, in key order; empty when none.
+std::vector<std::string> primary_key_columns(Oid relid);
+
+// The single column identifying published rows. 42P16 when the table has
+// no primary key, 0A000 when it is composite.
+std::string single_column_primary_key(Oid relid, const std::string& table);
+
+// Whether the table has this (not dropped) column.
+bool has_column(Oid relid, const std::string& column);
+
+// The names of `columns` the table lacks, in the given order.
+std::vector<std::string> missing_columns(Oid relid, const std::vector<std::string>& columns);
+
+}  // namespace dionysus::catalog

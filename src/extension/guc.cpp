@@ -1,0 +1,80 @@
+#include "pg/boundary.hpp"
+#include "extension/guc.hpp"
+#include "wire/partitioning.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+char* dionysus_database = nullptr;
+char* dionysus_brokers = nullptr;
+char* dionysus_kafka_properties = nullptr;
+char* dionysus_client_id = nullptr;
+int dionysus_batch_size = 100;
+int dionysus_poll_interval_ms = 200;
+int dionysus_publishing_delay_ms = 0;
+char* dionysus_soft_delete_column = nullptr;
+char* dionysus_default_partition_key = nullptr;
+char* dionysus_partitioner = nullptr;
+bool dionysus_capture_enabled = true;
+
+namespace {
+
+bool check_partitioner(char** newval, void**, GucSource) {
+    if (*newval && dionysus::partitioning::parse(*newval)) return true;
+    GUC_check_errdetail("Valid partitioners: random, consistent, consistent_random, murmur2, "
+                        "murmur2_random, fnv1a, fnv1a_random.");
+    return false;
+}
+
+}  // namespace
+
+namespace dionysus {
+
+void define_gucs() {
+    DefineCustomStringVariable("dionysus.database", "Database the publisher worker connects to.",
+                               nullptr, &dionysus_database, "postgres", PGC_SIGHUP, 0, nullptr,
+                               nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.brokers",
+                               "Kafka bootstrap brokers (host:port, comma- or semicolon-separated).",
+                               nullptr, &dionysus_brokers, "127.0.0.1:9092", PGC_SIGHUP, 0,
+                               nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "dionysus.kafka_properties",
+        "Extra librdkafka properties, 'key=value' pairs separated by ';' (TLS, SASL, timeouts).",
+        nullptr, &dionysus_kafka_properties, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+        nullptr);
+    DefineCustomStringVariable("dionysus.client_id", "Kafka client.id of the workers.", nullptr,
+                               &dionysus_client_id, "dionysus", PGC_SIGHUP, 0, nullptr, nullptr,
+                               nullptr);
+    DefineCustomIntVariable("dionysus.batch_size", "Outbox rows serialized and produced per batch.",
+                            nullptr, &dionysus_batch_size, 100, 1, 100000, PGC_SIGHUP, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.poll_interval",
+                            "Longest wait of the publisher when no commit wakes it.", nullptr,
+                            &dionysus_poll_interval_ms, 200, 1, 3600 * 1000, PGC_SIGHUP,
+                            GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.publishing_delay",
+                            "Publish outbox rows only once they are this old.", nullptr,
+                            &dionysus_publishing_delay_ms, 0, 0, 24 * 3600 * 1000, PGC_SIGHUP,
+                            GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.soft_delete_column",
+                               "Column whose being set means a row is soft-deleted.", nullptr,
+                               &dionysus_soft_delete_column, "canceled_at", PGC_SUSET, 0, nullptr,
+                               nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.default_partition_key",
+                               "Column used as partition key when a topic declares none.", nullptr,
+                               &dionysus_default_partition_key, "account_id", PGC_SUSET, 0,
+                               nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.partitioner",
+                               "librdkafka partitioner applied to the partition key.", nullptr,
+                               &dionysus_partitioner, "consistent_random", PGC_SIGHUP, 0,
+                               check_partitioner, nullptr, nullptr);
+    DefineCustomBoolVariable("dionysus.capture",
+                             "Write outbox rows for changes of published tables (off: suppress).",
+                             nullptr, &dionysus_capture_enabled, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    MarkGUCPrefixReserved("dionysus");
+}
+
+}  // namespace dionysus

@@ -1,0 +1,215 @@
+#include "kafka/producer.hpp"
+#include "kafka/properties.hpp"
+#include "wire/partitioning.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <pthread.h>
+#include <stdexcept>
+
+#include "util/cpp_only_file.hpp"
+
+namespace dionysus::kafka {
+
+namespace {
+
+// The partition key travels as msg_opaque (the Message), the partitioner
+// choice as rkt_opaque; librdkafka may call this from any thread.
+int32_t partition_message(const rd_kafka_topic_t* rkt, const void* keydata, size_t keylen,
+                          int32_t partition_cnt, void* rkt_opaque, void* msg_opaque) {
+    auto kind = static_cast<partitioning::Partitioner>(reinterpret_cast<intptr_t>(rkt_opaque));
+    const auto* m = static_cast<const Message*>(msg_opaque);
+    std::string_view key = (m && m->partition_key)
+                               ? std::string_view(*m->partition_key)
+                               : std::string_view(static_cast<const char*>(keydata), keylen);
+    return partitioning::partition_for(kind, key, partition_cnt, rkt);
+}
+
+// Blocks every signal while librdkafka starts its threads, so Postgres'
+// handlers only ever run on the worker's main thread.
+class SignalBlock {
+public:
+    SignalBlock() {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved_);
+    }
+    ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+
+private:
+    sigset_t saved_;
+};
+
+}  // namespace
+
+Producer::Producer(const Config& config) {
+    auto kind = partitioning::parse(config.partitioner);
+    if (!kind) throw std::runtime_error("unknown partitioner \"" + config.partitioner + "\"");
+    partitioner_ = static_cast<int>(*kind);
+
+    std::string brokers = config.brokers;
+    for (char& c : brokers)
+        if (c == ';') c = ',';
+
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    auto set = [&](const std::string& k, const std::string& v) {
+        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            throw std::runtime_error("kafka property " + k + ": " + errstr);
+        }
+    };
+    set("bootstrap.servers", brokers);
+    set("client.id", config.client_id);
+    // At-least-once with per-partition order across retries.
+    set("enable.idempotence", "true");
+    set("acks", "all");
+    // Latency: a commit should reach the broker within milliseconds (with
+    // librdkafka 2.0 even linger.ms=1 adds ~45 ms per round trip here).
+    set("linger.ms", "0");
+    set("socket.nagle.disable", "true");
+    // A broker outage turns into recorded failures (and retries) after 30 s
+    // instead of librdkafka's 5 minutes.
+    set("message.timeout.ms", "30000");
+    // Aggregates can be large (a parent with thousands of sideloaded
+    // children): accept messages up to 16 MiB. A real broker's default limit
+    // is ~1 MB per (compressed) batch: raise it, or set compression.type=lz4
+    // in dionysus.kafka_properties (it doubled commit-to-ack latency here).
+    set("message.max.bytes", "16777216");
+    for (const auto& [k, v] : parse_properties(config.properties)) set(k, v);
+    char timeout[32];
+    size_t timeout_size = sizeof timeout;
+    if (rd_kafka_conf_get(conf, "message.timeout.ms", timeout, &timeout_size) == RD_KAFKA_CONF_OK)
+        message_timeout_ms_ = std::atoi(timeout);
+
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* rk, const rd_kafka_message_t* msg, void* op) {
+        on_delivery(rk, msg, op);
+    });
+    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac,
+                                      const char* buf) { on_log(rk, level, fac, buf); });
+    rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* op) {
+        on_error(rk, err, reason, op);
+    });
+
+    SignalBlock block;
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (rk_ == nullptr) {
+        rd_kafka_conf_destroy(conf);
+        throw std::runtime_error(std::string("could not create Kafka producer: ") + errstr);
+    }
+}
+
+Producer::~Producer() {
+    // Messages still queued point at Message structs their owner is about to
+    // free: purge them; their reports are never served (no poll after this).
+    if (rk_ && in_flight_ > 0) rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
+    if (rk_) rd_kafka_destroy(rk_);
+}
+
+rd_kafka_topic_t* Producer::topic_handle(const std::string& name) {
+    auto it = topics_.find(name);
+    if (it != topics_.end()) return it->second;
+    // A copy of the default topic conf keeps the topic-level properties set
+    // globally (message.timeout.ms, acks…); a fresh one would drop them.
+    rd_kafka_topic_conf_t* tconf = rd_kafka_default_topic_conf_dup(rk_);
+    rd_kafka_topic_conf_set_partitioner_cb(tconf, partition_message);
+    rd_kafka_topic_conf_set_opaque(tconf, reinterpret_cast<void*>(static_cast<intptr_t>(partitioner_)));
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, name.c_str(), tconf);
+    if (rkt == nullptr)
+        throw std::runtime_error("could not create topic handle " + name + ": " +
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+    topics_.emplace(name, rkt);
+    return rkt;
+}
+
+bool Producer::produce(Message& m) {
+    rd_kafka_topic_t* rkt = topic_handle(m.topic);
+    // The producev macros cast their arguments without parentheses.
+    void* value = m.value ? const_cast<char*>(m.value->data()) : nullptr;
+    size_t value_len = m.value ? m.value->size() : 0;
+    void* key = const_cast<char*>(m.key.data());
+    size_t key_len = m.key.size();
+    for (;;) {
+        rd_kafka_headers_t* headers = rd_kafka_headers_new(m.headers.size());
+        for (const auto& [k, v] : m.headers)
+            rd_kafka_header_add(headers, k.data(), k.size(), v.data(), v.size());
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk_, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&m), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            in_flight_++;
+            return true;
+        }
+        rd_kafka_headers_destroy(headers);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk_, 10);
+            continue;
+        }
+        m.status = Message::Status::Failed;
+        m.error_class = std::string("Kafka::") + rd_kafka_err2name(err);
+        m.error_message = rd_kafka_err2str(err);
+        return false;
+    }
+}
+
+void Producer::poll(int timeout_ms) { rd_kafka_poll(rk_, timeout_ms); }
+
+void Producer::abandon_in_flight() {
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    abandoning_ = true;
+    for (int i = 0; i < 1000 && in_flight_ > 0; i++) rd_kafka_poll(rk_, 10);
+    abandoning_ = false;
+}
+
+void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) {
+    auto* self = static_cast<Producer*>(opaque);
+    const auto* msg = static_cast<const rd_kafka_message_t*>(rkmessage);
+    auto* m = static_cast<Message*>(msg->_private);
+    if (self->in_flight_ > 0) self->in_flight_--;
+    if (m == nullptr) return;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        m->status = Message::Status::Delivered;
+    } else if (self->abandoning_) {
+        m->status = Message::Status::Failed;
+        m->error_class = "Kafka::MSG_TIMED_OUT";
+        m->error_message = "not acknowledged within message.timeout.ms (" +
+                           std::to_string(self->message_timeout_ms_) + " ms)";
+    } else {
+        // A timed-out message may have been persisted: it is sent again later
+        // (at-least-once), which the idempotent producer keeps in order.
+        m->status = Message::Status::Failed;
+        m->error_class = std::string("Kafka::") + rd_kafka_err2name(msg->err);
+        m->error_message = rd_kafka_err2str(msg->err);
+    }
+}
+
+void Producer::on_log(const rd_kafka_s* rk, int level, const char* fac, const char* buf) {
+    auto* self = static_cast<Producer*>(rd_kafka_opaque(rk));
+    if (self == nullptr || level > 4) return;  // warnings and worse
+    std::lock_guard<std::mutex> lock(self->log_mutex_);
+    if (self->logs_.size() < 1000) self->logs_.push_back(std::string(fac) + ": " + buf);
+}
+
+void Producer::on_error(rd_kafka_s*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Producer*>(opaque);
+    std::lock_guard<std::mutex> lock(self->log_mutex_);
+    if (self->logs_.size() < 1000)
+        self->logs_.push_back(std::string("error ") +
+                              rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " +
+                              reason);
+}
+
+std::vector<std::string> Producer::take_logs() {
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    std::vector<std::string> out;
+    out.swap(logs_);
+    return out;
+}
+
+}  // namespace dionysus::kafka

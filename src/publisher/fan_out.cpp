@@ -1,0 +1,71 @@
+#include "pg/boundary.hpp"
+#include "publisher/fan_out.hpp"
+#include "util/pg_array_literal.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace dionysus::publisher {
+
+TargetRows::TargetRows(const Model& model, const std::vector<const OutboxRow*>& outbox_rows) {
+    // Which rows to fetch: by primary key, or by a foreign key for
+    // dependency changes that fan out (has_one).
+    auto by_primary_key = [&model](const OutboxRow* r) {
+        return !r->resource_column || *r->resource_column == model.primary_key;
+    };
+    std::vector<std::string> ids;
+    std::map<std::string, std::vector<std::string>> fan_out_values;  // column -> values
+    for (const OutboxRow* r : outbox_rows) {
+        if (!r->resource_id) continue;
+        if (by_primary_key(r)) ids.push_back(*r->resource_id);
+        else fan_out_values[*r->resource_column].push_back(*r->resource_id);
+    }
+    results_.push_back(fetch_rows(model.fetch, util::text_array_literal(ids)));
+    for (size_t i = 0; i < results_.back().size(); i++) {
+        rows_.push_back(results_.back()[i]);
+        if (const auto pk = rows_[i][model.pk_index]) row_of_.emplace(*pk, i);
+    }
+    // column -> value -> rows having it
+    std::map<std::string, std::unordered_map<std::string, std::vector<size_t>>> rows_by_value;
+    for (const auto& [column, values] : fan_out_values) {
+        auto fetch = model.fetch_by_column.find(column);
+        if (fetch == model.fetch_by_column.end()) continue;  // declaration changed since
+        const size_t col = *model.index_of(column);
+        results_.push_back(fetch_rows(fetch->second, util::text_array_literal(values)));
+        const pg::RowSet& fetched = results_.back();
+        for (size_t i = 0; i < fetched.size(); i++) {
+            const auto pk = fetched[i][model.pk_index];
+            const auto value = fetched[i][col];
+            if (!pk || !value) continue;
+            auto [it, fresh] = row_of_.emplace(*pk, rows_.size());
+            if (fresh) rows_.push_back(fetched[i]);
+            rows_by_value[column][std::string(*value)].push_back(it->second);
+        }
+    }
+    targets_.resize(outbox_rows.size());
+    for (size_t k = 0; k < outbox_rows.size(); k++) {
+        const OutboxRow* r = outbox_rows[k];
+        std::vector<size_t>& targets = targets_[k];
+        if (!r->resource_id) continue;
+        if (by_primary_key(r)) {
+            auto found = row_of_.find(*r->resource_id);
+            if (found != row_of_.end()) targets.push_back(found->second);
+        } else {
+            auto column = rows_by_value.find(*r->resource_column);
+            if (column != rows_by_value.end()) {
+                auto found = column->second.find(*r->resource_id);
+                if (found != column->second.end()) targets = found->second;
+            }
+        }
+        std::sort(targets.begin(), targets.end());
+    }
+}
+
+std::vector<std::string> TargetRows::primary_keys() const {
+    std::vector<std::string> out;
+    out.reserve(row_of_.size());
+    for (const auto& [pk, index] : row_of_) out.push_back(pk);
+    return out;
+}
+
+}  // namespace dionysus::publisher

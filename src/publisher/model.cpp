@@ -1,0 +1,242 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "publisher/model.hpp"
+#include "catalog/functions.hpp"
+#include "catalog/relations.hpp"
+#include "wire/naming.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace dionysus::publisher {
+
+using catalog::DependencyKind;
+using catalog::PartitionKeyKind;
+
+namespace {
+
+// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[]).
+// The type is in the text because plans are cached by text: after ALTER
+// COLUMN … TYPE the statement (and its parameter type) must be new.
+// No ORDER BY: it would tempt the planner into a primary-key index scan of
+// a whole child table; rows are sorted in C++ where order matters.
+Fetch fetch_sql(const Model& m, const std::string& column) {
+    std::string select_list = "t.*";
+    for (const auto& e : m.extra_columns) select_list += ", " + e;
+    auto rows = pg::query(
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1::%s)', "
+        "$3, c.oid::pg_catalog.regclass, a.attname, ty.typarray::pg_catalog.regtype), "
+        "ty.typarray::pg_catalog.oid::text "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+        "AND a.attname = $2 AND NOT a.attisdropped JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+        "WHERE c.oid = $1::pg_catalog.oid AND ty.typarray <> 0",
+        {m.relid, column, select_list});
+    if (rows.empty())
+        throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
+    return Fetch{*rows[0][0], static_cast<Oid>(std::stoul(*rows[0][1]))};
+}
+
+// Default serializer: every column but foreign keys, which become has_one
+// links named after the column without _id. dionysus.serializer may choose
+// and order the attributes, exclude columns, declare the has_one links, or
+// name a function whose jsonb result is the whole record.
+void apply_serializer(Model& m) {
+    const std::string& relid = m.relid;
+    auto decl = pg::query(
+        "SELECT s.attributes IS NOT NULL, s.has_one IS NOT NULL, s.function "
+        "FROM dionysus.serializers s WHERE s.model = $1::pg_catalog.oid",
+        {relid});
+    enum { kHasAttributes, kHasOne, kFunction };
+    const bool declared = !decl.empty();
+    const bool has_attributes = declared && *decl[0][kHasAttributes] == "t";
+    const bool has_one = declared && *decl[0][kHasOne] == "t";
+    if (declared && decl[0][kFunction]) {
+        // The function's result comes as one more column after t.*.
+        m.custom_function = m.columns.size() + m.extra_columns.size();
+        m.extra_columns.push_back(catalog::function_call_name(*decl[0][kFunction]) + "(t)::pg_catalog.text");
+        return;
+    }
+    std::vector<bool> is_link(m.columns.size(), false);
+    if (has_one) {
+        for (const auto& r : pg::query("SELECT e.key, e.value FROM dionysus.serializers s, "
+                                        "pg_catalog.jsonb_each_text(s.has_one) e WHERE s.model = $1::pg_catalog.oid",
+                                        {relid}))
+            if (auto i = m.index_of(*r[1])) {
+                m.links.emplace_back(*r[0], *i);
+                is_link[*i] = true;
+            }
+    } else {
+        for (size_t i = 0; i < m.columns.size(); i++)
+            if (m.columns[i].is_foreign_key) {
+                m.links.emplace_back(naming::link_name(m.columns[i].name), i);
+                is_link[i] = true;
+            }
+    }
+    if (has_attributes) {
+        for (const auto& r : pg::query("SELECT a FROM dionysus.serializers s, pg_catalog.unnest(s.attributes) "
+                                        "WITH ORDINALITY u(a, n) WHERE s.model = $1::pg_catalog.oid ORDER BY u.n",
+                                        {relid}))
+            if (auto i = m.index_of(*r[0])) m.attributes.push_back(*i);
+    } else {
+        for (size_t i = 0; i < m.columns.size(); i++)
+            if (!is_link[i]) m.attributes.push_back(i);
+    }
+    if (declared) {
+        for (const auto& r : pg::query("SELECT e FROM dionysus.serializers s, pg_catalog.unnest(s.\"except\") e "
+                                        "WHERE s.model = $1::pg_catalog.oid",
+                                        {relid}))
+            if (auto i = m.index_of(*r[0])) {
+                m.attributes.erase(std::remove(m.attributes.begin(), m.attributes.end(), *i), m.attributes.end());
+                m.links.erase(std::remove_if(m.links.begin(), m.links.end(),
+                                             [&](const auto& l) { return l.second == *i; }),
+                              m.links.end());
+            }
+    }
+}
+
+// Columns and serializer of a table; fetch_sql is left to the caller (extra
+// columns may follow).
+Model load_columns(const std::string& relid, const std::string& model_name) {
+    const Oid oid = static_cast<Oid>(std::stoul(relid));
+    const auto pk = catalog::primary_key_columns(oid);
+    if (pk.empty()) throw std::runtime_error("table " + relid + " has no primary key: it cannot be rendered");
+    Model m;
+    m.relid = relid;
+    m.model_name = model_name;
+    m.primary_key = pk[0];
+    m.tables.push_back(oid);  // ALTER TABLE: reload
+    // Domains render as their base type; arrays by their element type.
+    auto cols = pg::query(
+        "SELECT a.attname::text, bt.typname::text, bt.typcategory::text, "
+        "COALESCE(et.typname::text, ''), COALESCE(et.typcategory::text, ''), "
+        "EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = a.attrelid "
+        "AND c.contype = 'f' AND c.conkey = ARRAY[a.attnum])::text "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype "
+        "ELSE t.oid END "
+        "LEFT JOIN pg_catalog.pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A' "
+        "WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        {relid});
+    enum { kName, kType, kCategory, kElementType, kElementCategory, kIsForeignKey };
+    for (size_t i = 0; i < cols.size(); i++) {
+        const auto& c = cols[i];
+        bool is_array = (*c[kCategory] == "A") && !c[kElementType]->empty();
+        json::Kind kind = is_array ? json::kind_for_type(*c[kElementType], (*c[kElementCategory])[0])
+                                   : json::kind_for_type(*c[kType], (*c[kCategory])[0]);
+        m.columns.push_back(Column{*c[kName], kind, is_array, *c[kIsForeignKey] == "true"});
+        if (*c[kName] == m.primary_key) m.pk_index = i;
+    }
+    apply_serializer(m);
+    return m;
+}
+
+// A related table (sideloaded, one level deep as dionysus-rb does): rendered
+// with its own serializer, no relations of its own.
+std::shared_ptr<const Model> load_related(const std::string& relid) {
+    auto m = std::make_shared<Model>(load_columns(relid, ""));
+    m->fetch = fetch_sql(*m, m->primary_key);
+    return m;
+}
+
+Model::HasMany has_many_relation(const std::string& name, const std::string& child_relid,
+                                 const std::string& fk_column) {
+    Model::HasMany h;
+    h.name = name;
+    h.child = load_related(child_relid);
+    h.fetch = fetch_sql(*h.child, fk_column);
+    h.fk_index = h.child->index_of(fk_column).value_or(0);
+    return h;
+}
+
+// Columns of the declaration query of load_model and of its dependency query.
+enum DeclarationColumn { kModelOid, kKeyKind, kKey, kSoftDeleteColumn, kAfterSoftDelete, kDeclaresHasMany };
+enum DependencyColumn { kDependencyKind, kDependencyOid, kForeignKeyColumn, kRelationName };
+
+// Every table a model renders, so that a change to one reloads the model.
+void watch_related_tables(Model& m) {
+    for (const auto& h : m.has_many) m.tables.insert(m.tables.end(), h.child->tables.begin(), h.child->tables.end());
+    for (const auto& h : m.has_one) m.tables.insert(m.tables.end(), h.target->tables.begin(), h.target->tables.end());
+}
+
+}  // namespace
+
+pg::RowSet fetch_rows(const Fetch& fetch, const std::string& values_literal) {
+    return pg::query_cached_rows(fetch.sql, {values_literal}, {fetch.array_type}, true);
+}
+
+// A published model on a topic: its table, its relations (declared by
+// dionysus.serializer or inferred from its dependencies), its partition key
+// and soft-delete column (for events of dependency changes).
+std::optional<Model> load_model(const std::string& topic, const std::string& model_name) {
+    auto decl = pg::query(
+        "SELECT m.model::pg_catalog.oid::text, COALESCE(m.partition_key_kind::text, ''), m.partition_key, "
+        "m.soft_delete_column::text, m.publish_updates_after_soft_delete::text, "
+        "(SELECT s.has_many IS NOT NULL FROM dionysus.serializers s WHERE s.model = m.model)::text "
+        // a table dropped since it was published: its events are skipped
+        "FROM dionysus.models m JOIN pg_catalog.pg_class c ON c.oid = m.model "
+        "WHERE m.topic = $1 AND m.model_name = $2",
+        {topic, model_name});
+    if (decl.empty()) return std::nullopt;
+    const auto& d = decl[0];
+    const std::string& relid = *d[kModelOid];
+    Model m = load_columns(relid, model_name);
+    // A dependency table dropped since is left out (its changes no longer reach us).
+    const auto dependencies = pg::query(
+        "SELECT d.kind::text, d.dependency::pg_catalog.oid::text, d.\"column\"::text, d.relation "
+        "FROM dionysus.dependencies d JOIN pg_catalog.pg_class c ON c.oid = d.dependency "
+        "WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid ORDER BY d.position",
+        {topic, relid});
+    // Events of dependency changes take their partition key from the row
+    // at publish time; other events carry it from capture.
+    m.partition_key_kind = catalog::partition_key_kind(*d[kKeyKind]);
+    if (m.partition_key_kind == PartitionKeyKind::Column) {
+        m.partition_key_index = m.index_of(*d[kKey]).value_or(0);
+    } else if (m.partition_key_kind == PartitionKeyKind::Function && !dependencies.empty()) {
+        m.partition_key_index = m.columns.size() + m.extra_columns.size();
+        m.extra_columns.push_back(catalog::function_call_name(*d[kKey]) + "(t)");
+    }
+    if (d[kSoftDeleteColumn]) m.soft_delete_index = m.index_of(*d[kSoftDeleteColumn]);
+    m.after_soft_delete = *d[kAfterSoftDelete] == "true";
+    m.fetch = fetch_sql(m, m.primary_key);
+
+    const bool declared_has_many = d[kDeclaresHasMany] && *d[kDeclaresHasMany] == "true";
+    for (const auto& r : dependencies) {
+        const std::string& column = *r[kForeignKeyColumn];
+        if (catalog::dependency_kind(*r[kDependencyKind]) == DependencyKind::HasOne) {
+            auto fk = m.index_of(column);
+            if (!fk) continue;  // renamed or dropped since: nothing to fan out or sideload
+            m.fetch_by_column.emplace(column, fetch_sql(m, column));
+            if (m.custom_function) continue;
+            std::string name = *r[kRelationName];  // the link's name when the serializer renders one
+            for (const auto& [link, index] : m.links)
+                if (index == *fk) name = link;
+            m.has_one.push_back(Model::HasOne{name, *fk, load_related(*r[kDependencyOid])});
+            m.sideloads.push_back({DependencyKind::HasOne, m.has_one.size() - 1});
+        } else if (!m.custom_function && !declared_has_many) {
+            m.has_many.push_back(has_many_relation(*r[kRelationName], *r[kDependencyOid], column));
+            m.sideloads.push_back({DependencyKind::HasMany, m.has_many.size() - 1});
+        }
+    }
+    if (m.custom_function || !declared_has_many) {
+        watch_related_tables(m);
+        return m;
+    }
+    // has_many declared by the serializer: {"relation": "child_table.fk_column"}, in jsonb order.
+    for (const auto& r : pg::query(
+             "SELECT e.key, ch.oid::pg_catalog.oid::text, ch.col "
+             "FROM dionysus.serializers s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.has_many) e "
+             "CROSS JOIN LATERAL (SELECT pg_catalog.to_regclass(pg_catalog.substring(e.value, '^(.*)\\.[^.]*$')) AS oid, "
+             "  pg_catalog.substring(e.value, '\\.([^.]*)$') AS col) ch "
+             // a child table or column gone since the declaration is left out
+             "JOIN pg_catalog.pg_attribute a ON a.attrelid = ch.oid AND a.attname = ch.col AND NOT a.attisdropped "
+             "WHERE s.model = $1::pg_catalog.oid",
+             {relid})) {
+        m.has_many.push_back(has_many_relation(*r[0], *r[1], *r[2]));
+        m.sideloads.push_back({DependencyKind::HasMany, m.has_many.size() - 1});
+    }
+    watch_related_tables(m);
+    return m;
+}
+
+}  // namespace dionysus::publisher

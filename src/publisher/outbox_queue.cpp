@@ -1,0 +1,105 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "publisher/outbox_queue.hpp"
+#include "util/pg_array_literal.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+}
+
+#include <algorithm>
+
+namespace dionysus::publisher {
+
+std::vector<std::string> topics_with_pending() {
+    auto rows = pg::query(
+        "WITH RECURSIVE t(topic) AS ("
+        " (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL ORDER BY o.topic LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL"
+        "         AND o.topic OPERATOR(pg_catalog.>) t.topic ORDER BY o.topic LIMIT 1)"
+        " FROM t WHERE t.topic IS NOT NULL)"
+        " SELECT topic FROM t WHERE topic IS NOT NULL");
+    std::vector<std::string> out;
+    for (auto& r : rows) out.push_back(*r[0]);
+    return out;
+}
+
+std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit,
+                                  int delay_ms, bool& more) {
+    // Rows waiting for their retry time or younger than publishing_delay end
+    // the batch (not filtered out): later rows wait behind them, so per-key
+    // order holds and a held backlog costs one index probe, not a scan.
+    enum {
+        kId, kResourceClass, kResourceId, kEventName, kPartitionKey, kMessageKey, kMessage, kResourceColumn,
+        kNotYet,  // waits for its retry time or for publishing_delay
+    };
+    auto rows = pg::query_cached(
+        "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
+        "o.message_key, o.message::text, o.resource_column::text, "
+        "((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
+        "pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
+        "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.topic = $1 "
+        "AND o.id > $4::pg_catalog.int8 ORDER BY o.id LIMIT $3::pg_catalog.int4",
+        {topic, std::to_string(delay_ms), std::to_string(limit), std::to_string(after_id)});
+    more = static_cast<int>(rows.size()) == limit;
+    std::vector<OutboxRow> out;
+    for (auto& r : rows) {
+        if (*r[kNotYet] == "true") {
+            more = false;
+            break;
+        }
+        OutboxRow row;
+        row.id = std::stoll(*r[kId]);
+        row.resource_class = std::move(*r[kResourceClass]);
+        row.resource_id = std::move(r[kResourceId]);
+        row.event_name = std::move(*r[kEventName]);
+        row.partition_key = std::move(r[kPartitionKey]);
+        row.resource_column = std::move(r[kResourceColumn]);
+        row.message_key = std::move(r[kMessageKey]);
+        row.message = std::move(r[kMessage]);
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+// The outbox has no primary key on purpose: found through the partial index
+// of unpublished rows, a published row's new version enters no index at all.
+// A batch holds consecutive unpublished rows of one topic, so the id range
+// bounds the index scan and the array only filters within it.
+void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
+    if (ids.empty()) return;
+    pg::execute_cached(
+        "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now() "
+        "WHERE topic = $2 AND published_at IS NULL AND id BETWEEN $3 AND $4 AND id = ANY ($1)",
+        {util::int_array_literal(ids), topic, std::to_string(*std::min_element(ids.begin(), ids.end())),
+         std::to_string(*std::max_element(ids.begin(), ids.end()))},
+        {INT8ARRAYOID, TEXTOID, INT8OID, INT8OID});
+}
+
+// A failure on rows: attempts+1, the error, and dionysus-rb's backoff
+// (retry after 5·2^attempts seconds). $1 topic, $2 class, $3 message; the
+// caller's condition selects the rows.
+const char* const kRecordFailure =
+    "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
+    "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
+    "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
+    "LEAST(attempts, 16))) WHERE topic = $1 AND published_at IS NULL AND ";
+
+void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
+                 const std::string& error_class, const std::string& error_message) {
+    if (ids.empty()) return;
+    pg::execute(std::string(kRecordFailure) + "id = ANY ($4::pg_catalog.int8[])",
+                 {topic, error_class, error_message, util::int_array_literal(ids)});
+}
+
+void mark_batch_failed(const std::string& topic, int64_t after_id, int limit,
+                       const std::string& error_class, const std::string& error_message) {
+    pg::execute(std::string(kRecordFailure) +
+                     "id IN (SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND "
+                     "o.published_at IS NULL AND o.id > $4::pg_catalog.int8 ORDER BY o.id "
+                     "LIMIT $5::pg_catalog.int4)",
+                 {topic, error_class, error_message, std::to_string(after_id), std::to_string(limit)});
+}
+
+}  // namespace dionysus::publisher

@@ -1,0 +1,48 @@
+// dionysus.outbox as the publisher's queue: which topics have pending rows,
+// the next batch of a topic in outbox order, and what became of each row
+// (published, or failed with dionysus-rb's backoff). Runs inside a
+// transaction with an SPI connection; every Postgres call is guarded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dionysus::publisher {
+
+// One outbox row (wording: render.hpp) as the publisher reads it.
+struct OutboxRow {
+    int64_t id = 0;
+    std::string resource_class;  // the model name
+    std::optional<std::string> resource_id;
+    std::string event_name;
+    std::optional<std::string> partition_key;
+    // Dependency changes: resource_id is a value of this column of the
+    // model's table; the event goes to every row having it.
+    std::optional<std::string> resource_column;
+    // Hand-built messages (enqueue/tombstone): key and value as given.
+    std::optional<std::string> message_key;
+    std::optional<std::string> message;  // nullopt with message_key: tombstone
+};
+
+// Topics that have unpublished outbox rows (loose index scan over the partial index).
+std::vector<std::string> topics_with_pending();
+
+// Up to `limit` unpublished rows of `topic` with id > after_id, in outbox
+// order, stopping before the first row that waits for its retry time or
+// for publishing_delay (so per-key order holds). `more` tells whether the
+// limit was reached.
+std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit, int delay_ms,
+                                  bool& more);
+
+void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
+// attempts+1, the error, retry_at = now + 5·2^attempts s (dionysus-rb's backoff).
+void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
+                 const std::string& error_message);
+// The next `limit` unpublished rows of `topic` after `after_id` could not be
+// rendered: record the failure with backoff (the topic waits for the retry).
+void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
+                       const std::string& error_message);
+
+}  // namespace dionysus::publisher

@@ -1,0 +1,14 @@
+// The publisher's database session: whether the extension is there yet,
+// and the settings rendering relies on.
+#pragma once
+
+namespace dionysus::publisher {
+
+// CREATE EXTENSION dionysus has run in this database (needs a transaction).
+bool extension_installed();
+
+// DateStyle ISO, TimeZone UTC, …: the text output wire/json_render.hpp
+// expects; asynchronous commit for the published marks.
+void set_session_formats();
+
+}  // namespace dionysus::publisher

@@ -1,0 +1,380 @@
+// The publisher background worker's loop (README "The publisher worker").
+//
+// Loop: wait for a commit to set our latch (or poll_interval), then for each
+// topic with pending rows: read a batch in outbox order and render it in one
+// short transaction (snapshot at publish time), produce it with no
+// transaction open, serve delivery reports on this thread, and record the
+// results in a second short transaction. Rows are marked published only after
+// the broker acknowledged them, so a crash at any point re-sends (at least once).
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "pg/transaction.hpp"
+#include "publisher/worker.hpp"
+#include "extension/guc.hpp"
+#include "extension/shared_state.hpp"
+#include "kafka/producer.hpp"
+#include "kafka/properties.hpp"
+#include "publisher/model_cache.hpp"
+#include "publisher/outbox_queue.hpp"
+#include "publisher/render.hpp"
+#include "publisher/session.hpp"
+
+extern "C" {
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+}
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace dionysus::publisher {
+
+namespace {
+
+using pg::in_transaction;
+
+// Set by the SIGTERM handler (bgworker/publisher_main.cpp): drain and stop.
+const volatile sig_atomic_t* stop = nullptr;
+
+void log_message(int level, const std::string& msg) {
+    pg::guard([&] { ereport(level, (errmsg_internal("dionysus publisher: %s", msg.c_str()))); });
+}
+
+struct ProducerSettings {
+    std::string brokers, client_id, partitioner, properties;
+    bool operator!=(const ProducerSettings& o) const {
+        return brokers != o.brokers || client_id != o.client_id || partitioner != o.partitioner ||
+               properties != o.properties;
+    }
+};
+
+ProducerSettings current_settings() {
+    auto s = [](const char* v) { return std::string(v ? v : ""); };
+    return {s(dionysus_brokers), s(dionysus_client_id), s(dionysus_partitioner),
+            s(dionysus_kafka_properties)};
+}
+
+// One produced batch: its messages stay at their addresses (deque) until
+// every delivery report arrived.
+struct Batch {
+    std::string topic;
+    std::chrono::steady_clock::time_point produced_at;
+    std::deque<kafka::Message> messages;
+    std::vector<int64_t> skipped;
+    bool done() const {
+        for (const auto& m : messages)
+            if (m.status == kafka::Message::Status::Pending) return false;
+        return true;
+    }
+};
+
+// Batches produced but not yet acknowledged: reading and rendering the next
+// batch overlaps with the broker round trip of the previous ones.
+constexpr size_t kMaxBatchesInFlight = 4;
+// A cycle re-reads every topic from its oldest unpublished row at least this
+// often, so rows of transactions that committed late are never passed over.
+constexpr auto kMaxCycle = std::chrono::seconds(1);
+// How long a wake-up waits for further commits before reading.
+constexpr long kCoalesceMicros = 1000;
+
+class Publisher {
+public:
+    void run();
+
+private:
+    bool drain_cycle();
+    bool drain_topics();
+    void wait_for_work();
+    // Marks a finished batch in the current transaction; returns failures.
+    uint64 record(const Batch& batch, std::string& first_error);
+    void ensure_producer();
+    void flush_logs();
+
+    std::unique_ptr<kafka::Producer> producer_;
+    ProducerSettings settings_;
+    bool formats_set_ = false;
+};
+
+void Publisher::ensure_producer() {
+    ProducerSettings wanted = current_settings();
+    if (producer_ && !(wanted != settings_)) return;
+    if (producer_) {
+        producer_->poll(0);
+        producer_.reset();
+    }
+    kafka::Config config{wanted.brokers, wanted.client_id, wanted.partitioner, wanted.properties};
+    producer_ = std::make_unique<kafka::Producer>(config);
+    settings_ = wanted;
+    std::string keys;  // values may be secrets: log only the keys
+    for (const auto& kv : kafka::parse_properties(wanted.properties))
+        keys += (keys.empty() ? "" : ", ") + kv.first;
+    log_message(LOG, "kafka producer for " + wanted.brokers +
+                         (keys.empty() ? "" : " with properties " + keys));
+}
+
+void Publisher::flush_logs() {
+    if (!producer_) return;
+    for (const auto& line : producer_->take_logs()) log_message(LOG, "kafka: " + line);
+}
+
+uint64 Publisher::record(const Batch& batch, std::string& first_error) {
+    // An outbox row is published when every message it produced was
+    // acknowledged; a row whose outcome is unknown stays pending (sent again).
+    std::map<int64_t, const kafka::Message*> failed_by_id;
+    std::set<int64_t> pending;
+    for (const auto& m : batch.messages) {
+        if (m.status == kafka::Message::Status::Failed) failed_by_id.emplace(m.outbox_id, &m);
+        if (m.status == kafka::Message::Status::Pending) pending.insert(m.outbox_id);
+    }
+    std::vector<int64_t> published(batch.skipped);
+    std::map<std::pair<std::string, std::string>, std::vector<int64_t>> failures;
+    int64_t last = -1;
+    for (const auto& m : batch.messages) {
+        if (m.outbox_id == last) continue;
+        last = m.outbox_id;
+        if (pending.count(m.outbox_id)) continue;
+        auto f = failed_by_id.find(m.outbox_id);
+        if (f == failed_by_id.end()) published.push_back(m.outbox_id);
+        else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
+    }
+    mark_published(batch.topic, published);
+    uint64 failed = 0;
+    for (const auto& [error, ids] : failures) {
+        mark_failed(batch.topic, ids, error.first, error.second);
+        failed += ids.size();
+        if (first_error.empty()) first_error = error.first + ": " + error.second;
+    }
+    publisher_count(published.size() - batch.skipped.size(), failed);
+    return failed;
+}
+
+// One drain cycle over every topic with pending rows. Returns true when work
+// may remain (the caller starts the next cycle without waiting).
+bool Publisher::drain_cycle() {
+    // Before looking: a commit from now on wakes us again.
+    publisher_clear_wake();
+    try {
+        return drain_topics();
+    } catch (...) {
+        // Batches in flight are about to be freed: drop the producer (and its
+        // queued messages) first. Their rows stay unpublished and are re-sent.
+        producer_.reset();
+        throw;
+    }
+}
+
+bool Publisher::drain_topics() {
+    bool installed = false;
+    std::vector<std::string> topics;
+    in_transaction([&] {
+        installed = extension_installed();
+        if (!installed) return;
+        if (!formats_set_) {
+            set_session_formats();
+            formats_set_ = true;
+        }
+        reset_model_cache();
+        topics = topics_with_pending();
+    });
+    if (!installed) {
+        publisher_report("waiting for extension");
+        return false;
+    }
+    if (topics.empty()) {
+        publisher_report("idle");
+        return false;
+    }
+    publisher_report("publishing");
+    pg::guard([] { pgstat_report_activity(STATE_RUNNING, "publishing"); });
+    ensure_producer();
+
+    const auto cycle_start = std::chrono::steady_clock::now();
+    std::deque<std::string> active(topics.begin(), topics.end());  // round robin
+    std::map<std::string, int64_t> cursor;
+    std::deque<std::unique_ptr<Batch>> in_flight;
+    bool time_up = false, abandoned = false;
+    auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
+
+    for (;;) {
+        std::vector<std::unique_ptr<Batch>> finished;
+        while (!in_flight.empty() && in_flight.front()->done()) {
+            finished.push_back(std::move(in_flight.front()));
+            in_flight.pop_front();
+        }
+        const auto now = std::chrono::steady_clock::now();
+        time_up = time_up || now - cycle_start > kMaxCycle;
+        if (*stop && sigterm_deadline == std::chrono::steady_clock::time_point::max())
+            sigterm_deadline = now + std::chrono::seconds(10);
+        const bool can_read = !active.empty() && !time_up && !*stop &&
+                              in_flight.size() < kMaxBatchesInFlight;
+
+        std::unique_ptr<Batch> next;
+        std::set<std::string> failed_topics;
+        std::string first_error;
+        uint64 failed = 0;
+        if (!finished.empty() || can_read) {
+            std::string topic;  // the topic being read, once reading started
+            auto record_finished = [&] {
+                for (const auto& b : finished) {
+                    std::string err;
+                    if (record(*b, err) > 0) {
+                        failed_topics.insert(b->topic);
+                        failed++;
+                        if (first_error.empty()) first_error = err;
+                    }
+                }
+            };
+            try {
+                in_transaction([&] {
+                    record_finished();
+                    if (!can_read) return;
+                    std::string candidate = active.front();
+                    active.pop_front();
+                    if (failed_topics.count(candidate)) return;
+                    topic = candidate;
+                    bool more = false;
+                    auto rows = read_batch(topic, cursor[topic], dionysus_batch_size,
+                                                                dionysus_publishing_delay_ms, more);
+                    if (!rows.empty()) {
+                        next = std::make_unique<Batch>();
+                        next->topic = topic;
+                        render(topic, rows, next->messages, next->skipped);
+                        cursor[topic] = rows.back().id;
+                    }
+                    if (more) active.push_back(topic);
+                });
+            } catch (const std::exception& e) {
+                if (topic.empty()) throw;
+                // Rendering failed (e.g. a serializer function raised): record
+                // it on the rows with backoff instead of retrying every cycle,
+                // and redo the bookkeeping the failed transaction rolled back.
+                next.reset();
+                failed = 0;
+                failed_topics.clear();
+                const std::string message = e.what();
+                in_transaction([&] {
+                    record_finished();
+                    mark_batch_failed(topic, cursor[topic], dionysus_batch_size,
+                                                           "Dionysus::SerializationError", message);
+                });
+                failed_topics.insert(topic);
+                failed++;
+                if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
+            }
+        }
+        if (failed > 0) {
+            // Later rows of a failed topic wait for the failed row's retry (per-key order).
+            for (auto it = active.begin(); it != active.end();)
+                it = failed_topics.count(*it) ? active.erase(it) : it + 1;
+            publisher_report("retrying", first_error);
+            log_message(LOG, "delivery failed, will retry: " + first_error);
+        }
+        if (next) {
+            next->produced_at = std::chrono::steady_clock::now();
+            for (auto& m : next->messages) producer_->produce(m);
+            in_flight.push_back(std::move(next));
+            producer_->poll(0);
+            continue;
+        }
+        if (in_flight.empty() && (active.empty() || time_up || *stop)) break;
+        if (std::chrono::steady_clock::now() > sigterm_deadline) break;  // unacknowledged rows stay pending
+        producer_->poll(10);
+        pg::guard([] { CHECK_FOR_INTERRUPTS(); });
+        if (!in_flight.empty() &&
+            std::chrono::steady_clock::now() - in_flight.front()->produced_at >
+                std::chrono::milliseconds(producer_->message_timeout_ms() + 1000)) {
+            // Broker unreachable: fail what is in flight (recorded with
+            // backoff in the next iteration) and start over with a new producer.
+            producer_->abandon_in_flight();
+            abandoned = true;
+        }
+    }
+    flush_logs();
+    if (abandoned) producer_.reset();
+    return time_up && !*stop;
+}
+
+// Sleeps until a commit wakes us or poll_interval passes.
+void Publisher::wait_for_work() {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(dionysus_poll_interval_ms);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) return;
+        int rc = pg::guard([&] {
+            return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+                             PG_WAIT_EXTENSION);
+        });
+        pg::guard([] { ResetLatch(MyLatch); });
+        if (*stop || ConfigReloadPending || !(rc & WL_LATCH_SET)) return;
+        // With a publishing delay a fresh commit has nothing to publish yet:
+        // keep sleeping for the poll interval.
+        if (dionysus_publishing_delay_ms > 0) continue;
+        // Let the commits of the next millisecond join this cycle: at
+        // thousands of commits per second one cycle per commit would spend
+        // the worker's time on per-cycle overhead.
+        pg::guard([] { pg_usleep(kCoalesceMicros); });
+        return;
+    }
+}
+
+void Publisher::run() {
+    while (!*stop) {
+        pg::guard([] { CHECK_FOR_INTERRUPTS(); });
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            std::string database = dionysus_database ? dionysus_database : "";
+            pg::guard([] { ProcessConfigFile(PGC_SIGHUP); });
+            if (database != (dionysus_database ? dionysus_database : "")) {
+                // Reconnecting means a new process: exit and let the postmaster restart us.
+                log_message(LOG, "dionysus.database changed, restarting");
+                producer_.reset();
+                pg::guard([] { proc_exit(1); });
+            }
+        }
+        bool more = false;
+        if (pg::guard([] { return RecoveryInProgress(); })) {
+            publisher_report("standby");
+        } else {
+            try {
+                more = drain_cycle();
+            } catch (const pg::Error& e) {
+                publisher_report("error", e.what());
+                log_message(WARNING, e.what());
+                formats_set_ = false;
+                pg::forget_cached_plans();  // e.g. the extension was dropped and recreated
+                forget_model_cache();
+            } catch (const std::exception& e) {
+                publisher_report("error", e.what());
+                log_message(WARNING, e.what());
+                producer_.reset();
+            }
+        }
+        if (more) continue;
+        pg::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
+        wait_for_work();
+    }
+    publisher_report("stopping");
+    producer_.reset();  // drain_cycle served (or abandoned) every in-flight delivery
+}
+
+}  // namespace
+
+void run(const volatile sig_atomic_t* stop_requested) {
+    stop = stop_requested;
+    Publisher publisher;
+    publisher.run();
+}
+
+}  // namespace dionysus::publisher

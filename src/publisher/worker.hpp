@@ -1,0 +1,14 @@
+// The publisher worker's loop, entered from its process's main function
+// (bgworker/publisher_main.cpp) once connected to its database.
+#pragma once
+
+#include <csignal>
+
+namespace dionysus::publisher {
+
+// Drains the outbox until *stop_requested (set by the SIGTERM handler),
+// then serves what is in flight for a bounded time and returns. C++
+// exceptions escape: the caller is the crossing into Postgres.
+void run(const volatile sig_atomic_t* stop_requested);
+
+}  // namespace dionysus::publisher
