@@ -15,7 +15,9 @@ set -euo pipefail
 
 BENCH_DIR_SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_REPO=$(cd "$BENCH_DIR_SELF/.." && pwd)
-BENCH_PGBIN=/usr/lib/postgresql/15/bin
+# shellcheck source=../scripts/pg_config.sh
+source "$BENCH_REPO/scripts/pg_config.sh"
+BENCH_PGBIN=$("$PG_CONFIG" --bindir)
 export PATH="$BENCH_PGBIN:$PATH"
 
 # shellcheck source=../scripts/cluster.sh

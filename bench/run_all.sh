@@ -20,7 +20,7 @@ for s in write_path drain latency; do
 done
 
 echo "================================ summary (for the README) ================================"
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release), $(/usr/lib/postgresql/15/bin/postgres --version)"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release), $(source "$HERE/../scripts/pg_config.sh" && "$("$PG_CONFIG" --bindir)/postgres" --version)"
 cat "$OUT"/*.txt | sed -n 's/^# \(dionysus.so [^;]*\);.*/Build: \1/p' | sort -u
 [ "$(cat "$OUT"/*.txt | sed -n 's/^# \(dionysus.so [^ ]*\).*/\1/p' | sort -u | wc -l)" -gt 1 ] &&
   echo "WARNING: dionysus.so changed between clusters during this run (see the '#' lines of each output)"

@@ -31,9 +31,9 @@ _CLUSTER_SH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIONYSUS_REPO=${DIONYSUS_REPO:-$(cd "$_CLUSTER_SH_DIR/.." && pwd)}
 
 _cluster_pg_config() {
-  if [ -n "${PG_CONFIG:-}" ]; then echo "$PG_CONFIG"
-  elif [ -x /usr/lib/postgresql/15/bin/pg_config ]; then echo /usr/lib/postgresql/15/bin/pg_config
-  else echo pg_config; fi
+  # shellcheck source=scripts/pg_config.sh
+  source "$DIONYSUS_REPO/scripts/pg_config.sh"
+  echo "$PG_CONFIG"
 }
 
 cluster_pgbin() { "$(_cluster_pg_config)" --bindir; }

@@ -8,8 +8,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$(pwd)
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-[ -x "$PG_CONFIG" ] || PG_CONFIG=pg_config
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 
@@ -44,6 +42,8 @@ say() { echo; echo "==> $*"; }
 if [ "${DIONYSUS_SKIP_DEPS:-0}" != 1 ]; then
   say "dependencies"; bash "$REPO/scripts/install_deps.sh"
 fi
+# shellcheck source=scripts/pg_config.sh
+source "$REPO/scripts/pg_config.sh"
 if [ "${DIONYSUS_SKIP_BUILD:-0}" != 1 ]; then
   say "build and install (make -j2 && make install)"
   if ! { make -j2 PG_CONFIG="$PG_CONFIG" && "${SUDO[@]}" make install PG_CONFIG="$PG_CONFIG"; } \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # THE test command: install deps, build, install, then run the three suites
 #   1. pure C++ unit tests (GoogleTest, `make unittest`, no server)
-#   2. pg_regress (test/sql -> test/expected) against a throwaway cluster
+#   2. pg_regress (`make installcheck`: test/sql -> test/expected) against a
+#      temporary instance with the extension preloaded
 #   3. integration tests (pytest, test/integration) against a throwaway cluster
 #      and the dev Kafka broker
 # and print `dionysus: N passed, M failed`. Exits non-zero when anything failed,
@@ -15,8 +16,6 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 REPO=$(pwd)
 
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-[ -x "$PG_CONFIG" ] || PG_CONFIG=pg_config
 PY=/usr/bin/python3
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
@@ -25,14 +24,12 @@ TMP=$(mktemp -d /tmp/dionysus-test.XXXXXX)
 chmod 0755 "$TMP"                   # the postgres user must reach clusters under it
 export DIONYSUS_LOG_DIR=$TMP/logs   # every cluster copies its logs here when stopped
 mkdir -p "$DIONYSUS_LOG_DIR"
-REGRESS_CLUSTER=$TMP/regress-cluster
 
 # shellcheck source=scripts/cluster.sh
 source "$REPO/scripts/cluster.sh"
 
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
-  cluster_stop "$REGRESS_CLUSTER" >/dev/null 2>&1 || true
   if [ "${DIONYSUS_KEEP_TMP:-0}" = 1 ]; then echo "(kept $TMP)"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -58,6 +55,9 @@ step "[1/6] dependencies"
 if [ "${DIONYSUS_SKIP_DEPS:-0}" != 1 ]; then
   bash "$REPO/scripts/install_deps.sh" || fatal "dependency installation failed"
 fi
+
+# shellcheck source=scripts/pg_config.sh
+source "$REPO/scripts/pg_config.sh"
 
 # ---------------------------------------------------------------------------
 step "[2/6] build (make -j2) and install"
@@ -96,53 +96,31 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-step "[4/6] pg_regress (test/sql -> test/expected)"
-PG_REGRESS=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress
-REGRESS_OUT=$TMP/regress
-mkdir -p "$REGRESS_OUT"
-if [ -f test/schedule ]; then
-  REGRESS_TESTS=(--schedule="$REPO/test/schedule")
+step "[4/6] pg_regress (make installcheck: test/schedule against a temporary instance)"
+REGRESS_DIR=$TMP/regress   # staged by the Makefile for the postgres OS user when we are root
+make installcheck PG_CONFIG="$PG_CONFIG" REGRESS_STAGE="$REGRESS_DIR" >"$TMP/regress.out" 2>&1
+rc=$?
+[ "$(id -u)" -eq 0 ] || REGRESS_DIR=$REPO/test
+out=$(cat "$TMP/regress.out")
+grep -E '^(test |     |parallel| *[0-9]+ of| *All)' <<<"$out" | sed 's/^/    /'
+if grep -Eq 'All [0-9]+ tests passed' <<<"$out"; then
+  p=$(num 'All [0-9]+ tests passed' "$out"); f=0
+elif grep -Eq '[0-9]+ of [0-9]+ tests (failed|passed)' <<<"$out"; then
+  line=$(grep -Eo '[0-9]+ of [0-9]+ tests (failed|passed)[^.]*' <<<"$out" | head -n1)
+  a=$(grep -Eo '[0-9]+' <<<"$line" | sed -n 1p); b=$(grep -Eo '[0-9]+' <<<"$line" | sed -n 2p)
+  if grep -q failed <<<"$line"; then f=$a; p=$((b - a)); else p=$a; f=$((b - a)); fi
 else
-  REGRESS_TESTS=()
-  for f in test/sql/*.sql; do [ -e "$f" ] && REGRESS_TESTS+=("$(basename "$f" .sql)"); done
+  p=0; f=1; tail -n 30 "$TMP/regress.out"   # did not run
 fi
-if [ ${#REGRESS_TESTS[@]} -eq 0 ]; then
-  echo "    no test/sql/*.sql: skipped"
-elif ! DIONYSUS_DATABASE=postgres cluster_start "$REGRESS_CLUSTER" >"$TMP/regress-cluster.log" 2>&1; then
-  cat "$TMP/regress-cluster.log"
-  echo "    pg_regress: cluster did not start"
-  FAILED=$((FAILED + 1))
-else
-  # The worker is pointed at database `postgres`, away from contrib_regression.
-  # No --use-existing: with it pg_regress would not (re)create contrib_regression.
-  "$PG_REGRESS" --bindir="$PGBIN" --host=127.0.0.1 --port="$PGPORT" \
-      --user=postgres --inputdir="$REPO/test" --outputdir="$REGRESS_OUT" \
-      --dbname=contrib_regression "${REGRESS_TESTS[@]}" >"$TMP/regress.out" 2>&1
-  rc=$?
-  grep -E '^(test|     |parallel| *[0-9]+ of| *All)' "$TMP/regress.out" | sed 's/^/    /'
-  out=$(cat "$TMP/regress.out")
-  total_ok=$(grep -cE '\.\.\. +ok' <<<"$out")
-  total_bad=$(grep -cE '\.\.\. +FAILED|\.\.\. +failed \(ignored\)' <<<"$out")
-  if grep -Eq 'All [0-9]+ tests passed' <<<"$out"; then
-    p=$(num 'All [0-9]+ tests passed' "$out"); f=0
-  elif grep -Eq '[0-9]+ of [0-9]+ tests (failed|passed)' <<<"$out"; then
-    line=$(grep -Eo '[0-9]+ of [0-9]+ tests (failed|passed)[^.]*' <<<"$out" | head -n1)
-    a=$(grep -Eo '[0-9]+' <<<"$line" | sed -n 1p); b=$(grep -Eo '[0-9]+' <<<"$line" | sed -n 2p)
-    if grep -q failed <<<"$line"; then f=$a; p=$((b - a)); else p=$a; f=$((b - a)); fi
-  else
-    p=$total_ok; f=$total_bad
-  fi
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-    f=1; tail -n 20 "$TMP/regress.out"
-  fi
-  if [ -s "$REGRESS_OUT/regression.diffs" ]; then
-    echo "    --- regression.diffs ---"
-    cat "$REGRESS_OUT/regression.diffs"
-  fi
-  echo "    pg_regress: $p passed, $f failed"
-  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
-  cluster_stop "$REGRESS_CLUSTER" >/dev/null 2>&1
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; tail -n 20 "$TMP/regress.out"; fi
+if [ -s "$REGRESS_DIR/regression.diffs" ]; then
+  echo "    --- regression.diffs ---"
+  cat "$REGRESS_DIR/regression.diffs"
 fi
+# the temporary instance's log joins the others for the crash check
+[ -f "$REGRESS_DIR/log/postmaster.log" ] && cp "$REGRESS_DIR/log/postmaster.log" "$DIONYSUS_LOG_DIR/regress-postgres.log"
+echo "    pg_regress: $p passed, $f failed"
+PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
 
 # ---------------------------------------------------------------------------
 step "[5/6] integration tests (pytest, dev broker)"
