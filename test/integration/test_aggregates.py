@@ -1,10 +1,10 @@
 """Aggregates: has_many relations render ids in links and sideload the children
-(DESIGN §5's Booking with two fees and a tax, byte for byte)."""
+(dionysus-rb's Booking with two fees and a tax, byte for byte)."""
 import json
 
 from conftest import sql, wait_drained, consume
 
-DESIGN_EXAMPLE = {
+BOOKING_EXAMPLE = {
     "message": [{
         "event": "booking_created", "model_name": "Booking",
         "data": [{
@@ -54,8 +54,8 @@ def test_design_example_booking_with_fees_and_taxes(cluster, db):
     msgs = consume(cluster.bootstrap, "it_agg_bookings", 1, timeout=30, idle=1.0)
     assert len(msgs) == 1
     assert msgs[0].key == b"Booking:1"
-    # exact bytes: DESIGN §5's example without whitespace
-    assert msgs[0].value == json.dumps(DESIGN_EXAMPLE, separators=(",", ":")).encode()
+    # exact bytes: dionysus-rb's example without whitespace
+    assert msgs[0].value == json.dumps(BOOKING_EXAMPLE, separators=(",", ":")).encode()
 
 
 def test_parent_with_10000_children_publishes(cluster, db):

@@ -1,4 +1,4 @@
-"""Capture rules as seen on Kafka (DESIGN.md §4): soft delete, restore, no-op
+"""Capture rules as seen on Kafka (README "What a change becomes"): soft delete, restore, no-op
 updates, publish_updates_after_soft_delete, dionysus.capture = off."""
 import json
 

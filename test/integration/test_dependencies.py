@@ -6,7 +6,7 @@ null). Exact bytes, keys and partitions, read back from the dev broker."""
 import json
 
 from conftest import sql, scalar, wait_drained, consume, crc32_partition, topic_partitions, header
-from test_aggregates import DESIGN_EXAMPLE
+from test_aggregates import BOOKING_EXAMPLE
 
 TS = "'2024-01-01 12:03:00+00'"
 
@@ -40,7 +40,7 @@ def values_by_key(msgs):
 
 def test_design_example_through_dependencies(cluster, db):
     """No serializer: dependencies become has_many links and sideloads named
-    after the dependency tables, exactly DESIGN §5's payload."""
+    after the dependency tables, exactly dionysus-rb's Booking payload."""
     sql(db, "CREATE SCHEMA dep_design")
     sql(db, "CREATE TABLE dep_design.accounts (id bigint PRIMARY KEY)")
     sql(db, "CREATE TABLE dep_design.rentals (id bigint PRIMARY KEY)")
@@ -71,8 +71,8 @@ def test_design_example_through_dependencies(cluster, db):
     # the booking's own event, then one per dependency statement; all show the
     # state at publish time
     assert [m.key for m in msgs] == [b"Booking:1"] * 3
-    assert msgs[0].value == compact(DESIGN_EXAMPLE)
-    updated = json.loads(json.dumps(DESIGN_EXAMPLE))
+    assert msgs[0].value == compact(BOOKING_EXAMPLE)
+    updated = json.loads(json.dumps(BOOKING_EXAMPLE))
     updated["message"][0]["event"] = "booking_updated"
     assert [m.value for m in msgs[1:]] == [compact(updated)] * 2
     parts = topic_partitions(cluster.bootstrap, "it_dep_design")

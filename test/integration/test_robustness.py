@@ -1,4 +1,4 @@
-"""Publisher worker guarantees (DESIGN.md §6): broker outages, kill -9, late
+"""Publisher worker guarantees (README "The publisher worker"): broker outages, kill -9, late
 commits, Postgres restarts, SIGTERM. These tests disturb the shared cluster,
 so conftest.py runs them after the others."""
 import json

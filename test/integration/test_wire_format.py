@@ -1,4 +1,4 @@
-"""Exact Kafka bytes: key, value, partition and headers (DESIGN.md §5)."""
+"""Exact Kafka bytes: key, value, partition and headers (README "Wire format")."""
 from conftest import (sql, scalar, wait_drained, consume, topic_partitions,
                       crc32_partition, header)
 

@@ -78,7 +78,7 @@ TEST(Crc32, KnownVectors) {
 }
 
 TEST(PartitionFor, ConsistentRandomIsCrc32ModCount) {
-    // DESIGN.md §5: dionysus-rb (rdkafka-ruby) places partition keys with
+    // README "Wire format": dionysus-rb (rdkafka-ruby) places partition keys with
     // consistent_random.
     for (int32_t n : kCounts)
         for (const char* key : kKeys) {

@@ -97,9 +97,9 @@ TEST(Envelope, Shape) {
     EXPECT_EQ(dionysus::envelope("e", "M<", ""), R"({"message":[{"event":"e","model_name":"M\u003c","data":[]}]})");
 }
 
-// DESIGN.md §5: what dionysus-rb publishes for a Booking with two fees and a
+// What dionysus-rb publishes for a Booking with two fees and a
 // tax, from the PostgreSQL text output of its columns.
-TEST(Envelope, DesignBookingExampleByteForByte) {
+TEST(Envelope, DionysusRbBookingExampleByteForByte) {
     const std::string fees = "[" + fee("1", "Cleaning", "50.00") + "," + fee("2", "Linen", "25.50") + "]";
     const std::string taxes =
         "[" +
