@@ -1,6 +1,7 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
 #include "catalog/foreign_keys.hpp"
+#include "catalog/relations.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -9,21 +10,21 @@ extern "C" {
 
 namespace dionysus::catalog {
 
-
 using pg::Error;
 
 // Single-column foreign keys of `from` referencing the primary key of `to`:
 // the names of the referencing columns.
 std::vector<std::string> foreign_keys(Oid from, Oid to) {
     std::vector<std::string> out;
+    const auto key = primary_key_columns(to);
+    if (key.size() != 1) return out;
     for (const auto& r : pg::query(
              "SELECT a.attname::text FROM pg_catalog.pg_constraint c "
              "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-             "JOIN pg_catalog.pg_index i ON i.indrelid = c.confrelid AND i.indisprimary "
-             "WHERE c.contype = 'f' AND c.conrelid = $1::pg_catalog.oid "
-             "AND c.confrelid = $2::pg_catalog.oid AND pg_catalog.cardinality(c.conkey) = 1 "
-             "AND i.indnatts = 1 AND c.confkey[1] = i.indkey[0] ORDER BY a.attnum",
-             {std::to_string(from), std::to_string(to)}))
+             "JOIN pg_catalog.pg_attribute k ON k.attrelid = c.confrelid AND k.attnum = c.confkey[1] "
+             "WHERE c.contype = 'f' AND c.conrelid = $1::pg_catalog.oid AND c.confrelid = $2::pg_catalog.oid "
+             "AND pg_catalog.cardinality(c.conkey) = 1 AND k.attname OPERATOR(pg_catalog.=) $3 ORDER BY a.attnum",
+             {std::to_string(from), std::to_string(to), key[0]}))
         out.push_back(*r[0]);
     return out;
 }
@@ -34,17 +35,18 @@ std::vector<std::string> foreign_keys(Oid from, Oid to) {
 // or both text/varchar. numeric(10,2) against numeric would print 1.00 and 1.
 void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
                      const std::string& to_table) {
+    const auto key = primary_key_columns(to);
+    if (key.size() != 1) return;
     auto rows = pg::query(
         "SELECT fa.atttypid::pg_catalog.oid::text, fa.atttypmod::text, "
         "pg_catalog.format_type(fa.atttypid, fa.atttypmod), ka.atttypid::pg_catalog.oid::text, "
         "ka.atttypmod::text, pg_catalog.format_type(ka.atttypid, ka.atttypmod), ka.attname::text, "
         "ft.typcategory::text "
         "FROM pg_catalog.pg_attribute fa JOIN pg_catalog.pg_type ft ON ft.oid = fa.atttypid, "
-        "pg_catalog.pg_index i JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid "
-        "AND ka.attnum = i.indkey[0] "
-        "WHERE fa.attrelid = $1::pg_catalog.oid AND fa.attname = $2 AND i.indrelid = $3::pg_catalog.oid "
-        "AND i.indisprimary",
-        {std::to_string(from), column, std::to_string(to)});
+        "pg_catalog.pg_attribute ka "
+        "WHERE fa.attrelid = $1::pg_catalog.oid AND fa.attname OPERATOR(pg_catalog.=) $2 "
+        "AND ka.attrelid = $3::pg_catalog.oid AND ka.attname OPERATOR(pg_catalog.=) $4",
+        {std::to_string(from), column, std::to_string(to), key[0]});
     if (rows.empty()) return;
     const auto& r = rows[0];
     auto family = [](const std::string& type) -> int {
