@@ -1,7 +1,7 @@
 // Native capture: turns a statement's transition tables into outbox rows
-// with heap multi-inserts (one WAL record per page, as COPY does) instead
-// of one SQL INSERT per row. Plain C data inside, so the whole loop runs in
-// one pg::guard region without C++ objects to unwind.
+// (change_events.hpp: which rows changed and how; outbox_sink.hpp: where the
+// rows go) instead of one SQL INSERT per row. Plain C data inside, so the
+// whole loop runs in one pg::guard region without C++ objects to unwind.
 #pragma once
 
 extern "C" {
@@ -10,11 +10,10 @@ extern "C" {
 #include "fmgr.h"
 }
 
+#include "capture/change_events.hpp"
 #include "capture/table_capture.hpp"
 
 namespace dionysus::capture {
-
-enum class CaptureEvent { Insert, Update, Delete };
 
 // Writes the outbox rows for one statement; returns how many. Raises
 // Postgres errors (call it inside pg::guard).
