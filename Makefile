@@ -77,4 +77,8 @@ test/unit/run_unit_tests: $(UNIT_SRCS) $(PURE_OBJS)
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 
-.PHONY: install-tools unittest
+# The folder rules of README "Code layout" (pure vs Postgres-facing, includes with their folder).
+check-layout:
+	bash scripts/check_layout.sh
+
+.PHONY: install-tools unittest check-layout

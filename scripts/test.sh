@@ -62,6 +62,8 @@ source "$REPO/scripts/pg_config.sh"
 # ---------------------------------------------------------------------------
 step "[2/6] build (make -j2) and install"
 BUILD_LOG=$TMP/build.log
+bash "$REPO/scripts/check_layout.sh" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fatal "the code layout breaks its rules (README \"Code layout\")"
 if [ "${DIONYSUS_NO_CLEAN:-0}" != 1 ]; then
   make clean PG_CONFIG="$PG_CONFIG" >/dev/null 2>&1 || true
 fi
