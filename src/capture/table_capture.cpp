@@ -26,27 +26,51 @@ namespace {
 using pg::Error;
 
 // Invariants: `captures` holds what was built since the last invalidation
-// of its table or of dionysus.models; a dropped entry's memory context goes
-// to `stale_captures` and is freed at the next capture, never inside the
-// callback (which must not allocate or free).
+// of its table or of dionysus.models. The relcache callback must neither
+// allocate nor free: it only notes what changed (in fixed space), and
+// table_capture() drops those entries before it looks one up. A dropped
+// entry's memory context waits in `stale_captures` until the next capture,
+// so a pointer handed out for the current statement stays valid.
 std::unordered_map<Oid, TableCapture*> captures;
 std::vector<TableCapture*> stale_captures;
 Oid models_relid = InvalidOid;
 bool callback_registered = false;
-
-void drop_capture(std::unordered_map<Oid, TableCapture*>::iterator it) {
-    stale_captures.push_back(it->second);
-    captures.erase(it);
-}
+constexpr int kMaxNoted = 32;
+Oid noted[kMaxNoted];   // tables invalidated since the last apply_invalidations()
+int nnoted = 0;
+bool drop_all = false;  // dionysus.models changed, a cache reset, or too many to note
 
 void relcache_callback(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == models_relid) {
-        for (auto it = captures.begin(); it != captures.end();) drop_capture(it++);
+    if (relid == InvalidOid || relid == models_relid || nnoted == kMaxNoted) {
+        drop_all = true;
         if (relid == InvalidOid) models_relid = InvalidOid;
         return;
     }
-    auto it = captures.find(relid);
-    if (it != captures.end()) drop_capture(it);
+    noted[nnoted++] = relid;
+}
+
+// Whether what the callback noted concerns the capture of `relid`.
+bool invalidated(Oid relid) {
+    if (drop_all) return true;
+    for (int i = 0; i < nnoted; i++)
+        if (noted[i] == relid) return true;
+    return false;
+}
+
+void apply_invalidations() {
+    if (drop_all) {
+        for (const auto& [relid, capture] : captures) stale_captures.push_back(capture);
+        captures.clear();
+    } else {
+        for (int i = 0; i < nnoted; i++) {
+            auto it = captures.find(noted[i]);
+            if (it == captures.end()) continue;
+            stale_captures.push_back(it->second);
+            captures.erase(it);
+        }
+    }
+    nnoted = 0;
+    drop_all = false;
 }
 
 struct TopicInfo {
@@ -213,6 +237,7 @@ const TableCapture* table_capture(Relation rel) {
         pg::guard([] { CacheRegisterRelcacheCallback(relcache_callback, (Datum)0); });
         callback_registered = true;
     }
+    apply_invalidations();
     while (!stale_captures.empty()) {
         MemoryContext cxt = stale_captures.back()->context;
         stale_captures.pop_back();
@@ -222,6 +247,7 @@ const TableCapture* table_capture(Relation rel) {
     const Oid relid = RelationGetRelid(rel);
     auto it = captures.find(relid);
     if (it != captures.end()) return it->second;
+    apply_invalidations();  // what looking up dionysus.models brought in
     // The catalog is private to the extension: read it as the bootstrap
     // superuser (restricted), whoever writes the table. Writing the outbox
     // needs no privilege: it is a direct heap insert.
@@ -241,6 +267,12 @@ const TableCapture* table_capture(Relation rel) {
         throw;
     }
     pg::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
+    if (invalidated(relid)) {
+        // The declarations or the table changed while they were read: this
+        // statement uses what was read, the next one reads them again.
+        stale_captures.push_back(built);
+        return built;
+    }
     return captures.emplace(relid, built).first->second;
 }
 
