@@ -45,15 +45,20 @@ void dionysus_publisher_main(Datum) {
     before_shmem_exit(detach_from_shared_state, 0);
     elog(LOG, "dionysus publisher started on database \"%s\"", dionysus_database);
 
-    char* failure = nullptr;
+    // The message is copied into static space: nothing in a catch block may
+    // raise a Postgres error (palloc could), and the FATAL comes after it.
+    static char failure[1024];
+    bool failed = false;
     try {
         dionysus::publisher::run(&got_sigterm);
     } catch (const std::exception& e) {
-        failure = pstrdup(e.what());
+        strlcpy(failure, e.what(), sizeof failure);
+        failed = true;
     } catch (...) {
-        failure = pstrdup("unknown C++ exception");
+        strlcpy(failure, "unknown C++ exception", sizeof failure);
+        failed = true;
     }
-    if (failure) ereport(FATAL, (errmsg("dionysus publisher: %s", failure)));
+    if (failed) ereport(FATAL, (errmsg("dionysus publisher: %s", failure)));
     elog(LOG, "dionysus publisher stopped");
     // Exit code 1: the postmaster restarts us after bgw_restart_time (exit 0
     // would unregister the worker for good after a stray SIGTERM); at server

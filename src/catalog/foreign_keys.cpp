@@ -35,8 +35,8 @@ std::vector<std::string> foreign_keys(Oid from, Oid to) {
 // or both text/varchar. numeric(10,2) against numeric would print 1.00 and 1.
 void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
                      const std::string& to_table) {
-    const auto key = primary_key_columns(to);
-    if (key.size() != 1) return;
+    const auto key = primary_key_columns(to);  // its first column, as the publisher matches it
+    if (key.empty()) return;
     auto rows = pg::query(
         "SELECT fa.atttypid::pg_catalog.oid::text, fa.atttypmod::text, "
         "pg_catalog.format_type(fa.atttypid, fa.atttypmod), ka.atttypid::pg_catalog.oid::text, "

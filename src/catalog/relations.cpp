@@ -52,7 +52,8 @@ std::vector<std::string> primary_key_columns(Oid relid) {
              "SELECT a.attname::text FROM pg_catalog.pg_index i "
              "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n) "
              "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-             "WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary ORDER BY k.n",
+             // key columns only, not INCLUDE columns
+             "WHERE i.indrelid = $1::pg_catalog.oid AND i.indisprimary AND k.n <= i.indnkeyatts ORDER BY k.n",
              {std::to_string(relid)}))
         out.push_back(*r[0]);
     return out;
