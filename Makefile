@@ -33,6 +33,7 @@ ifneq ($(filter installcheck,$(MAKECMDGOALS)),)
 REGRESS_DIR := $(shell d="$(REGRESS_STAGE)"; [ -n "$$d" ] || d=$$(mktemp -d /tmp/dionysus-regress.XXXXXX); \
                  mkdir -p "$$d" && cp -r test/sql test/expected test/regress.conf "$$d" && \
                  chown -R postgres "$$d" && echo "$$d")
+$(if $(REGRESS_DIR),,$(error could not stage the regression tests for the postgres OS user))
 endif
 endif
 REGRESS_OPTS = --inputdir=$(REGRESS_DIR) --outputdir=$(REGRESS_DIR) --temp-instance=$(REGRESS_DIR)/tmp_check \
@@ -50,8 +51,9 @@ override autodepend = yes
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# (from the staging directory: the postgres user may not enter the source tree)
 ifeq ($(shell id -u),0)
-pg_regress_installcheck = runuser -u postgres -- $(top_builddir)/src/test/regress/pg_regress \
+pg_regress_installcheck = cd '$(REGRESS_DIR)' && runuser -u postgres -- $(top_builddir)/src/test/regress/pg_regress \
     --inputdir=$(srcdir) --bindir='$(bindir)' $(pg_regress_locale_flags) $(EXTRA_REGRESS_OPTS)
 endif
 
