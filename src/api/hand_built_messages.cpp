@@ -7,6 +7,7 @@
 #include "capture/commit_wakeup.hpp"
 #include "catalog/declarations.hpp"
 #include "catalog/functions.hpp"
+#include "catalog/relations.hpp"
 #include "wire/partitioning.hpp"
 #include "wire/naming.hpp"
 #include "api/arguments.hpp"
@@ -95,10 +96,8 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
         "WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
         {topic, std::to_string(relid)});
     if (model.empty())
-        throw Error(ERRCODE_UNDEFINED_OBJECT, "table " +
-                        *pg::query_value("SELECT $1::pg_catalog.oid::pg_catalog.regclass::text",
-                                          {std::to_string(relid)}) +
-                        " is not published on topic \"" + topic + "\"");
+        throw Error(ERRCODE_UNDEFINED_OBJECT,
+                    "table " + catalog::display_name(relid) + " is not published on topic \"" + topic + "\"");
     const auto& m = model[0];
     const std::string model_name = *m[kModelName];
     const auto key_kind = catalog::partition_key_kind(*m[kKeyKind]);

@@ -41,13 +41,17 @@ std::pair<PartitionKeyKind, std::string> resolve_partition_key(Oid relid, const 
         return {PartitionKeyKind::None, ""};
     }
     if (catalog::has_column(relid, *declared)) return {PartitionKeyKind::Column, *declared};
-    // A function taking the table's row type and returning text.
-    auto fn = pg::query_value(
-        "SELECT p.oid::pg_catalog.oid::text FROM pg_catalog.pg_proc p "
-        "JOIN pg_catalog.pg_class c ON c.oid = $2::pg_catalog.oid "
-        "WHERE p.oid = pg_catalog.to_regproc($1) AND p.pronargs = 1 "
-        "AND p.proargtypes[0] = c.reltype AND p.prorettype = 'pg_catalog.text'::pg_catalog.regtype",
-        {*declared, oid_text(relid)});
+    // A function taking the table's row type and returning text; its name
+    // is the caller's, resolved with the caller's search_path.
+    auto named = pg::query_value_as_caller("SELECT pg_catalog.to_regproc($1)::pg_catalog.oid::pg_catalog.text",
+                                           {*declared});
+    auto fn = named ? pg::query_value(
+                          "SELECT p.oid::pg_catalog.text FROM pg_catalog.pg_proc p "
+                          "JOIN pg_catalog.pg_class c ON c.oid = $2::pg_catalog.oid "
+                          "WHERE p.oid = $1::pg_catalog.oid AND p.pronargs = 1 "
+                          "AND p.proargtypes[0] = c.reltype AND p.prorettype = 'pg_catalog.text'::pg_catalog.regtype",
+                          {named, oid_text(relid)})
+                    : Value();
     if (fn) return {PartitionKeyKind::Function, catalog::qualified_function(static_cast<Oid>(std::stoul(*fn)))};
     throw Error(ERRCODE_UNDEFINED_COLUMN,
                 "partition key \"" + *declared + "\" is neither a column of table " + table +

@@ -83,6 +83,7 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
 
     if (has_many) {
         // {"relation": "child_table.fk_column"}: the child table and its column must exist.
+        std::vector<std::string> relations, targets;
         auto rows = pg::query(
             "SELECT e.key, pg_catalog.jsonb_typeof(e.value), e.value OPERATOR(pg_catalog.->>) 0 "
             "FROM pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof($1::pg_catalog.jsonb) = 'object' "
@@ -103,7 +104,9 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
                 throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                             "has_many: \"" + target + "\" is not of the form child_table.fk_column");
             const std::string child = target.substr(0, dot), column = target.substr(dot + 1);
-            auto child_oid = pg::query_value("SELECT pg_catalog.to_regclass($1)::pg_catalog.oid::text", {child});
+            // the caller's name, resolved with the caller's search_path
+            auto child_oid = pg::query_value_as_caller(
+                "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid::pg_catalog.text", {child});
             if (!child_oid)
                 throw Error(ERRCODE_UNDEFINED_TABLE, "has_many: relation \"" + relation +
                                                          "\" names unknown table \"" + child + "\"");
@@ -113,7 +116,15 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
             // children are grouped under their parent by the text of the key
             catalog::check_key_types(static_cast<Oid>(std::stoul(*child_oid)), column,
                                       static_cast<Oid>(std::stoul(relid)), child, name);
+            // stored schema-qualified: the publisher resolves it with no search_path of the caller's
+            relations.push_back(relation);
+            targets.push_back(*pg::query_value(
+                "SELECT pg_catalog.format('%s.%I', $1::pg_catalog.oid::pg_catalog.regclass, $2)", {child_oid, column}));
         }
+        has_many = pg::query_value(
+            "SELECT COALESCE(pg_catalog.jsonb_object_agg(r, t), '{}') "
+            "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[])) u(r, t)",
+            {util::text_array_literal(relations), util::text_array_literal(targets)});
     }
 
     if (function) {
@@ -126,7 +137,7 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
             {*function, relid});
         if (!ok)
             throw Error(ERRCODE_INVALID_FUNCTION_DEFINITION,
-                        "function " + *pg::query_value("SELECT $1::pg_catalog.oid::pg_catalog.regprocedure::text", {*function}) +
+                        "function " + *pg::query_value_as_caller("SELECT $1::pg_catalog.oid::pg_catalog.regprocedure::pg_catalog.text", {*function}) +
                             " must take one argument of type " + name + " and return jsonb");
         function = catalog::qualified_function(static_cast<Oid>(std::stoul(*function)));
     }

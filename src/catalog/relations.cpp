@@ -25,18 +25,25 @@ void declarations_changed() {
     if (OidIsValid(relid)) pg::guard([&] { CacheInvalidateRelcacheByRelid(relid); });
 }
 
+std::string display_name(Oid relid) {
+    // regclass output, qualified only when not visible on the caller's path
+    auto name = pg::query_value_as_caller(
+        "SELECT $1::pg_catalog.oid::pg_catalog.regclass::pg_catalog.text", {std::to_string(relid)});
+    if (!name) throw Error(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist");
+    return *name;
+}
+
 std::string table_name(Oid relid) {
-    auto rows = pg::query(
-        "SELECT c.oid::pg_catalog.regclass::text, c.relkind::text FROM pg_catalog.pg_class c "
-        "WHERE c.oid = $1::pg_catalog.oid",
-        {std::to_string(relid)});
-    if (rows.empty())
+    auto kind = pg::query_value("SELECT c.relkind::pg_catalog.text FROM pg_catalog.pg_class c "
+                                "WHERE c.oid = $1::pg_catalog.oid",
+                                {std::to_string(relid)});
+    if (!kind)
         throw Error(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist");
-    const std::string& kind = *rows[0][1];
-    if (kind != "r" && kind != "p")
-        throw Error(ERRCODE_WRONG_OBJECT_TYPE, "\"" + *rows[0][0] + "\" is not a table",
+    const std::string name = display_name(relid);
+    if (*kind != "r" && *kind != "p")
+        throw Error(ERRCODE_WRONG_OBJECT_TYPE, "\"" + name + "\" is not a table",
                     "Only ordinary and partitioned tables can be published.");
-    return *rows[0][0];
+    return name;
 }
 
 std::string relation_name(Oid relid) {

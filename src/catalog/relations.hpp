@@ -22,9 +22,12 @@ Oid dionysus_relid(const char* name);
 // invalidation of dionysus.models).
 void declarations_changed();
 
-// The table as regclass text (quoted, schema-qualified when not on the
-// search_path). 42P01 when it does not exist, 42809 unless it is an
-// ordinary or partitioned table.
+// The relation as regclass text for messages: quoted, schema-qualified
+// when not visible on the caller's search_path. 42P01 when it does not exist.
+std::string display_name(Oid relid);
+
+// display_name, checking it is a table: 42809 unless it is an ordinary or
+// partitioned table.
 std::string table_name(Oid relid);
 
 // pg_class.relname, unquoted: the base of default model and relation names.

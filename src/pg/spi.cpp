@@ -5,7 +5,9 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 }
 
@@ -142,19 +144,58 @@ std::vector<Row> to_rows(const CResult& r) {
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kInternalSearchPath = "pg_catalog, pg_temp";
+int open_connections = 0;
+// The search_path of the caller of the outermost open SpiConnection.
+char caller_search_path[1024];
+
+// Sets search_path for the current GUC nest level (like a function's SET
+// clause); the level is popped by AtEOXact_GUC, or by the transaction's
+// (or subtransaction's) abort.
+void set_search_path(const char* path) {
+    (void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+}  // namespace
+
 SpiConnection::SpiConnection() {
-    guard([] {
+    const bool outermost = open_connections == 0;
+    guc_nest_level_ = guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "dionysus: SPI_connect failed");
+        if (outermost)
+            strlcpy(caller_search_path, namespace_search_path ? namespace_search_path : "", sizeof caller_search_path);
+        const int level = NewGUCNestLevel();
+        set_search_path(kInternalSearchPath);
+        return level;
     });
+    open_connections++;
 }
 
 SpiConnection::~SpiConnection() {
-    if (std::uncaught_exceptions() > 0) return;
+    open_connections--;
+    if (std::uncaught_exceptions() > 0) return;  // the abort pops the GUC level and SPI
     try {
-        guard([] { SPI_finish(); });
+        const int level = guc_nest_level_;
+        guard([level] {
+            AtEOXact_GUC(true, level);
+            SPI_finish();
+        });
     } catch (...) {
         // The enclosing transaction's abort releases SPI.
     }
+}
+
+Value query_value_as_caller(const std::string& sql, const std::vector<Value>& params) {
+    const int level = guard([] {
+        const int l = NewGUCNestLevel();
+        set_search_path(caller_search_path);
+        return l;
+    });
+    Value v = query_value(sql, params);
+    guard([level] { AtEOXact_GUC(true, level); });
+    return v;
 }
 
 std::vector<Row> query(const std::string& sql, const std::vector<Value>& params, bool read_only) {

@@ -18,13 +18,28 @@ using Row = std::vector<Value>;
 
 // SPI_connect on construction, SPI_finish on destruction (skipped while an
 // exception unwinds: the transaction abort cleans SPI up).
+//
+// While it is open, search_path is "pg_catalog, pg_temp" (as for a
+// function declared SET search_path): every internal query resolves
+// operators, functions and types from pg_catalog only, whatever the
+// caller's search_path, and names the extension's own objects with their
+// schema. Names a user gave are resolved with query_value_as_caller.
 class SpiConnection {
 public:
     SpiConnection();
     ~SpiConnection();
     SpiConnection(const SpiConnection&) = delete;
     SpiConnection& operator=(const SpiConnection&) = delete;
+
+private:
+    int guc_nest_level_ = 0;
 };
+
+// query_value with the search_path of whoever opened the outermost
+// SpiConnection: for resolving names a caller wrote (to_regclass of a
+// "table.column" string, to_regproc of a partition key function). Keep its
+// SQL to qualified calls: nothing else in it may depend on the path.
+Value query_value_as_caller(const std::string& sql, const std::vector<Value>& params = {});
 
 // Runs `sql` with text parameters $1..$n; returns all rows as text.
 std::vector<Row> query(const std::string& sql, const std::vector<Value>& params = {},

@@ -23,12 +23,20 @@ namespace {
 Fetch fetch_sql(const Model& m, const std::string& column) {
     std::string select_list = "t.*";
     for (const auto& e : m.extra_columns) select_list += ", " + e;
+    // The equality operator is named with its schema: the query runs under
+    // search_path pg_catalog, and a key of an extension's type (citext)
+    // compares with that extension's operator.
     auto rows = pg::query(
-        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = ANY ($1::%s)', "
-        "$3, c.oid::pg_catalog.regclass, a.attname, ty.typarray::pg_catalog.regtype), "
-        "ty.typarray::pg_catalog.oid::text "
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I OPERATOR(%I.=) ANY ($1::%s)', "
+        "$3, c.oid::pg_catalog.regclass, a.attname, "
+        "COALESCE((SELECT n.nspname FROM pg_catalog.pg_operator o "
+        "  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace "
+        "  WHERE o.oprname = '=' AND o.oprleft = bt.oid AND o.oprright = bt.oid ORDER BY o.oid LIMIT 1), "
+        "  'pg_catalog'), ty.typarray::pg_catalog.regtype), "
+        "ty.typarray::pg_catalog.oid::pg_catalog.text "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
         "AND a.attname = $2 AND NOT a.attisdropped JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+        "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END "
         "WHERE c.oid = $1::pg_catalog.oid AND ty.typarray <> 0",
         {m.relid, column, select_list});
     if (rows.empty())
