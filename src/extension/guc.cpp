@@ -70,9 +70,12 @@ void define_gucs() {
                                "librdkafka partitioner applied to the partition key.", nullptr,
                                &dionysus_partitioner, "consistent_random", PGC_SIGHUP, 0,
                                check_partitioner, nullptr, nullptr);
+    // Superuser-only (PGC_SUSET): the writers capture audits must not switch
+    // it off (SET, ALTER ROLE … SET, PGOPTIONS); a role may be given the
+    // switch with GRANT SET ON PARAMETER dionysus.capture (README "Security model").
     DefineCustomBoolVariable("dionysus.capture",
                              "Write outbox rows for changes of published tables (off: suppress).",
-                             nullptr, &dionysus_capture_enabled, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr, &dionysus_capture_enabled, true, PGC_SUSET, 0, nullptr, nullptr,
                              nullptr);
     MarkGUCPrefixReserved("dionysus");
 }

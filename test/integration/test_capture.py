@@ -118,3 +118,47 @@ def test_rolled_back_changes_are_not_published(cluster, db):
     wait_drained(db)
     msgs = consume(cluster.bootstrap, "it_wake_items", 1, idle=1.0)
     assert [m.key for m in msgs] == [b"Item:2"]
+
+
+def test_writers_cannot_switch_capture_off_at_connection(cluster, db):
+    """dionysus.capture is superuser-only: an application role cannot turn it
+    off through connection options (PGOPTIONS) any more than with SET; a
+    superuser can, and so can a role granted SET ON PARAMETER."""
+    import psycopg2
+    import pytest
+    sql(db, "CREATE ROLE it_capture_app LOGIN")
+    sql(db, "CREATE TABLE switch_items (id bigint PRIMARY KEY)")
+    sql(db, "GRANT INSERT ON switch_items TO it_capture_app")
+    sql(db, "SELECT dionysus.declare_topic('it_switch', 'items')")
+    sql(db, "SELECT dionysus.publish('it_switch_items', 'switch_items', model_name => 'Item')")
+    connect = dict(host="127.0.0.1", port=cluster.port, dbname=db.info.dbname)
+
+    with pytest.raises(psycopg2.Error, match="permission denied to set parameter"):
+        psycopg2.connect(user="it_capture_app", options="-c dionysus.capture=off", **connect)
+
+    app = psycopg2.connect(user="it_capture_app", **connect)
+    app.autocommit = True
+    with pytest.raises(psycopg2.Error, match="permission denied to set parameter"):
+        sql(app, "SET dionysus.capture = off")
+    sql(app, "INSERT INTO switch_items VALUES (1)")
+    app.close()
+
+    admin = psycopg2.connect(user="postgres", options="-c dionysus.capture=off", **connect)
+    admin.autocommit = True
+    sql(admin, "INSERT INTO switch_items VALUES (2)")
+    admin.close()
+
+    sql(db, "GRANT SET ON PARAMETER dionysus.capture TO it_capture_app")
+    granted = psycopg2.connect(user="it_capture_app", options="-c dionysus.capture=off", **connect)
+    granted.autocommit = True
+    sql(granted, "INSERT INTO switch_items VALUES (3)")
+    granted.close()
+
+    captured = [r[0] for r in sql(db, "SELECT resource_id FROM dionysus.outbox WHERE topic = 'it_switch_items' "
+                                      "ORDER BY id")]
+    assert captured == ["1"]
+    sql(db, "SELECT dionysus.drop_topic('it_switch_items')")
+    sql(db, "DROP TABLE switch_items")
+    sql(db, "REVOKE SET ON PARAMETER dionysus.capture FROM it_capture_app")
+    sql(db, "DROP OWNED BY it_capture_app")
+    sql(db, "DROP ROLE it_capture_app")

@@ -22,7 +22,21 @@ SELECT dionysus.declare_topic('app', 'evil');
 SELECT dionysus.capture();
 SET dionysus.kafka_properties = 'sasl.password=x';
 SHOW dionysus.kafka_properties;
+-- the writers capture audits cannot switch it off
+SET dionysus.capture = off;
+SELECT set_config('dionysus.capture', 'off', true);
+ALTER ROLE dionysus_app SET dionysus.capture = off;
+INSERT INTO app_orders (total) VALUES (30);
 RESET ROLE;
+-- unless a superuser gives them the switch
+GRANT SET ON PARAMETER dionysus.capture TO dionysus_app;
+SET ROLE dionysus_app;
+SET dionysus.capture = off;
+INSERT INTO app_orders (total) VALUES (40);
+RESET dionysus.capture;
+RESET ROLE;
+REVOKE SET ON PARAMETER dionysus.capture FROM dionysus_app;
 SELECT resource_class, resource_id, event_name FROM dionysus.outbox ORDER BY id;
 DROP TABLE app_orders;
+DROP OWNED BY dionysus_app;
 DROP ROLE dionysus_app;
