@@ -13,6 +13,7 @@ char* dionysus_client_id = nullptr;
 int dionysus_batch_size = 100;
 int dionysus_poll_interval_ms = 200;
 int dionysus_publishing_delay_ms = 0;
+int dionysus_max_retry_interval_s = 120;
 char* dionysus_soft_delete_column = nullptr;
 char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
@@ -54,6 +55,12 @@ void define_gucs() {
                             "Longest wait of the publisher when no commit wakes it.", nullptr,
                             &dionysus_poll_interval_ms, 200, 1, 3600 * 1000, PGC_SIGHUP,
                             GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    // dionysus-rb's backoff (5·2^attempts s) has no cap: after 10 failures a
+    // row would wait 85 minutes. Two minutes keeps a recovered row moving.
+    DefineCustomIntVariable("dionysus.max_retry_interval",
+                            "Longest wait before a failed outbox row is retried (cap of the backoff).", nullptr,
+                            &dionysus_max_retry_interval_s, 120, 1, 24 * 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                            nullptr, nullptr);
     DefineCustomIntVariable("dionysus.publishing_delay",
                             "Publish outbox rows only once they are this old.", nullptr,
                             &dionysus_publishing_delay_ms, 0, 0, 24 * 3600 * 1000, PGC_SIGHUP,

@@ -9,6 +9,7 @@ extern char* dionysus_client_id;
 extern int dionysus_batch_size;
 extern int dionysus_poll_interval_ms;
 extern int dionysus_publishing_delay_ms;
+extern int dionysus_max_retry_interval_s;
 extern char* dionysus_soft_delete_column;
 extern char* dionysus_default_partition_key;
 extern char* dionysus_partitioner;

@@ -70,7 +70,9 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
 void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
     if (ids.empty()) return;
     pg::execute_cached(
-        "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now() "
+        "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now(), "
+        // success clears the error fields as dionysus-rb does; attempts stay
+        "error_class = NULL, error_message = NULL, failed_at = NULL, retry_at = NULL "
         "WHERE topic = $2 AND published_at IS NULL AND id BETWEEN $3 AND $4 AND id = ANY ($1)",
         {util::int_array_literal(ids), topic, std::to_string(*std::min_element(ids.begin(), ids.end())),
          std::to_string(*std::max_element(ids.begin(), ids.end()))},
@@ -78,28 +80,33 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
 }
 
 // A failure on rows: attempts+1, the error, and dionysus-rb's backoff
-// (retry after 5·2^attempts seconds). $1 topic, $2 class, $3 message; the
-// caller's condition selects the rows.
+// (retry after 5·2^attempts seconds, counted after the increment). $1 topic,
+// $2 class, $3 message, $4 the cap in seconds; the caller's condition
+// selects the rows.
+// (`attempts` on the right is the value before the increment: the first
+// retry comes after 5·2^1 = 10 s), capped by dionysus.max_retry_interval ($4).
 const char* const kRecordFailure =
     "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
     "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
-    "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => 5 * pg_catalog.power(2, "
-    "LEAST(attempts, 16))) WHERE topic = $1 AND published_at IS NULL AND ";
+    "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(5 * pg_catalog.power(2, "
+    "LEAST(attempts + 1, 30)), $4::pg_catalog.float8)) WHERE topic = $1 AND published_at IS NULL AND ";
 
-void mark_failed(const std::string& topic, const std::vector<int64_t>& ids,
-                 const std::string& error_class, const std::string& error_message) {
+void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
+                 const std::string& error_message, int max_retry_interval_s) {
     if (ids.empty()) return;
-    pg::execute(std::string(kRecordFailure) + "id = ANY ($4::pg_catalog.int8[])",
-                 {topic, error_class, error_message, util::int_array_literal(ids)});
+    pg::execute(std::string(kRecordFailure) + "id = ANY ($5::pg_catalog.int8[])",
+                {topic, error_class, error_message, std::to_string(max_retry_interval_s),
+                 util::int_array_literal(ids)});
 }
 
-void mark_batch_failed(const std::string& topic, int64_t after_id, int limit,
-                       const std::string& error_class, const std::string& error_message) {
+void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
+                       const std::string& error_message, int max_retry_interval_s) {
     pg::execute(std::string(kRecordFailure) +
-                     "id IN (SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND "
-                     "o.published_at IS NULL AND o.id > $4::pg_catalog.int8 ORDER BY o.id "
-                     "LIMIT $5::pg_catalog.int4)",
-                 {topic, error_class, error_message, std::to_string(after_id), std::to_string(limit)});
+                    "id IN (SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND "
+                    "o.published_at IS NULL AND o.id > $5::pg_catalog.int8 ORDER BY o.id "
+                    "LIMIT $6::pg_catalog.int4)",
+                {topic, error_class, error_message, std::to_string(max_retry_interval_s), std::to_string(after_id),
+                 std::to_string(limit)});
 }
 
 }  // namespace dionysus::publisher

@@ -36,13 +36,16 @@ std::vector<std::string> topics_with_pending();
 std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit, int delay_ms,
                                   bool& more);
 
+// published_at = now(); the error fields of earlier failures are cleared.
 void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
-// attempts+1, the error, retry_at = now + 5·2^attempts s (dionysus-rb's backoff).
+// attempts+1, the error, retry_at = now + 5·2^attempts s counted after the
+// increment (dionysus-rb's backoff: first retry after 10 s), at most
+// max_retry_interval_s.
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
-                 const std::string& error_message);
+                 const std::string& error_message, int max_retry_interval_s);
 // The next `limit` unpublished rows of `topic` after `after_id` could not be
 // rendered: record the failure with backoff (the topic waits for the retry).
 void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
-                       const std::string& error_message);
+                       const std::string& error_message, int max_retry_interval_s);
 
 }  // namespace dionysus::publisher

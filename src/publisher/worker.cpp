@@ -150,7 +150,7 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
     mark_published(batch.topic, published);
     uint64 failed = 0;
     for (const auto& [error, ids] : failures) {
-        mark_failed(batch.topic, ids, error.first, error.second);
+        mark_failed(batch.topic, ids, error.first, error.second, dionysus_max_retry_interval_s);
         failed += ids.size();
         if (first_error.empty()) first_error = error.first + ": " + error.second;
     }
@@ -264,8 +264,8 @@ bool Publisher::drain_topics() {
                 const std::string message = e.what();
                 in_transaction([&] {
                     record_finished();
-                    mark_batch_failed(topic, cursor[topic], dionysus_batch_size,
-                                                           "Dionysus::SerializationError", message);
+                    mark_batch_failed(topic, cursor[topic], dionysus_batch_size, "Dionysus::SerializationError",
+                                      message, dionysus_max_retry_interval_s);
                 });
                 failed_topics.insert(topic);
                 failed++;

@@ -1,5 +1,7 @@
 """dionysus.serializer shapes the records the worker publishes (exact bytes)."""
-from conftest import sql, wait_drained, consume
+import datetime
+
+from conftest import sql, scalar, wait_drained, consume
 
 
 def test_declared_serializer_and_custom_function(cluster, db):
@@ -46,14 +48,48 @@ def test_serializer_error_is_recorded_with_backoff_then_retried(cluster, db):
     deadline = time.time() + 20
     while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_fail_notes' AND attempts > 0"):
         time.sleep(0.2)
-    rows = sql(db, """SELECT attempts, error_class, error_message, retry_at > failed_at, published_at IS NULL
+    rows = sql(db, """SELECT attempts, error_class, error_message, retry_at - failed_at, published_at IS NULL
                       FROM dionysus.outbox WHERE topic = 'it_fail_notes' ORDER BY id""")
-    assert rows[0] == (1, "Dionysus::SerializationError", "cannot render note 1", True, True), rows
+    # dionysus-rb's backoff counted after the increment: the first retry after 5·2^1 = 10 s
+    assert rows[0] == (1, "Dionysus::SerializationError", "cannot render note 1",
+                       datetime.timedelta(seconds=10), True), rows
     # fixed: the rows are published at their retry time, in order
     sql(db, """CREATE OR REPLACE FUNCTION fail_note_json(n fail_notes) RETURNS jsonb LANGUAGE sql
                AS $$ SELECT jsonb_build_object('id', n.id) $$""")
     wait_drained(db, timeout=30, topic="it_fail_notes")
+    # success clears the error fields as dionysus-rb does; attempts stay
+    assert sql(db, """SELECT DISTINCT attempts >= 1, error_class, error_message, failed_at, retry_at
+                      FROM dionysus.outbox WHERE topic = 'it_fail_notes'""") == [(True, None, None, None, None)]
     msgs = consume(cluster.bootstrap, "it_fail_notes", 2, timeout=30, idle=1.0)
     assert sorted(m.value for m in msgs) == [
         b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":1}]}]}',
         b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":2}]}]}']
+
+
+def test_backoff_is_capped_by_max_retry_interval(cluster, db):
+    """dionysus.max_retry_interval caps dionysus-rb's backoff (uncapped, a row
+    failing for an hour would wait hours after the cause is fixed)."""
+    import time
+    sql(db, "CREATE TABLE cap_notes (id bigint PRIMARY KEY)")
+    sql(db, """CREATE FUNCTION cap_note_json(n cap_notes) RETURNS jsonb LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'cannot render %', n.id; END $$""")
+    sql(db, "SELECT dionysus.declare_topic('it_cap', 'notes')")
+    sql(db, "SELECT dionysus.publish('it_cap_notes', 'cap_notes', model_name => 'Note')")
+    sql(db, "SELECT dionysus.serializer('cap_notes', function => 'cap_note_json(cap_notes)')")
+    sql(db, "ALTER SYSTEM SET dionysus.max_retry_interval = '3s'")
+    sql(db, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        # a row that already failed 8 times (next backoff 5·2^9 s) waits 3 s
+        sql(db, "INSERT INTO cap_notes VALUES (1)")
+        sql(db, "UPDATE dionysus.outbox SET attempts = 8 WHERE topic = 'it_cap_notes'")
+        deadline = time.time() + 20
+        while time.time() < deadline and not scalar(
+                db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_cap_notes' AND attempts > 8"):
+            time.sleep(0.2)
+        assert sql(db, "SELECT attempts, retry_at - failed_at FROM dionysus.outbox "
+                       "WHERE topic = 'it_cap_notes'") == [(9, datetime.timedelta(seconds=3))]
+    finally:
+        sql(db, "ALTER SYSTEM RESET dionysus.max_retry_interval")
+        sql(db, "SELECT pg_reload_conf()")
+        sql(db, "SELECT dionysus.drop_topic('it_cap_notes')")
