@@ -54,7 +54,7 @@ drain() {  # TABLE INSERT_SQL -> events/s
 echo "== aggregate drain: $N bookings with 3 fees and 2 taxes each vs $N plain rows, topic bench_rows (6 partitions) =="
 for bs in $SIZES; do
   set_guc dionysus.batch_size "$bs"
-  q "TRUNCATE plain_rows" >/dev/null
+  q "SET dionysus.capture = off; TRUNCATE plain_rows" >/dev/null
   plain=$(drain plain_rows "INSERT INTO plain_rows(account_id, name, price)
                             SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g")
   q "DELETE FROM bookings" >/dev/null 2>&1 || true

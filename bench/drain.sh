@@ -32,7 +32,7 @@ for bs in $SIZES; do
   set_guc dionysus.batch_size "$bs"
   set_guc dionysus.publishing_delay 1h
   sleep 0.5   # let the worker pick the reload up before rows appear
-  q "TRUNCATE dionysus.outbox, captured" >/dev/null
+  q "SET dionysus.capture = off; TRUNCATE dionysus.outbox, captured" >/dev/null
   ins_ms=$(qt "INSERT INTO captured(account_id, name, price)
                SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g")
   q "VACUUM ANALYZE dionysus.outbox" >/dev/null

@@ -21,7 +21,7 @@ SECS=${BENCH_SECONDS:-20}
 T0=$(date +%s)
 LABEL="dev broker"
 bench_start_captured
-q "TRUNCATE dionysus.outbox, captured" >/dev/null
+q "SET dionysus.capture = off; TRUNCATE dionysus.outbox, captured" >/dev/null
 printf '%s\n' '\set a random(1, 10000)' \
   "INSERT INTO captured(account_id, name, price) VALUES (:a, 'name ' || :a, :a / 100.0);" >"$BENCH_CLUSTER/insert.sql"
 chmod 0644 "$BENCH_CLUSTER/insert.sql"

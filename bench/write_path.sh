@@ -59,7 +59,7 @@ done
 reset_tables() {
   # dionysus.outbox first: the publisher locks the outbox before the captured
   # table, taking the locks in the other order can deadlock with it
-  q "TRUNCATE dionysus.outbox, bench_outbox, plain, captured, plpgsql" >/dev/null
+  q "SET dionysus.capture = off; TRUNCATE dionysus.outbox, bench_outbox, plain, captured, plpgsql" >/dev/null
   q "VACUUM ANALYZE dionysus.outbox" >/dev/null 2>&1 || true
 }
 
@@ -156,7 +156,7 @@ for op in insert update; do
   done
 done
 # sanity: one outbox row per captured row
-q "TRUNCATE dionysus.outbox, captured" >/dev/null
+q "SET dionysus.capture = off; TRUNCATE dionysus.outbox, captured" >/dev/null
 q "INSERT INTO captured(account_id, name, price) SELECT g, 'x', 1 FROM generate_series(1, 1000) g" >/dev/null
 OUTBOX_ROWS=$(q "SELECT count(*) FROM dionysus.outbox")
 set_guc dionysus.publishing_delay 0

@@ -21,15 +21,15 @@ RETURNS void AS 'MODULE_PATHNAME', 'dionysus_serializer' LANGUAGE C VOLATILE PAR
 COMMENT ON FUNCTION dionysus.serializer(regclass, text[], text[], jsonb, jsonb, regprocedure) IS
     'Declare how a model is rendered: attributes, exclusions, has_one/has_many links, or a custom function.';
 
-CREATE FUNCTION dionysus.unpublish(topic text, model regclass)
-RETURNS void AS 'MODULE_PATHNAME', 'dionysus_unpublish' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION dionysus.unpublish(text, regclass) IS
-    'Stop publishing a model on a topic; drops capture when no topic is left.';
+CREATE FUNCTION dionysus.unpublish(topic text, model regclass, discard_pending boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_unpublish' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.unpublish(text, regclass, boolean) IS
+    'Stop publishing a model on a topic (refused while its events are pending, unless discard_pending); drops capture when no topic is left.';
 
-CREATE FUNCTION dionysus.drop_topic(name text)
-RETURNS void AS 'MODULE_PATHNAME', 'dionysus_drop_topic' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION dionysus.drop_topic(text) IS
-    'Unpublish every model of a topic and forget the topic and its unpublished outbox rows.';
+CREATE FUNCTION dionysus.drop_topic(name text, discard_pending boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_drop_topic' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.drop_topic(text, boolean) IS
+    'Unpublish every model of a topic and forget the topic (refused while model events are pending, unless discard_pending); pending hand-built messages are still delivered unless discard_pending.';
 
 CREATE FUNCTION dionysus.enqueue(topic text, key text, partition_key text, message jsonb)
 RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_enqueue' LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -46,6 +46,11 @@ pg::Value optional_jsonb_arg(FunctionCallInfo fcinfo, int n) {
     }));
 }
 
+bool bool_arg(FunctionCallInfo fcinfo, int n, const char* what) {
+    if (PG_ARGISNULL(n)) throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(what) + " must not be NULL");
+    return PG_GETARG_BOOL(n);
+}
+
 std::vector<Oid> regclass_array_arg(FunctionCallInfo fcinfo, int n, const char* what) {
     std::vector<Oid> out;
     if (PG_ARGISNULL(n)) return out;

@@ -20,6 +20,8 @@ pg::Value optional_text_arg(FunctionCallInfo fcinfo, int n);
 Oid regclass_arg(FunctionCallInfo fcinfo, int n, const char* what);
 // jsonb argument as its text, NULL allowed.
 pg::Value optional_jsonb_arg(FunctionCallInfo fcinfo, int n);
+// boolean argument with a default: NULL -> 22004 "<what> must not be NULL".
+bool bool_arg(FunctionCallInfo fcinfo, int n, const char* what);
 // regclass[] argument; NULL -> empty, a NULL element -> 22004 "<what> must not contain NULL".
 std::vector<Oid> regclass_array_arg(FunctionCallInfo fcinfo, int n, const char* what);
 // text[] argument as its text output ('{a,b}'), NULL allowed.

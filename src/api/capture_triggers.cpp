@@ -18,6 +18,9 @@ const char* const kTriggers[][2] = {
     {"dionysus_capture_delete",
      "CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS dionysus_old "
      "FOR EACH STATEMENT EXECUTE FUNCTION dionysus.capture()"},
+    // refuses TRUNCATE (while capture is on): it would drop events silently
+    {"dionysus_capture_truncate",
+     "CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION dionysus.capture()"},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "pg/spi.hpp"
 #include "api/arguments.hpp"
 #include "api/capture_triggers.hpp"
+#include "api/pending_events.hpp"
 #include "catalog/declarations.hpp"
 #include "catalog/foreign_keys.hpp"
 #include "catalog/functions.hpp"
@@ -101,7 +102,9 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
     pg::SpiConnection spi;
     catalog::require_topic(topic);
     std::string table = catalog::table_name(relid);
+    catalog::require_capturable(relid, table);
     std::string primary_key = catalog::single_column_primary_key(relid, table);
+    catalog::require_stable_key_text(relid, primary_key, table);
     std::string name = model_name ? *model_name : naming::model_name_for_table(catalog::relation_name(relid));
     if (name.empty()) throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "model_name must not be empty");
 
@@ -120,6 +123,7 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
     for (size_t i = 0; i < dependencies.size(); i++) {
         Oid dep = dependencies[i];
         std::string dep_table = catalog::table_name(dep);
+        catalog::require_capturable(dep, dep_table);
         if (dep == relid)
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                         "table " + table + " cannot be a dependency of itself");
@@ -127,7 +131,7 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
             if (dependencies[j] == dep)
                 throw Error(ERRCODE_DUPLICATE_OBJECT,
                             "dependency " + dep_table + " is listed more than once");
-        catalog::single_column_primary_key(dep, dep_table);
+        catalog::require_stable_key_text(dep, catalog::single_column_primary_key(dep, dep_table), dep_table);
         paths.push_back(dependency_path(relid, table, dep, dep_table));
     }
 
@@ -164,24 +168,22 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
 DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
     std::string topic = api::text_arg(fcinfo, 0, "topic");
     Oid relid = api::regclass_arg(fcinfo, 1, "model");
+    const bool discard_pending = api::bool_arg(fcinfo, 2, "discard_pending");
     pg::SpiConnection spi;
     catalog::require_topic(topic);
+    auto model_name = pg::query_value(
+        "SELECT model_name FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
+    if (!model_name)
+        throw Error(ERRCODE_UNDEFINED_OBJECT,
+                    "table " + catalog::table_name(relid) + " is not published on topic \"" + topic + "\"");
+    // Events can only be rendered while the model is declared: nothing pending is dropped unasked.
+    api::settle_pending(topic, model_name, discard_pending);
     // Its dependency rows go with it (foreign key ON DELETE CASCADE).
     auto dependencies = pg::query(
         "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
         "AND model = $2::pg_catalog.oid",
         {topic, oid_text(relid)});
-    auto removed = pg::query(
-        "DELETE FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid "
-        "RETURNING model_name",
-        {topic, oid_text(relid)});
-    if (removed.empty())
-        throw Error(ERRCODE_UNDEFINED_OBJECT,
-                    "table " + catalog::table_name(relid) + " is not published on topic \"" + topic + "\"");
-    // Its pending events can no longer be serialized.
-    pg::execute("DELETE FROM dionysus.outbox WHERE topic = $1 AND resource_class = $2 AND "
-                 "published_at IS NULL",
-                 {topic, removed[0][0]});
+    pg::execute("DELETE FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
     api::remove_capture_if_unused(relid);
     for (const auto& row : dependencies) api::remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));
     catalog::declarations_changed();

@@ -5,6 +5,7 @@
 #include "pg/spi.hpp"
 #include "api/arguments.hpp"
 #include "api/capture_triggers.hpp"
+#include "api/pending_events.hpp"
 #include "catalog/declarations.hpp"
 #include "catalog/relations.hpp"
 #include "wire/naming.hpp"
@@ -50,8 +51,10 @@ DIONYSUS_PG_FUNCTION(dionysus_declare_topic) {
 
 DIONYSUS_PG_FUNCTION(dionysus_drop_topic) {
     std::string topic = api::text_arg(fcinfo, 0, "name");
+    const bool discard_pending = api::bool_arg(fcinfo, 1, "discard_pending");
     pg::SpiConnection spi;
     catalog::require_topic(topic);
+    api::settle_pending(topic, std::nullopt, discard_pending);
     auto models = pg::query(
         "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1",
         {topic});
@@ -60,7 +63,6 @@ DIONYSUS_PG_FUNCTION(dionysus_drop_topic) {
         {topic});
     models.insert(models.end(), published.begin(), published.end());
     pg::execute("DELETE FROM dionysus.topics WHERE name = $1", {topic});
-    pg::execute("DELETE FROM dionysus.outbox WHERE topic = $1 AND published_at IS NULL", {topic});
     for (const auto& row : models) api::remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));
     catalog::declarations_changed();
     PG_RETURN_VOID();

@@ -8,6 +8,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "nodes/primnodes.h"
 #include "utils/inval.h"
@@ -27,11 +28,20 @@ const char* const kOutboxColumns[kOutboxNatts] = {
     "published_at", "failed_at", "retry_at", "error_class", "error_message", "attempts",
     "created_at", "updated_at", "message_key", "message", "resource_column"};
 
+// Their types: the values capture forms are of these types, whatever the table says.
+const Oid kOutboxTypes[kOutboxNatts] = {
+    INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+    TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT4OID,
+    TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, NAMEOID};
+
 void check_outbox_shape(Relation outbox) {
     TupleDesc desc = RelationGetDescr(outbox);
     bool ok = desc->natts == kOutboxNatts;
-    for (int i = 0; ok && i < kOutboxNatts; i++)
-        ok = strcmp(NameStr(TupleDescAttr(desc, i)->attname), kOutboxColumns[i]) == 0;
+    for (int i = 0; ok && i < kOutboxNatts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        ok = !att->attisdropped && strcmp(NameStr(att->attname), kOutboxColumns[i]) == 0 &&
+             att->atttypid == kOutboxTypes[i];
+    }
     if (!ok)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("dionysus.outbox does not have the columns this version writes"),
@@ -158,6 +168,9 @@ void fast_insert(Relation outbox, Relation* indexes, FastRow* r, CommandId cid) 
     heap_insert(outbox, tuple, cid, 0, nullptr);
     for (int i = 0; i < index_cache.n; i++) {
         IndexInfo* info = index_cache.infos[i];
+        // An index being built by CREATE INDEX CONCURRENTLY takes no entries
+        // yet (its validation adds them), as ExecInsertIndexTuples does.
+        if (!info->ii_ReadyForInserts) continue;
         Datum values[INDEX_MAX_KEYS];
         bool nulls[INDEX_MAX_KEYS];
         for (int k = 0; k < info->ii_NumIndexAttrs; k++) {

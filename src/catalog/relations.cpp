@@ -42,8 +42,54 @@ std::string table_name(Oid relid) {
     const std::string name = display_name(relid);
     if (*kind != "r" && *kind != "p")
         throw Error(ERRCODE_WRONG_OBJECT_TYPE, "\"" + name + "\" is not a table",
-                    "Only ordinary and partitioned tables can be published.");
+                    "Only ordinary tables can be published.");
     return name;
+}
+
+void require_capturable(Oid relid, const std::string& table) {
+    enum { kKind, kIsPartition, kParent };
+    auto rows = pg::query(
+        "SELECT c.relkind::pg_catalog.text, c.relispartition::pg_catalog.text, "
+        "(SELECT i.inhparent::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits i "
+        " WHERE i.inhrelid = c.oid LIMIT 1) FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid",
+        {std::to_string(relid)});
+    if (rows.empty()) return;
+    // Statement triggers fire on the table a statement names: writes through
+    // a partitioned table skip its partitions' triggers, and writes into a
+    // partition skip the parent's. Either way some changes would be lost.
+    const char* why = "Rows written through the partitioned table or directly into a partition would "
+                      "not all be captured.";
+    if (*rows[0][kKind] == "p")
+        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "table " + table + " is partitioned", why,
+                    "Publish an ordinary table.");
+    if (*rows[0][kIsPartition] == "true")
+        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "table " + table + " is a partition of " + rows[0][kParent].value_or("another table"), why,
+                    "Publish an ordinary table.");
+}
+
+void require_stable_key_text(Oid relid, const std::string& column, const std::string& table) {
+    // The key's text is the event's id (resource_id, the message key): it
+    // must not depend on the writer's DateStyle, TimeZone,
+    // extra_float_digits, bytea_output, IntervalStyle or lc_monetary.
+    auto type = pg::query(
+        "SELECT bt.typcategory::pg_catalog.text, bt.oid::pg_catalog.regtype::pg_catalog.text "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+        "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) $2",
+        {std::to_string(relid), column});
+    if (type.empty()) return;
+    const std::string& category = *type[0][0];
+    const std::string& name = *type[0][1];
+    const bool stable = (category == "N" && name != "real" && name != "double precision" && name != "money") ||
+                        category == "S" || category == "U" || category == "B" || category == "E";
+    if (!stable)
+        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "the primary key " + table + "." + column + " of type " + name +
+                        " prints differently under different session settings",
+                    "Its text is the event's id: it must not depend on DateStyle, TimeZone, "
+                    "extra_float_digits, bytea_output, IntervalStyle or lc_monetary.",
+                    "Use an integer, numeric, text or uuid key.");
 }
 
 std::string relation_name(Oid relid) {

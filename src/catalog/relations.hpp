@@ -30,6 +30,15 @@ std::string display_name(Oid relid);
 // partitioned table.
 std::string table_name(Oid relid);
 
+// 0A000 for a partitioned table or a partition: capture (statement
+// triggers) would miss the rows written through the other.
+void require_capturable(Oid relid, const std::string& table);
+
+// 0A000 unless the column's text is the same under any session settings
+// (integers, numeric, text types, uuid, boolean, enums): a primary key whose
+// text becomes event ids.
+void require_stable_key_text(Oid relid, const std::string& column, const std::string& table);
+
 // pg_class.relname, unquoted: the base of default model and relation names.
 std::string relation_name(Oid relid);
 

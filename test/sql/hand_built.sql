@@ -42,3 +42,19 @@ SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_other', '1')$$);
 SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', NULL)$$);
 SELECT try($$SELECT dionysus.tombstone('hb_rentals', 'hb_rentals', '1', key => '')$$);
 SELECT count(*) FROM dionysus.outbox;
+
+-- unpublish and drop_topic drop nothing pending unasked: model events could no
+-- longer be rendered (refused), hand-built messages are still delivered
+TRUNCATE dionysus.outbox;
+INSERT INTO hb_rentals (id, account_id) VALUES (50, 5);
+SELECT dionysus.enqueue('hb_rentals', 'Rental:50', '5', '{"message":[{"event":"rental_updated","model_name":"Rental","data":[{"id":50}]}]}') > 0;
+SELECT try($$SELECT dionysus.unpublish('hb_rentals', 'hb_rentals')$$);
+SELECT try($$SELECT dionysus.drop_topic('hb_rentals')$$);
+DELETE FROM dionysus.outbox WHERE message_key IS NULL;  -- as if published
+SELECT dionysus.unpublish('hb_rentals', 'hb_rentals');
+SELECT dionysus.drop_topic('hb_rentals');
+SELECT resource_class, event_name, message_key, published_at IS NULL AS pending FROM dionysus.outbox;
+SELECT dionysus.declare_topic('hb', 'rentals');
+SELECT dionysus.enqueue('hb_rentals', 'Rental:51', '5', NULL) > 0;
+SELECT dionysus.drop_topic('hb_rentals', discard_pending => true);
+SELECT count(*) FROM dionysus.outbox;

@@ -69,7 +69,7 @@ RESET search_path;
 SELECT who, what FROM evil.calls;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'dionysus_attacker';
 
-SELECT dionysus.drop_topic('sp_items');
+SELECT dionysus.drop_topic('sp_items', discard_pending => true);
 DROP TABLE sp_items;
 DROP FUNCTION pg_temp.quote_ident(text);
 DROP SCHEMA evil CASCADE;
