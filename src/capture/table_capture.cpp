@@ -1,6 +1,7 @@
 // Builds and caches each table's TableCapture (see table_capture.hpp).
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "pg/user_context.hpp"
 #include "capture/table_capture.hpp"
 #include "catalog/relations.hpp"
 #include "wire/event_names.hpp"
@@ -251,22 +252,10 @@ const TableCapture* table_capture(Relation rel) {
     // The catalog is private to the extension: read it as the bootstrap
     // superuser (restricted), whoever writes the table. Writing the outbox
     // needs no privilege: it is a direct heap insert.
-    Oid saved_user;
-    int saved_context;
-    pg::guard([&] {
-        GetUserIdAndSecContext(&saved_user, &saved_context);
-        SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-                               saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    });
-    TableCapture* built;
-    try {
+    TableCapture* built = pg::as_user(BOOTSTRAP_SUPERUSERID, [&] {
         pg::SpiConnection spi;
-        built = build_capture(rel);
-    } catch (...) {
-        pg::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
-        throw;
-    }
-    pg::guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
+        return build_capture(rel);
+    });
     if (invalidated(relid)) {
         // The declarations or the table changed while they were read: this
         // statement uses what was read, the next one reads them again.

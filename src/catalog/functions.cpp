@@ -29,4 +29,12 @@ std::string function_call_name(const std::string& regprocedure) {
     return *name;
 }
 
+Oid function_owner(const std::string& regprocedure) {
+    auto owner = pg::query_value("SELECT p.proowner::pg_catalog.text FROM pg_catalog.pg_proc p "
+                                 "WHERE p.oid = $1::pg_catalog.regprocedure",
+                                 {regprocedure});
+    if (!owner) throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "function " + regprocedure + " does not exist");
+    return static_cast<Oid>(std::stoul(*owner));
+}
+
 }  // namespace dionysus::catalog

@@ -20,4 +20,7 @@ std::string qualified_function(Oid function);
 // in SQL ("app.item_key"), never resolved through the caller's search_path.
 std::string function_call_name(const std::string& regprocedure);
 
+// The role owning the function (what its code runs as in the publisher).
+Oid function_owner(const std::string& regprocedure);
+
 }  // namespace dionysus::catalog

@@ -1,5 +1,6 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "pg/user_context.hpp"
 #include "publisher/model.hpp"
 #include "catalog/functions.hpp"
 #include "catalog/relations.hpp"
@@ -14,6 +15,16 @@ using catalog::DependencyKind;
 using catalog::PartitionKeyKind;
 
 namespace {
+
+// A user's function joins the model's fetch: the fetch runs as its owner.
+// One fetch runs as one role, so the model's functions must share an owner.
+void call_as_owner(Model& m, const std::string& regprocedure) {
+    const Oid owner = catalog::function_owner(regprocedure);
+    if (OidIsValid(m.function_owner) && m.function_owner != owner)
+        throw std::runtime_error("the serializer and partition-key functions of table " + m.relid +
+                                 " have different owners: they run as their owner, in one query");
+    m.function_owner = owner;
+}
 
 // SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[]).
 // The type is in the text because plans are cached by text: after ALTER
@@ -41,7 +52,7 @@ Fetch fetch_sql(const Model& m, const std::string& column) {
         {m.relid, column, select_list});
     if (rows.empty())
         throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
-    return Fetch{*rows[0][0], static_cast<Oid>(std::stoul(*rows[0][1]))};
+    return Fetch{*rows[0][0], static_cast<Oid>(std::stoul(*rows[0][1])), m.function_owner};
 }
 
 // Default serializer: every column but foreign keys, which become has_one
@@ -62,6 +73,7 @@ void apply_serializer(Model& m) {
         // The function's result comes as one more column after t.*.
         m.custom_function = m.columns.size() + m.extra_columns.size();
         m.extra_columns.push_back(catalog::function_call_name(*decl[0][kFunction]) + "(t)::pg_catalog.text");
+        call_as_owner(m, *decl[0][kFunction]);
         return;
     }
     std::vector<bool> is_link(m.columns.size(), false);
@@ -170,7 +182,8 @@ void watch_related_tables(Model& m) {
 }  // namespace
 
 pg::RowSet fetch_rows(const Fetch& fetch, const std::string& values_literal) {
-    return pg::query_cached_rows(fetch.sql, {values_literal}, {fetch.array_type}, true);
+    auto run = [&] { return pg::query_cached_rows(fetch.sql, {values_literal}, {fetch.array_type}, true); };
+    return OidIsValid(fetch.run_as) ? pg::as_user(fetch.run_as, run) : run();
 }
 
 // A published model on a topic: its table, its relations (declared by
@@ -203,6 +216,7 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
     } else if (m.partition_key_kind == PartitionKeyKind::Function && !dependencies.empty()) {
         m.partition_key_index = m.columns.size() + m.extra_columns.size();
         m.extra_columns.push_back(catalog::function_call_name(*d[kKey]) + "(t)");
+        call_as_owner(m, *d[kKey]);
     }
     if (d[kSoftDeleteColumn]) m.soft_delete_index = m.index_of(*d[kSoftDeleteColumn]);
     m.after_soft_delete = *d[kAfterSoftDelete] == "true";

@@ -30,6 +30,10 @@ struct Column {
 struct Fetch {
     std::string sql;
     Oid array_type = InvalidOid;
+    // The role the statement runs as when it calls a user's function
+    // (serializer, partition key): that function's owner, never the worker's
+    // superuser. InvalidOid: the worker's own role.
+    Oid run_as = InvalidOid;
 };
 
 // Rows of a Fetch whose column has one of the values of `values_literal`
@@ -45,6 +49,7 @@ struct Model {
     // Expressions fetched after t.*: a custom serializer's f(t), a partition
     // key function's f(t). `fetch` selects them in this order.
     std::vector<std::string> extra_columns;
+    Oid function_owner = InvalidOid;  // owner of the functions among extra_columns
     Fetch fetch;  // SELECT t.*[, extras] … WHERE pk = ANY($1)
     // Tables this model renders (its own, its children's, its related
     // tables'): a change to any of them reloads it.

@@ -92,4 +92,48 @@ def test_backoff_is_capped_by_max_retry_interval(cluster, db):
     finally:
         sql(db, "ALTER SYSTEM RESET dionysus.max_retry_interval")
         sql(db, "SELECT pg_reload_conf()")
-        sql(db, "SELECT dionysus.drop_topic('it_cap_notes')")
+        sql(db, "SELECT dionysus.drop_topic('it_cap_notes', discard_pending => true)")
+
+
+def test_user_functions_run_as_their_owner(cluster, db):
+    """A serializer function runs as its owner, never as the worker's
+    superuser: an owner who turns its body into ALTER ROLE … SUPERUSER gains
+    nothing, and the row fails with the error recorded on it."""
+    import json
+    import time
+    sql(db, "CREATE ROLE it_fn_owner")
+    sql(db, "GRANT CREATE ON SCHEMA public TO it_fn_owner")
+    sql(db, "CREATE TABLE owned_notes (id bigint PRIMARY KEY, body text)")
+    sql(db, "GRANT SELECT ON owned_notes TO it_fn_owner")
+    sql(db, """CREATE FUNCTION owned_note_json(n owned_notes) RETURNS jsonb LANGUAGE sql
+               AS $$ SELECT jsonb_build_object('id', n.id, 'who', current_user::text) $$""")
+    sql(db, "ALTER FUNCTION owned_note_json(owned_notes) OWNER TO it_fn_owner")
+    sql(db, "SELECT dionysus.declare_topic('it_own', 'notes')")
+    sql(db, "SELECT dionysus.publish('it_own_notes', 'owned_notes', model_name => 'Note')")
+    sql(db, "SELECT dionysus.serializer('owned_notes', function => 'owned_note_json(owned_notes)')")
+    try:
+        sql(db, "INSERT INTO owned_notes VALUES (1, 'a')")
+        wait_drained(db, timeout=30, topic="it_own_notes")
+        msgs = consume(cluster.bootstrap, "it_own_notes", 1, timeout=20)
+        assert json.loads(msgs[0].value)["message"][0]["data"] == [{"id": 1, "who": "it_fn_owner"}]
+
+        sql(db, "SET ROLE it_fn_owner")
+        sql(db, """CREATE OR REPLACE FUNCTION owned_note_json(n owned_notes) RETURNS jsonb LANGUAGE plpgsql
+                   AS $$ BEGIN EXECUTE 'ALTER ROLE it_fn_owner SUPERUSER'; RETURN '{}'; END $$""")
+        sql(db, "RESET ROLE")
+        sql(db, "INSERT INTO owned_notes VALUES (2, 'b')")
+        deadline = time.time() + 20
+        while time.time() < deadline and not scalar(
+                db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_own_notes' AND attempts > 0"):
+            time.sleep(0.2)
+        error_class, error_message = sql(db, "SELECT error_class, error_message FROM dionysus.outbox "
+                                             "WHERE topic = 'it_own_notes' AND published_at IS NULL")[0]
+        assert error_class == "Dionysus::SerializationError"
+        assert "must be superuser" in error_message, error_message
+        assert scalar(db, "SELECT rolsuper FROM pg_roles WHERE rolname = 'it_fn_owner'") is False
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_own_notes', discard_pending => true)")
+        sql(db, "DROP TABLE owned_notes CASCADE")
+        sql(db, "DROP FUNCTION IF EXISTS owned_note_json(owned_notes)")
+        sql(db, "REVOKE CREATE ON SCHEMA public FROM it_fn_owner")
+        sql(db, "DROP ROLE it_fn_owner")

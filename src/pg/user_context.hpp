@@ -1,0 +1,48 @@
+// Running a piece of work as another role, in a restricted security context
+// (as PostgreSQL does for maintenance commands and SECURITY DEFINER-like
+// switches): the capture trigger reads the private catalog as the bootstrap
+// superuser; the publisher runs user-supplied functions as their owner.
+#pragma once
+
+#include "pg/boundary.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+}
+
+namespace dionysus::pg {
+
+// Runs fn() as `role` with SECURITY_LOCAL_USERID_CHANGE and
+// SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects, no
+// changes to the session), and restores the caller's identity afterwards,
+// also when fn throws. fn is C++: it may own objects with destructors.
+template <typename Fn>
+auto as_user(Oid role, Fn&& fn) -> decltype(fn()) {
+    Oid saved_user;
+    int saved_context;
+    guard([&] {
+        GetUserIdAndSecContext(&saved_user, &saved_context);
+        SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    });
+    auto restore = [&] { guard([&] { SetUserIdAndSecContext(saved_user, saved_context); }); };
+    if constexpr (std::is_void_v<decltype(fn())>) {
+        try {
+            fn();
+        } catch (...) {
+            restore();
+            throw;
+        }
+        restore();
+    } else {
+        try {
+            auto result = fn();
+            restore();
+            return result;
+        } catch (...) {
+            restore();
+            throw;
+        }
+    }
+}
+
+}  // namespace dionysus::pg
