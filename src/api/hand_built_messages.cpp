@@ -4,6 +4,7 @@
 // guarantees (order per topic, at least once, retries).
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "pg/user_context.hpp"
 #include "capture/commit_wakeup.hpp"
 #include "catalog/declarations.hpp"
 #include "catalog/functions.hpp"
@@ -110,7 +111,9 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
             "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, $4)",
             {column ? *m[kKey] : catalog::function_call_name(*m[kKey]), std::to_string(relid), *m[kPrimaryKey],
              *m[kPrimaryKeyType], std::string(column ? "true" : "false")});
-        auto rows = pg::query(sql, {id});
+        // a partition-key function is user code: it runs as its owner, as in the publisher
+        auto read = [&] { return pg::query(sql, {id}); };
+        auto rows = column ? read() : pg::as_user(catalog::function_owner(*m[kKey]), read);
         if (rows.empty())
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                         model_name + " " + id + " no longer exists: pass its partition_key",

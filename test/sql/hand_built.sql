@@ -58,3 +58,20 @@ SELECT dionysus.declare_topic('hb', 'rentals');
 SELECT dionysus.enqueue('hb_rentals', 'Rental:51', '5', NULL) > 0;
 SELECT dionysus.drop_topic('hb_rentals', discard_pending => true);
 SELECT count(*) FROM dionysus.outbox;
+
+-- a partition-key function is user code: tombstone runs it as its owner
+CREATE ROLE hb_fn_owner;
+CREATE TABLE hb_keyed (id int PRIMARY KEY);
+GRANT SELECT ON hb_keyed TO hb_fn_owner;
+CREATE FUNCTION hb_key(r hb_keyed) RETURNS text LANGUAGE sql AS $$ SELECT current_user::text $$;
+ALTER FUNCTION hb_key(hb_keyed) OWNER TO hb_fn_owner;
+SELECT dionysus.declare_topic('hb', 'keyed', partition_key => 'hb_key');
+SELECT dionysus.publish('hb_keyed', 'hb_keyed');
+SET dionysus.capture = off;
+INSERT INTO hb_keyed VALUES (1);
+RESET dionysus.capture;
+SELECT dionysus.tombstone('hb_keyed', 'hb_keyed', '1') > 0;
+SELECT message_key, partition_key FROM dionysus.outbox WHERE topic = 'hb_keyed';
+SELECT dionysus.drop_topic('hb_keyed', discard_pending => true);
+DROP TABLE hb_keyed CASCADE;
+DROP ROLE hb_fn_owner;
