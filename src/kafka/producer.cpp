@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <pthread.h>
@@ -133,6 +134,10 @@ bool Producer::produce(Message& m) {
     size_t value_len = m.value ? m.value->size() : 0;
     void* key = const_cast<char*>(m.key.data());
     size_t key_len = m.key.size();
+    // A full queue drains as deliveries are acknowledged or time out; while
+    // the broker is unreachable nothing times out (see abandon_in_flight), so
+    // the wait is bounded: the caller must get control back (SIGTERM, outages).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(message_timeout_ms_);
     for (;;) {
         rd_kafka_headers_t* headers = rd_kafka_headers_new(m.headers.size());
         for (const auto& [k, v] : m.headers)
@@ -147,7 +152,7 @@ bool Producer::produce(Message& m) {
             return true;
         }
         rd_kafka_headers_destroy(headers);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && std::chrono::steady_clock::now() < give_up) {
             rd_kafka_poll(rk_, 10);
             continue;
         }

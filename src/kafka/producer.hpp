@@ -48,8 +48,9 @@ public:
     Producer& operator=(const Producer&) = delete;
 
     // Enqueues one message; `m` must stay at its address until delivered or
-    // failed. Waits (serving reports) while librdkafka's queue is full. On an
-    // immediate error, marks `m` failed and returns false.
+    // failed. Waits (serving reports) while librdkafka's queue is full, at
+    // most message.timeout.ms. On an immediate error, or a queue still full
+    // then (Kafka::_QUEUE_FULL), marks `m` failed and returns false.
     bool produce(Message& m);
     // Serves delivery reports for up to timeout_ms.
     void poll(int timeout_ms);
