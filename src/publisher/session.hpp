@@ -8,7 +8,8 @@ namespace dionysus::publisher {
 bool extension_installed();
 
 // DateStyle ISO, TimeZone UTC, …: the text output wire/json_render.hpp
-// expects; asynchronous commit for the published marks.
+// expects; asynchronous commit for the published marks; lock_timeout (2 s)
+// and statement_timeout (60 s), so one locked table never stalls the worker.
 void set_session_formats();
 
 }  // namespace dionysus::publisher

@@ -217,3 +217,35 @@ def test_dependency_events_survive_a_broker_outage(cluster, db):
         assert states[-1] == (3, "v3"), (key, states)
         # each of the 6 failed-then-retried outbox rows reached this booking
         assert len([s for s in states if s[0] > 0]) >= 6, (key, states)
+
+
+def test_lock_on_one_table_delays_only_its_topic(cluster, db):
+    """A long lock on one rendered table (an ALTER TABLE, a LOCK) fails that
+    topic's batch after the worker's lock_timeout, recorded with backoff;
+    other topics keep flowing, and the locked one follows once it is free."""
+    sql(db, "CREATE TABLE lock_a (id bigint PRIMARY KEY)")
+    sql(db, "CREATE TABLE lock_b (id bigint PRIMARY KEY)")
+    declare(db, "it_lock", "lock_a")    # topic it_lock_items, read first
+    declare(db, "it_lockz", "lock_b")   # it_lockz_items
+    sql(db, "ALTER SYSTEM SET dionysus.publishing_delay = '2s'")   # time to take the lock first
+    sql(db, "SELECT pg_reload_conf()")
+    locker = cluster.connect()
+    try:
+        time.sleep(0.5)
+        sql(db, "INSERT INTO lock_a VALUES (1)")
+        sql(db, "INSERT INTO lock_b VALUES (1)")
+        locker.autocommit = False
+        locker.cursor().execute("LOCK TABLE lock_a IN ACCESS EXCLUSIVE MODE")
+        wait_drained(db, timeout=15, topic="it_lockz_items")
+        assert pending_count(db, "it_lock_items") == 1
+        wait_until(lambda: scalar(db, "SELECT error_message FROM dionysus.outbox WHERE topic = 'it_lock_items'"),
+                   15, "the lock timeout recorded on the row")
+        assert "lock timeout" in scalar(db, "SELECT error_message FROM dionysus.outbox "
+                                            "WHERE topic = 'it_lock_items'")
+        locker.rollback()
+        wait_drained(db, timeout=30, topic="it_lock_items")
+    finally:
+        locker.rollback()
+        locker.close()
+        sql(db, "ALTER SYSTEM RESET dionysus.publishing_delay")
+        sql(db, "SELECT pg_reload_conf()")
