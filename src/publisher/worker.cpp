@@ -12,6 +12,7 @@
 #include "publisher/worker.hpp"
 #include "extension/guc.hpp"
 #include "extension/shared_state.hpp"
+#include "kafka/errors.hpp"
 #include "kafka/producer.hpp"
 #include "kafka/properties.hpp"
 #include "publisher/model_cache.hpp"
@@ -84,6 +85,8 @@ constexpr size_t kMaxBatchesInFlight = 4;
 // A cycle re-reads every topic from its oldest unpublished row at least this
 // often, so rows of transactions that committed late are never passed over.
 constexpr auto kMaxCycle = std::chrono::seconds(1);
+// Retry interval of rows that failed because the cluster was unreachable.
+constexpr int kClusterWideRetrySeconds = 1;
 // How long a wake-up waits for further commits before reading.
 constexpr long kCoalesceMicros = 1000;
 
@@ -150,7 +153,10 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
     mark_published(batch.topic, published);
     uint64 failed = 0;
     for (const auto& [error, ids] : failures) {
-        mark_failed(batch.topic, ids, error.first, error.second, dionysus_max_retry_interval_s);
+        // An unreachable cluster is not the rows' fault: retry soon, whatever
+        // their attempts, so the backlog drains within seconds of recovery.
+        const int cap = kafka::is_cluster_wide(error.first) ? kClusterWideRetrySeconds : dionysus_max_retry_interval_s;
+        mark_failed(batch.topic, ids, error.first, error.second, cap);
         failed += ids.size();
         if (first_error.empty()) first_error = error.first + ": " + error.second;
     }

@@ -1,6 +1,7 @@
 """Publisher worker guarantees (README "The publisher worker"): broker outages, kill -9, late
 commits, Postgres restarts, SIGTERM. These tests disturb the shared cluster,
 so conftest.py runs them after the others."""
+import datetime
 import json
 import os
 import signal
@@ -249,3 +250,26 @@ def test_lock_on_one_table_delays_only_its_topic(cluster, db):
         locker.close()
         sql(db, "ALTER SYSTEM RESET dionysus.publishing_delay")
         sql(db, "SELECT pg_reload_conf()")
+
+
+def test_long_outage_backlog_drains_within_seconds_of_recovery(cluster, db):
+    """An outage lasting many message.timeout.ms periods (3 s here) fails the
+    same rows again and again; cluster-wide failures do not push their
+    backoff up, so once the broker is back the backlog drains within seconds."""
+    sql(db, "CREATE TABLE outage_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_outage", "outage_items")
+    cluster.broker_down()
+    try:
+        sql(db, "INSERT INTO outage_items SELECT g, g % 3, 0 FROM generate_series(1, 20) g")
+        # five timeouts in a row: with dionysus-rb's backoff the next retry would be 160 s away
+        wait_until(lambda: scalar(db, "SELECT min(attempts) FROM dionysus.outbox WHERE topic = %s", (topic,)) >= 5,
+                   60, "five failed attempts while the broker is down")
+        assert scalar(db, "SELECT max(retry_at - failed_at) FROM dionysus.outbox WHERE topic = %s",
+                      (topic,)) <= datetime.timedelta(seconds=1)
+    finally:
+        cluster.broker_up()
+    t0 = time.time()
+    wait_drained(db, timeout=10, topic=topic)
+    print(f"drained {time.time() - t0:.1f} s after the broker came back")
+    msgs = consume(cluster.bootstrap, topic, 20, timeout=20, idle=1.0)
+    assert {m.key for m in msgs} == {f"Item:{i}".encode() for i in range(1, 21)}

@@ -1,0 +1,31 @@
+#include "kafka/errors.hpp"
+#include "util/cpp_only_file.hpp"
+
+namespace dionysus::kafka {
+
+bool is_cluster_wide(std::string_view error_class) {
+    // Timeouts and transport failures, leadership moving, the cluster short
+    // of replicas: none of them is about the message itself.
+    static constexpr std::string_view kClusterWide[] = {
+        "Kafka::MSG_TIMED_OUT",  // the worker gave up waiting (broker unreachable)
+        "Kafka::_MSG_TIMED_OUT",
+        "Kafka::_TIMED_OUT",
+        "Kafka::_TIMED_OUT_QUEUE",
+        "Kafka::_TRANSPORT",
+        "Kafka::_ALL_BROKERS_DOWN",
+        "Kafka::_QUEUE_FULL",
+        "Kafka::_WAIT_COORD",
+        "Kafka::REQUEST_TIMED_OUT",
+        "Kafka::NETWORK_EXCEPTION",
+        "Kafka::LEADER_NOT_AVAILABLE",
+        "Kafka::NOT_LEADER_FOR_PARTITION",
+        "Kafka::NOT_ENOUGH_REPLICAS",
+        "Kafka::NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+        "Kafka::BROKER_NOT_AVAILABLE",
+    };
+    for (std::string_view c : kClusterWide)
+        if (c == error_class) return true;
+    return false;
+}
+
+}  // namespace dionysus::kafka

@@ -1,0 +1,15 @@
+// Which delivery failures say "the cluster is unreachable" rather than
+// "this message cannot go": the first kind must not push each row's backoff
+// up, or a long outage leaves the backlog waiting long after the brokers are
+// back. Pure C++ (no Postgres), unit-tested in test/unit/kafka_errors_test.cpp.
+#pragma once
+
+#include <string_view>
+
+namespace dionysus::kafka {
+
+// error_class as the producer records it: "Kafka::" + librdkafka's error name
+// (rd_kafka_err2name), e.g. "Kafka::_TRANSPORT", "Kafka::MSG_TIMED_OUT".
+bool is_cluster_wide(std::string_view error_class);
+
+}  // namespace dionysus::kafka

@@ -1,0 +1,21 @@
+#include "kafka/errors.hpp"
+
+#include <gtest/gtest.h>
+
+using dionysus::kafka::is_cluster_wide;
+
+TEST(KafkaErrors, OutagesAreClusterWide) {
+    EXPECT_TRUE(is_cluster_wide("Kafka::MSG_TIMED_OUT"));
+    EXPECT_TRUE(is_cluster_wide("Kafka::_TRANSPORT"));
+    EXPECT_TRUE(is_cluster_wide("Kafka::_ALL_BROKERS_DOWN"));
+    EXPECT_TRUE(is_cluster_wide("Kafka::NOT_LEADER_FOR_PARTITION"));
+    EXPECT_TRUE(is_cluster_wide("Kafka::_QUEUE_FULL"));
+}
+
+TEST(KafkaErrors, MessageErrorsAreNot) {
+    EXPECT_FALSE(is_cluster_wide("Kafka::MSG_SIZE_TOO_LARGE"));
+    EXPECT_FALSE(is_cluster_wide("Kafka::TOPIC_AUTHORIZATION_FAILED"));
+    EXPECT_FALSE(is_cluster_wide("Dionysus::SerializationError"));
+    EXPECT_FALSE(is_cluster_wide("MSG_TIMED_OUT"));  // without the Kafka:: class prefix
+    EXPECT_FALSE(is_cluster_wide(""));
+}
