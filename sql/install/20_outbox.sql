@@ -26,7 +26,11 @@ CREATE TABLE dionysus.outbox (
     -- the model's table, and the event goes to every row that has it (its
     -- primary key for has_many, the foreign key for has_one); the partition
     -- key is then taken from each of those rows at publish time
-    resource_column name
+    resource_column name,
+    -- a row that will not succeed by retrying (dionysus.max_attempts reached,
+    -- or an error no retry fixes): kept with its error, no longer retried or
+    -- blocking its topic; see dionysus.parked, dionysus.retry, dionysus.discard
+    parked_at      timestamptz
 );
 CREATE INDEX outbox_unpublished ON dionysus.outbox (topic, id) WHERE published_at IS NULL;
 COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture triggers, drained by the publisher worker.';

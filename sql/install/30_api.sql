@@ -49,3 +49,29 @@ CREATE FUNCTION dionysus.capture()
 RETURNS trigger AS 'MODULE_PATHNAME', 'dionysus_capture' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dionysus.capture() IS
     'Statement-level capture trigger writing outbox rows (installed by dionysus.publish).';
+
+-- Parked rows (dionysus.parked) back into the queue, or dropped. NULL
+-- arguments mean "every parked row"; both return how many rows they touched.
+CREATE FUNCTION dionysus.retry(ids bigint[] DEFAULT NULL, topic text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+    WITH retried AS (
+        UPDATE dionysus.outbox o SET parked_at = NULL, retry_at = NULL, updated_at = now()
+         WHERE o.parked_at IS NOT NULL AND o.published_at IS NULL
+           AND ($1 IS NULL OR o.id = ANY ($1)) AND ($2 IS NULL OR o.topic = $2)
+        RETURNING 1)
+    SELECT count(*) FROM retried
+$$;
+COMMENT ON FUNCTION dionysus.retry(bigint[], text) IS
+    'Put parked outbox rows back into the queue (one more attempt each); returns how many.';
+
+CREATE FUNCTION dionysus.discard(ids bigint[] DEFAULT NULL, topic text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+    WITH discarded AS (
+        DELETE FROM dionysus.outbox o
+         WHERE o.parked_at IS NOT NULL AND o.published_at IS NULL
+           AND ($1 IS NULL OR o.id = ANY ($1)) AND ($2 IS NULL OR o.topic = $2)
+        RETURNING 1)
+    SELECT count(*) FROM discarded
+$$;
+COMMENT ON FUNCTION dionysus.discard(bigint[], text) IS
+    'Delete parked outbox rows (their events are not delivered); returns how many.';

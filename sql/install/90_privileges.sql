@@ -6,3 +6,6 @@ REVOKE ALL ON SCHEMA dionysus FROM PUBLIC;
 -- Declarations, hand-built messages and the capture trigger function are
 -- for the extension owner (superuser) and whom it grants them to.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA dionysus FROM PUBLIC;
+-- Monitoring roles read the status views, and nothing else of the schema.
+GRANT USAGE ON SCHEMA dionysus TO pg_monitor;
+GRANT SELECT ON dionysus.parked TO pg_monitor;

@@ -23,7 +23,7 @@ namespace dionysus::capture {
 enum OutboxColumn : int {
     kId, kResourceClass, kResourceId, kEventName, kTopic, kPartitionKey, kChangeset,
     kPublishedAt, kFailedAt, kRetryAt, kErrorClass, kErrorMessage, kAttempts,
-    kCreatedAt, kUpdatedAt, kMessageKey, kMessage, kResourceColumn,
+    kCreatedAt, kUpdatedAt, kMessageKey, kMessage, kResourceColumn, kParkedAt,
     kOutboxNatts
 };
 constexpr int kFlushEvery = 1000;     // rows per heap multi-insert

@@ -14,6 +14,7 @@ int dionysus_batch_size = 100;
 int dionysus_poll_interval_ms = 200;
 int dionysus_publishing_delay_ms = 0;
 int dionysus_max_retry_interval_s = 120;
+int dionysus_max_attempts = 10;
 char* dionysus_soft_delete_column = nullptr;
 char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
@@ -57,6 +58,12 @@ void define_gucs() {
                             GUC_UNIT_MS, nullptr, nullptr, nullptr);
     // dionysus-rb's backoff (5·2^attempts s) has no cap: after 10 failures a
     // row would wait 85 minutes. Two minutes keeps a recovered row moving.
+    // Ten attempts span about a quarter of an hour with the default backoff
+    // (10, 20, 40, 80, then 120 s each): a row failing that long needs a
+    // person, and parking it lets the rows after it through.
+    DefineCustomIntVariable("dionysus.max_attempts",
+                            "Failed attempts after which an outbox row is parked (dionysus.parked).", nullptr,
+                            &dionysus_max_attempts, 10, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("dionysus.max_retry_interval",
                             "Longest wait before a failed outbox row is retried (cap of the backoff).", nullptr,
                             &dionysus_max_retry_interval_s, 120, 1, 24 * 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,

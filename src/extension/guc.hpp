@@ -10,6 +10,7 @@ extern int dionysus_batch_size;
 extern int dionysus_poll_interval_ms;
 extern int dionysus_publishing_delay_ms;
 extern int dionysus_max_retry_interval_s;
+extern int dionysus_max_attempts;
 extern char* dionysus_soft_delete_column;
 extern char* dionysus_default_partition_key;
 extern char* dionysus_partitioner;

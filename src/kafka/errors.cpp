@@ -28,4 +28,16 @@ bool is_cluster_wide(std::string_view error_class) {
     return false;
 }
 
+bool is_permanent(std::string_view error_class) {
+    static constexpr std::string_view kPermanent[] = {
+        "Kafka::MSG_SIZE_TOO_LARGE",  // larger than message.max.bytes (local) or the broker's limit
+        "Kafka::RECORD_LIST_TOO_LARGE",
+        "Kafka::INVALID_MSG_SIZE",
+        "Kafka::INVALID_RECORD",
+    };
+    for (std::string_view c : kPermanent)
+        if (c == error_class) return true;
+    return false;
+}
+
 }  // namespace dionysus::kafka

@@ -12,4 +12,8 @@ namespace dionysus::kafka {
 // (rd_kafka_err2name), e.g. "Kafka::_TRANSPORT", "Kafka::MSG_TIMED_OUT".
 bool is_cluster_wide(std::string_view error_class);
 
+// Errors no retry of the same message fixes (a message larger than the
+// broker accepts): the row is parked at once.
+bool is_permanent(std::string_view error_class);
+
 }  // namespace dionysus::kafka

@@ -14,10 +14,11 @@ namespace dionysus::publisher {
 std::vector<std::string> topics_with_pending() {
     auto rows = pg::query(
         "WITH RECURSIVE t(topic) AS ("
-        " (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL ORDER BY o.topic LIMIT 1)"
+        " (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL "
+        "  ORDER BY o.topic LIMIT 1)"
         " UNION ALL"
         " SELECT (SELECT o.topic FROM dionysus.outbox o WHERE o.published_at IS NULL"
-        "         AND o.topic OPERATOR(pg_catalog.>) t.topic ORDER BY o.topic LIMIT 1)"
+        "         AND o.parked_at IS NULL AND o.topic OPERATOR(pg_catalog.>) t.topic ORDER BY o.topic LIMIT 1)"
         " FROM t WHERE t.topic IS NOT NULL)"
         " SELECT topic FROM t WHERE topic IS NOT NULL");
     std::vector<std::string> out;
@@ -39,7 +40,7 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
         "o.message_key, o.message::text, o.resource_column::text, "
         "((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
         "pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
-        "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.topic = $1 "
+        "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.topic = $1 "
         "AND o.id > $4::pg_catalog.int8 ORDER BY o.id LIMIT $3::pg_catalog.int4",
         {topic, std::to_string(delay_ms), std::to_string(limit), std::to_string(after_id)});
     more = static_cast<int>(rows.size()) == limit;
@@ -72,7 +73,7 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
     pg::execute_cached(
         "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now(), "
         // success clears the error fields as dionysus-rb does; attempts stay
-        "error_class = NULL, error_message = NULL, failed_at = NULL, retry_at = NULL "
+        "error_class = NULL, error_message = NULL, failed_at = NULL, retry_at = NULL, parked_at = NULL "
         "WHERE topic = $2 AND published_at IS NULL AND id BETWEEN $3 AND $4 AND id = ANY ($1)",
         {util::int_array_literal(ids), topic, std::to_string(*std::min_element(ids.begin(), ids.end())),
          std::to_string(*std::max_element(ids.begin(), ids.end()))},
@@ -84,29 +85,33 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
 // $2 class, $3 message, $4 the cap in seconds; the caller's condition
 // selects the rows.
 // (`attempts` on the right is the value before the increment: the first
-// retry comes after 5·2^1 = 10 s), capped by dionysus.max_retry_interval ($4).
+// retry comes after 5·2^1 = 10 s), capped by $4 seconds; parked once the
+// attempts reach $5 (0: never).
 const char* const kRecordFailure =
     "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
     "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
     "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(5 * pg_catalog.power(2, "
-    "LEAST(attempts + 1, 30)), $4::pg_catalog.float8)) WHERE topic = $1 AND published_at IS NULL AND ";
+    "LEAST(attempts + 1, 30)), $4::pg_catalog.float8)), "
+    "parked_at = CASE WHEN $5::pg_catalog.int4 > 0 AND attempts + 1 >= $5::pg_catalog.int4 "
+    "THEN pg_catalog.now() END "
+    "WHERE topic = $1 AND published_at IS NULL AND parked_at IS NULL AND ";
 
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
-                 const std::string& error_message, int max_retry_interval_s) {
+                 const std::string& error_message, const Backoff& backoff) {
     if (ids.empty()) return;
-    pg::execute(std::string(kRecordFailure) + "id = ANY ($5::pg_catalog.int8[])",
-                {topic, error_class, error_message, std::to_string(max_retry_interval_s),
-                 util::int_array_literal(ids)});
+    pg::execute(std::string(kRecordFailure) + "id = ANY ($6::pg_catalog.int8[])",
+                {topic, error_class, error_message, std::to_string(backoff.max_retry_interval_s),
+                 std::to_string(backoff.park_after_attempts), util::int_array_literal(ids)});
 }
 
 void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
-                       const std::string& error_message, int max_retry_interval_s) {
+                       const std::string& error_message, const Backoff& backoff) {
     pg::execute(std::string(kRecordFailure) +
                     "id IN (SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND "
-                    "o.published_at IS NULL AND o.id > $5::pg_catalog.int8 ORDER BY o.id "
-                    "LIMIT $6::pg_catalog.int4)",
-                {topic, error_class, error_message, std::to_string(max_retry_interval_s), std::to_string(after_id),
-                 std::to_string(limit)});
+                    "o.published_at IS NULL AND o.parked_at IS NULL AND o.id > $6::pg_catalog.int8 ORDER BY o.id "
+                    "LIMIT $7::pg_catalog.int4)",
+                {topic, error_class, error_message, std::to_string(backoff.max_retry_interval_s),
+                 std::to_string(backoff.park_after_attempts), std::to_string(after_id), std::to_string(limit)});
 }
 
 }  // namespace dionysus::publisher

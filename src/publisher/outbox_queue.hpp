@@ -31,21 +31,29 @@ std::vector<std::string> topics_with_pending();
 
 // Up to `limit` unpublished rows of `topic` with id > after_id, in outbox
 // order, stopping before the first row that waits for its retry time or
-// for publishing_delay (so per-key order holds). `more` tells whether the
+// for publishing_delay (so per-key order holds). Parked rows are skipped. `more` tells whether the
 // limit was reached.
 std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit, int delay_ms,
                                   bool& more);
+
+// How a failure is recorded: the cap of dionysus-rb's backoff, and after how
+// many attempts the row is parked (0: never, e.g. while the cluster is down).
+struct Backoff {
+    int max_retry_interval_s;
+    int park_after_attempts;
+};
 
 // published_at = now(); the error fields of earlier failures are cleared.
 void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
 // attempts+1, the error, retry_at = now + 5·2^attempts s counted after the
 // increment (dionysus-rb's backoff: first retry after 10 s), at most
-// max_retry_interval_s.
+// backoff.max_retry_interval_s; parked_at = now() once attempts reach
+// backoff.park_after_attempts (parked rows are no longer read).
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
-                 const std::string& error_message, int max_retry_interval_s);
+                 const std::string& error_message, const Backoff& backoff);
 // The next `limit` unpublished rows of `topic` after `after_id` could not be
 // rendered: record the failure with backoff (the topic waits for the retry).
 void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
-                       const std::string& error_message, int max_retry_interval_s);
+                       const std::string& error_message, const Backoff& backoff);
 
 }  // namespace dionysus::publisher

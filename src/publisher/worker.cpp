@@ -104,6 +104,9 @@ private:
     void flush_logs();
 
     std::unique_ptr<kafka::Producer> producer_;
+    // Topics read one row at a time: a batch of theirs failed to render and
+    // the failing row is not found yet.
+    std::set<std::string> isolated_;
     ProducerSettings settings_;
     bool formats_set_ = false;
 };
@@ -154,9 +157,12 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
     uint64 failed = 0;
     for (const auto& [error, ids] : failures) {
         // An unreachable cluster is not the rows' fault: retry soon, whatever
-        // their attempts, so the backlog drains within seconds of recovery.
-        const int cap = kafka::is_cluster_wide(error.first) ? kClusterWideRetrySeconds : dionysus_max_retry_interval_s;
-        mark_failed(batch.topic, ids, error.first, error.second, cap);
+        // their attempts, and never park, so the backlog drains within seconds
+        // of recovery. An error no retry fixes parks at once.
+        Backoff backoff{dionysus_max_retry_interval_s, dionysus_max_attempts};
+        if (kafka::is_cluster_wide(error.first)) backoff = {kClusterWideRetrySeconds, 0};
+        else if (kafka::is_permanent(error.first)) backoff.park_after_attempts = 1;
+        mark_failed(batch.topic, ids, error.first, error.second, backoff);
         failed += ids.size();
         if (first_error.empty()) first_error = error.first + ": " + error.second;
     }
@@ -249,8 +255,8 @@ bool Publisher::drain_topics() {
                     if (failed_topics.count(candidate)) return;
                     topic = candidate;
                     bool more = false;
-                    auto rows = read_batch(topic, cursor[topic], dionysus_batch_size,
-                                                                dionysus_publishing_delay_ms, more);
+                    const int limit = isolated_.count(topic) ? 1 : dionysus_batch_size;
+                    auto rows = read_batch(topic, cursor[topic], limit, dionysus_publishing_delay_ms, more);
                     if (!rows.empty()) {
                         next = std::make_unique<Batch>();
                         next->topic = topic;
@@ -261,21 +267,32 @@ bool Publisher::drain_topics() {
                 });
             } catch (const std::exception& e) {
                 if (topic.empty()) throw;
-                // Rendering failed (e.g. a serializer function raised): record
-                // it on the rows with backoff instead of retrying every cycle,
-                // and redo the bookkeeping the failed transaction rolled back.
+                // Rendering failed (e.g. a serializer function raised). A batch
+                // cannot say which row failed: read the topic one row at a time
+                // until the failing row is found, and record the failure on that
+                // row alone, with backoff (parked after max_attempts), instead
+                // of on every row of the batch. Either way, redo the bookkeeping
+                // the failed transaction rolled back.
                 next.reset();
                 failed = 0;
                 failed_topics.clear();
                 const std::string message = e.what();
+                const bool alone = isolated_.count(topic) > 0;
                 in_transaction([&] {
                     record_finished();
-                    mark_batch_failed(topic, cursor[topic], dionysus_batch_size, "Dionysus::SerializationError",
-                                      message, dionysus_max_retry_interval_s);
+                    if (alone)
+                        mark_batch_failed(topic, cursor[topic], 1, "Dionysus::SerializationError", message,
+                                          Backoff{dionysus_max_retry_interval_s, dionysus_max_attempts});
                 });
-                failed_topics.insert(topic);
-                failed++;
-                if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
+                if (alone) {
+                    isolated_.erase(topic);
+                    failed_topics.insert(topic);
+                    failed++;
+                    if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
+                } else {
+                    isolated_.insert(topic);
+                    active.push_front(topic);
+                }
             }
         }
         if (failed > 0) {

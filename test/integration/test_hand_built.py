@@ -62,3 +62,30 @@ def test_hand_built_message_survives_drop_topic(cluster, db):
     assert [(m.key, m.value) for m in msgs] == [
         # records of hand-built messages keep jsonb's key order (README "enqueue")
         (b"Note:1", b'{"message":[{"event":"note_destroyed","model_name":"Note","data":[{"id":1,"links":{}}]}]}')]
+
+
+def test_message_larger_than_the_broker_accepts_is_parked_at_once(cluster, db):
+    """No retry makes a message smaller: MSG_SIZE_TOO_LARGE parks the row on
+    its first failure, and the rows after it are delivered."""
+    import time
+    from conftest import scalar
+    sql(db, "ALTER SYSTEM SET dionysus.kafka_properties = 'message.timeout.ms=3000;message.max.bytes=20000'")
+    sql(db, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        sql(db, "SELECT dionysus.declare_topic('it_big', 'notes')")
+        big = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":1,"body":"%s"}]}]}' % ("x" * 30000)
+        sql(db, "SELECT dionysus.enqueue('it_big_notes', 'Note:1', '1', %s)", (big,))
+        sql(db, """SELECT dionysus.enqueue('it_big_notes', 'Note:2', '2',
+                   '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":2}]}]}')""")
+        deadline = time.time() + 20
+        while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.parked WHERE topic = 'it_big_notes'"):
+            time.sleep(0.2)
+        assert sql(db, "SELECT message_key, attempts, error_class FROM dionysus.parked WHERE topic = 'it_big_notes'") == [
+            ("Note:1", 1, "Kafka::MSG_SIZE_TOO_LARGE")]
+        msgs = consume(cluster.bootstrap, "it_big_notes", 1, timeout=20)
+        assert [m.key for m in msgs] == [b"Note:2"]
+    finally:
+        sql(db, "ALTER SYSTEM RESET dionysus.kafka_properties")
+        sql(db, "SELECT pg_reload_conf()")
+        sql(db, "SELECT dionysus.drop_topic('it_big_notes', discard_pending => true)")

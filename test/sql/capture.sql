@@ -78,10 +78,10 @@ DROP TABLE cap_scratch;
 TRUNCATE dionysus.outbox;
 
 -- the outbox must have the columns capture writes, with their types
-ALTER TABLE dionysus.outbox ALTER COLUMN error_message TYPE bytea USING error_message::bytea;
+ALTER TABLE dionysus.outbox ALTER COLUMN changeset TYPE text USING changeset::text;
 SELECT try($$INSERT INTO cap_accounts (id, name) VALUES (500, 'Wrong')$$);
 SELECT try($$INSERT INTO cap_accounts (id, name) SELECT g, 'bulk' FROM generate_series(1000, 1100) g$$);
-ALTER TABLE dionysus.outbox ALTER COLUMN error_message TYPE text USING pg_catalog.convert_from(error_message, 'UTF8');
+ALTER TABLE dionysus.outbox ALTER COLUMN changeset TYPE jsonb USING changeset::jsonb;
 SELECT count(*) FROM dionysus.outbox;
 
 -- rolled back changes leave no outbox rows

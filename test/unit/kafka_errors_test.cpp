@@ -12,6 +12,13 @@ TEST(KafkaErrors, OutagesAreClusterWide) {
     EXPECT_TRUE(is_cluster_wide("Kafka::_QUEUE_FULL"));
 }
 
+TEST(KafkaErrors, OversizedMessagesArePermanent) {
+    EXPECT_TRUE(dionysus::kafka::is_permanent("Kafka::MSG_SIZE_TOO_LARGE"));
+    EXPECT_TRUE(dionysus::kafka::is_permanent("Kafka::RECORD_LIST_TOO_LARGE"));
+    EXPECT_FALSE(dionysus::kafka::is_permanent("Kafka::_TRANSPORT"));
+    EXPECT_FALSE(dionysus::kafka::is_permanent("Dionysus::SerializationError"));
+}
+
 TEST(KafkaErrors, MessageErrorsAreNot) {
     EXPECT_FALSE(is_cluster_wide("Kafka::MSG_SIZE_TOO_LARGE"));
     EXPECT_FALSE(is_cluster_wide("Kafka::TOPIC_AUTHORIZATION_FAILED"));
