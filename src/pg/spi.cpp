@@ -1,4 +1,5 @@
 #include "pg/spi.hpp"
+#include "pg/user_context.hpp"
 #include "wire/timestamp_text.hpp"
 
 extern "C" {
@@ -149,7 +150,7 @@ namespace {
 constexpr const char* kInternalSearchPath = "pg_catalog, pg_temp";
 int open_connections = 0;
 // The search_path of the caller of the outermost open SpiConnection.
-char caller_search_path[1024];
+std::string caller_search_path;
 
 // Sets search_path for the current GUC nest level (like a function's SET
 // clause); the level is popped by AtEOXact_GUC, or by the transaction's
@@ -161,16 +162,30 @@ void set_search_path(const char* path) {
 }  // namespace
 
 SpiConnection::SpiConnection() {
-    const bool outermost = open_connections == 0;
+    if (open_connections == 0) {
+        const char* path = guard([] { return namespace_search_path; });
+        caller_search_path = path ? path : "";
+    }
     guc_nest_level_ = guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "dionysus: SPI_connect failed");
-        if (outermost)
-            strlcpy(caller_search_path, namespace_search_path ? namespace_search_path : "", sizeof caller_search_path);
         const int level = NewGUCNestLevel();
         set_search_path(kInternalSearchPath);
         return level;
     });
     open_connections++;
+}
+
+int open_restricted_settings() {
+    return guard([] {
+        const int level = NewGUCNestLevel();
+        set_search_path(kInternalSearchPath);
+        (void)set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        return level;
+    });
+}
+
+void close_restricted_settings(int level) {
+    guard([level] { AtEOXact_GUC(false, level); });
 }
 
 SpiConnection::~SpiConnection() {
@@ -190,7 +205,7 @@ SpiConnection::~SpiConnection() {
 Value query_value_as_caller(const std::string& sql, const std::vector<Value>& params) {
     const int level = guard([] {
         const int l = NewGUCNestLevel();
-        set_search_path(caller_search_path);
+        set_search_path(caller_search_path.c_str());
         return l;
     });
     Value v = query_value(sql, params);

@@ -12,19 +12,34 @@ extern "C" {
 
 namespace dionysus::pg {
 
+// Opens a settings level (NewGUCNestLevel) with search_path pinned to
+// pg_catalog, pg_temp and row_security off (a query that policies would
+// filter fails instead of silently losing rows); returns the level.
+int open_restricted_settings();
+// Closes it, undoing every setting changed inside, even a plain SET or
+// set_config(…, false) made by user code, as PostgreSQL does after running
+// index expressions.
+void close_restricted_settings(int level);
+
 // Runs fn() as `role` with SECURITY_LOCAL_USERID_CHANGE and
-// SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects, no
-// changes to the session), and restores the caller's identity afterwards,
-// also when fn throws. fn is C++: it may own objects with destructors.
+// SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects), inside
+// its own settings level (user code cannot change the session's
+// search_path, DateStyle, …), and restores the caller's identity and
+// settings afterwards, also when fn throws. fn is C++: it may own objects
+// with destructors.
 template <typename Fn>
 auto as_user(Oid role, Fn&& fn) -> decltype(fn()) {
     Oid saved_user;
     int saved_context;
+    const int level = open_restricted_settings();
     guard([&] {
         GetUserIdAndSecContext(&saved_user, &saved_context);
         SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     });
-    auto restore = [&] { guard([&] { SetUserIdAndSecContext(saved_user, saved_context); }); };
+    auto restore = [&] {
+        guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
+        close_restricted_settings(level);
+    };
     if constexpr (std::is_void_v<decltype(fn())>) {
         try {
             fn();

@@ -190,3 +190,29 @@ def test_poison_row_is_parked_and_lets_its_topic_flow(cluster, db):
         sql(db, "ALTER SYSTEM RESET dionysus.max_retry_interval")
         sql(db, "SELECT pg_reload_conf()")
         sql(db, "SELECT dionysus.drop_topic('it_poison_notes', discard_pending => true)")
+
+
+def test_user_code_cannot_change_the_worker_session(cluster, db):
+    """A serializer function that changes settings for the session (DateStyle,
+    search_path) changes nothing for the worker: its settings are undone when
+    the function's query ends, and later records render as before."""
+    import json
+    sql(db, "CREATE TABLE meddling_notes (id bigint PRIMARY KEY)")
+    sql(db, """CREATE FUNCTION meddling_note_json(n meddling_notes) RETURNS jsonb LANGUAGE plpgsql AS $$
+               BEGIN
+                 PERFORM set_config('DateStyle', 'SQL, DMY', false);
+                 PERFORM set_config('search_path', 'public', false);
+                 RETURN jsonb_build_object('id', n.id);
+               END $$""")
+    sql(db, "CREATE TABLE dated_items (id bigint PRIMARY KEY, day date)")
+    sql(db, "SELECT dionysus.declare_topic('it_meddle', 'notes')")
+    sql(db, "SELECT dionysus.publish('it_meddle_notes', 'meddling_notes', model_name => 'Note')")
+    sql(db, "SELECT dionysus.serializer('meddling_notes', function => 'meddling_note_json(meddling_notes)')")
+    sql(db, "SELECT dionysus.declare_topic('it_meddle', 'items')")
+    sql(db, "SELECT dionysus.publish('it_meddle_items', 'dated_items', model_name => 'Item')")
+    sql(db, "INSERT INTO meddling_notes VALUES (1)")
+    wait_drained(db, timeout=20, topic="it_meddle_notes")
+    sql(db, "INSERT INTO dated_items VALUES (1, '2024-05-01')")
+    wait_drained(db, timeout=20, topic="it_meddle_items")
+    msgs = consume(cluster.bootstrap, "it_meddle_items", 1, timeout=20)
+    assert json.loads(msgs[0].value)["message"][0]["data"][0]["day"] == "2024-05-01"
