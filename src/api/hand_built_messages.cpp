@@ -91,9 +91,11 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
     catalog::require_topic(topic);
     enum { kModelName, kKeyKind, kKey, kPrimaryKey, kPrimaryKeyType };
     auto model = pg::query(
+        // the key's base type: a domain's CHECK (its owner's code) does not run on our parameter
         "SELECT m.model_name, COALESCE(m.partition_key_kind::text, ''), m.partition_key, m.primary_key::text, "
-        "pg_catalog.format_type(a.atttypid, a.atttypmod) "
+        "(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END)::pg_catalog.text "
         "FROM dionysus.models m JOIN pg_catalog.pg_attribute a ON a.attrelid = m.model AND a.attname = m.primary_key "
+        "JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
         "WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
         {topic, std::to_string(relid)});
     if (model.empty())
@@ -106,11 +108,14 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
         // Same partition as the model's events, or compaction keeps them.
         const bool column = key_kind == catalog::PartitionKeyKind::Column;
         const std::string sql = *pg::query_value(
-            "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I = $1::pg_catalog.text::%s', "
+            "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I ' OPERATOR(pg_catalog.||) $6 "
+            "OPERATOR(pg_catalog.||) ' $1::pg_catalog.text::%s', "
             "CASE WHEN $5::pg_catalog.bool THEN pg_catalog.format('(t.%I)::pg_catalog.text', $1) "
-            "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, $4)",
+            "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, "
+            "$4::pg_catalog.oid::pg_catalog.regtype)",
             {column ? *m[kKey] : catalog::function_call_name(*m[kKey]), std::to_string(relid), *m[kPrimaryKey],
-             *m[kPrimaryKeyType], std::string(column ? "true" : "false")});
+             *m[kPrimaryKeyType], std::string(column ? "true" : "false"),
+             catalog::equality_operator(static_cast<Oid>(std::stoul(*m[kPrimaryKeyType])))});
         // a partition-key function is user code: it runs as its owner, as in the publisher
         auto read = [&] { return pg::query(sql, {id}); };
         auto rows = column ? read() : pg::as_user(catalog::function_owner(*m[kKey]), read);

@@ -2,6 +2,10 @@
 #include "pg/spi.hpp"
 #include "catalog/functions.hpp"
 
+extern "C" {
+#include "utils/typcache.h"
+}
+
 namespace dionysus::catalog {
 
 std::string qualified_function(Oid function) {
@@ -27,6 +31,19 @@ std::string function_call_name(const std::string& regprocedure) {
         {regprocedure});
     if (!name) throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "function " + regprocedure + " does not exist");
     return *name;
+}
+
+std::string equality_operator(Oid type) {
+    const Oid op = pg::guard([&] { return lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr; });
+    auto text = OidIsValid(op) ? pg::query_value(
+                                     "SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname) "
+                                     "FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace "
+                                     "WHERE o.oid = $1::pg_catalog.oid",
+                                     {std::to_string(op)})
+                               : pg::Value();
+    if (!text)
+        throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "type with OID " + std::to_string(type) + " has no equality operator");
+    return *text;
 }
 
 Oid function_owner(const std::string& regprocedure) {

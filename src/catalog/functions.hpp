@@ -20,6 +20,12 @@ std::string qualified_function(Oid function);
 // in SQL ("app.item_key"), never resolved through the caller's search_path.
 std::string function_call_name(const std::string& regprocedure);
 
+// The equality operator of a type, as the type cache finds it (its default
+// btree or hash opclass), written "OPERATOR(schema.=)" so that a query names
+// it whatever its search_path: "OPERATOR(pg_catalog.=)" for varchar, the
+// extension's for citext. 42883 when the type has none.
+std::string equality_operator(Oid type);
+
 // The role owning the function (what its code runs as in the publisher).
 Oid function_owner(const std::string& regprocedure);
 

@@ -34,25 +34,28 @@ void call_as_owner(Model& m, const std::string& regprocedure) {
 Fetch fetch_sql(const Model& m, const std::string& column) {
     std::string select_list = "t.*";
     for (const auto& e : m.extra_columns) select_list += ", " + e;
-    // The equality operator is named with its schema: the query runs under
-    // search_path pg_catalog, and a key of an extension's type (citext)
-    // compares with that extension's operator.
+    // The parameter has the column's base type (a domain's CHECK is its
+    // owner's code: it must not run on the worker's parameters), compared
+    // with the type's own equality operator named with its schema: the query
+    // runs under search_path pg_catalog, and a key of an extension's type
+    // (citext) compares with that extension's operator.
+    enum { kBaseType, kBaseArray };
     auto rows = pg::query(
-        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I OPERATOR(%I.=) ANY ($1::%s)', "
-        "$3, c.oid::pg_catalog.regclass, a.attname, "
-        "COALESCE((SELECT n.nspname FROM pg_catalog.pg_operator o "
-        "  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace "
-        "  WHERE o.oprname = '=' AND o.oprleft = bt.oid AND o.oprright = bt.oid ORDER BY o.oid LIMIT 1), "
-        "  'pg_catalog'), ty.typarray::pg_catalog.regtype), "
-        "ty.typarray::pg_catalog.oid::pg_catalog.text "
-        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-        "AND a.attname = $2 AND NOT a.attisdropped JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+        "SELECT bt.oid::pg_catalog.text, bt.typarray::pg_catalog.text "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
         "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END "
-        "WHERE c.oid = $1::pg_catalog.oid AND ty.typarray <> 0",
-        {m.relid, column, select_list});
+        "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) $2 AND NOT a.attisdropped "
+        "AND bt.typarray OPERATOR(pg_catalog.<>) 0::pg_catalog.oid",
+        {m.relid, column});
     if (rows.empty())
         throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
-    return Fetch{*rows[0][0], static_cast<Oid>(std::stoul(*rows[0][1])), m.function_owner};
+    const std::string equals = catalog::equality_operator(static_cast<Oid>(std::stoul(*rows[0][kBaseType])));
+    auto sql = pg::query_value(
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I ' OPERATOR(pg_catalog.||) $4 "
+        "OPERATOR(pg_catalog.||) ' ANY ($1::%s)', $3, $1::pg_catalog.oid::pg_catalog.regclass, $2, "
+        "$5::pg_catalog.oid::pg_catalog.regtype)",
+        {m.relid, column, select_list, equals, *rows[0][kBaseArray]});
+    return Fetch{*sql, static_cast<Oid>(std::stoul(*rows[0][kBaseArray])), m.function_owner};
 }
 
 // Default serializer: every column but foreign keys, which become has_one
