@@ -2,9 +2,15 @@
 #include "pg/spi.hpp"
 #include "api/pending_events.hpp"
 
+extern "C" {
+#include "storage/lmgr.h"
+}
+
 namespace dionysus::api {
 
-void settle_pending(const std::string& topic, const std::optional<std::string>& model_name, bool discard_pending) {
+void settle_pending(const std::string& topic, const std::optional<std::string>& model_name, bool discard_pending,
+                    const std::vector<Oid>& tables) {
+    for (Oid table : tables) pg::guard([table] { LockRelationOid(table, ShareRowExclusiveLock); });
     // $2 NULL: every model of the topic
     const char* condition =
         "FROM dionysus.outbox WHERE topic = $1 AND published_at IS NULL "

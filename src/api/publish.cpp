@@ -176,13 +176,15 @@ DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
     if (!model_name)
         throw Error(ERRCODE_UNDEFINED_OBJECT,
                     "table " + catalog::table_name(relid) + " is not published on topic \"" + topic + "\"");
-    // Events can only be rendered while the model is declared: nothing pending is dropped unasked.
-    api::settle_pending(topic, model_name, discard_pending);
     // Its dependency rows go with it (foreign key ON DELETE CASCADE).
     auto dependencies = pg::query(
         "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
         "AND model = $2::pg_catalog.oid",
         {topic, oid_text(relid)});
+    // Events can only be rendered while the model is declared: nothing pending is dropped unasked.
+    std::vector<Oid> tables{relid};
+    for (const auto& row : dependencies) tables.push_back(static_cast<Oid>(std::stoul(*row[0])));
+    api::settle_pending(topic, model_name, discard_pending, tables);
     pg::execute("DELETE FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
     api::remove_capture_if_unused(relid);
     for (const auto& row : dependencies) api::remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));

@@ -119,7 +119,8 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
             // stored schema-qualified: the publisher resolves it with no search_path of the caller's
             relations.push_back(relation);
             targets.push_back(*pg::query_value(
-                "SELECT pg_catalog.format('%s.%I', $1::pg_catalog.oid::pg_catalog.regclass, $2)", {child_oid, column}));
+                // the column as it is: the publisher takes what follows the last dot
+                "SELECT pg_catalog.format('%s.%s', $1::pg_catalog.oid::pg_catalog.regclass, $2)", {child_oid, column}));
         }
         has_many = pg::query_value(
             "SELECT COALESCE(pg_catalog.jsonb_object_agg(r, t), '{}') "

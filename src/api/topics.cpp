@@ -16,6 +16,7 @@ extern "C" {
 }
 
 #include <string>
+#include <vector>
 
 using namespace dionysus;
 using pg::Error;
@@ -54,14 +55,14 @@ DIONYSUS_PG_FUNCTION(dionysus_drop_topic) {
     const bool discard_pending = api::bool_arg(fcinfo, 1, "discard_pending");
     pg::SpiConnection spi;
     catalog::require_topic(topic);
-    api::settle_pending(topic, std::nullopt, discard_pending);
     auto models = pg::query(
-        "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1",
+        "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
+        "UNION SELECT model::pg_catalog.oid::text FROM dionysus.models WHERE topic = $1",
         {topic});
-    auto published = pg::query(
-        "DELETE FROM dionysus.models WHERE topic = $1 RETURNING model::pg_catalog.oid::text",
-        {topic});
-    models.insert(models.end(), published.begin(), published.end());
+    std::vector<Oid> tables;
+    for (const auto& row : models) tables.push_back(static_cast<Oid>(std::stoul(*row[0])));
+    api::settle_pending(topic, std::nullopt, discard_pending, tables);
+    pg::execute("DELETE FROM dionysus.models WHERE topic = $1", {topic});
     pg::execute("DELETE FROM dionysus.topics WHERE name = $1", {topic});
     for (const auto& row : models) api::remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));
     catalog::declarations_changed();

@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "utils/inval.h"
+#include "utils/syscache.h"
 }
 
 #include <algorithm>
@@ -31,6 +32,10 @@ bool loading = false;
 Oid seen_during_load[kMaxSeenDuringLoad];
 int nseen = 0;
 bool seen_overflow = false;
+
+// A function changed (body, owner): models call serializer and partition-key
+// functions as their owner, so reload them all (functions change rarely).
+void invalidate_functions(Datum, int, uint32) { stale = true; }
 
 void invalidate(Datum, Oid relid) {
     if (relid == InvalidOid || watched.count(relid)) stale = true;
@@ -68,7 +73,10 @@ void forget_model_cache() { stale = true; }
 
 void reset_model_cache() {
     if (!callback_registered) {
-        pg::guard([] { CacheRegisterRelcacheCallback(invalidate, (Datum)0); });
+        pg::guard([] {
+            CacheRegisterRelcacheCallback(invalidate, (Datum)0);
+            CacheRegisterSyscacheCallback(PROCOID, invalidate_functions, (Datum)0);
+        });
         callback_registered = true;
     }
     if (!stale) return;
