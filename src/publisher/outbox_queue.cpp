@@ -104,6 +104,31 @@ void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, cons
                  std::to_string(backoff.park_after_attempts), util::int_array_literal(ids)});
 }
 
+uint64_t supersede_older(const std::string& topic, const std::vector<std::string>& keys,
+                         const std::vector<int64_t>& ids) {
+    if (keys.empty()) return 0;
+    return pg::execute_cached(
+        "UPDATE dionysus.outbox o SET published_at = pg_catalog.now(), updated_at = pg_catalog.now(), "
+        "parked_at = NULL, retry_at = NULL, error_class = 'Dionysus::Superseded', "
+        "error_message = 'a later event of the same key was delivered first (outbox id ' "
+        "  OPERATOR(pg_catalog.||) d.id::pg_catalog.text OPERATOR(pg_catalog.||) ')' "
+        "FROM (SELECT u.k, pg_catalog.max(u.i) AS id FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+        "  u(k, i) GROUP BY u.k) d "
+        "WHERE o.topic = $1 AND o.published_at IS NULL AND o.failed_at IS NOT NULL "
+        "AND o.resource_column IS NULL AND o.id < d.id "
+        "AND COALESCE(o.message_key, o.resource_class OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) "
+        "  COALESCE(o.resource_id, '')) = d.k",
+        {topic, util::text_array_literal(keys), util::int_array_literal(ids)}, {TEXTOID, TEXTARRAYOID, INT8ARRAYOID});
+}
+
+std::vector<std::string> topics_with_failures() {
+    std::vector<std::string> out;
+    for (auto& r : pg::query("SELECT DISTINCT o.topic FROM dionysus.outbox o "
+                             "WHERE o.published_at IS NULL AND o.failed_at IS NOT NULL"))
+        out.push_back(*r[0]);
+    return out;
+}
+
 void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
                        const std::string& error_message, const Backoff& backoff) {
     pg::execute(std::string(kRecordFailure) +

@@ -51,6 +51,19 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
 // backoff.park_after_attempts (parked rows are no longer read).
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
                  const std::string& error_message, const Backoff& backoff);
+// Per key, Kafka must never receive an event after a later one: rows of
+// `topic` that failed (or were parked) while a later event of the same
+// message key has now been delivered (`keys[i]` by outbox row `ids[i]`) are
+// never sent; they are marked published as Dionysus::Superseded (the
+// delivered event carries a newer snapshot). Rows of dependency changes
+// (whose keys are known only when rendered) are left as they are. Returns
+// how many rows it marked.
+uint64_t supersede_older(const std::string& topic, const std::vector<std::string>& keys,
+                         const std::vector<int64_t>& ids);
+
+// Topics that have failed or parked unpublished rows.
+std::vector<std::string> topics_with_failures();
+
 // The next `limit` unpublished rows of `topic` after `after_id` could not be
 // rendered: record the failure with backoff (the topic waits for the retry).
 void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,

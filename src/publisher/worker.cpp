@@ -107,6 +107,10 @@ private:
     // Topics read one row at a time: a batch of theirs failed to render and
     // the failing row is not found yet.
     std::set<std::string> isolated_;
+    // Topics that may have failed rows (loaded at the first cycle, then kept
+    // up to date): only their delivered batches look for rows to supersede.
+    std::set<std::string> topics_with_failures_;
+    bool failures_loaded_ = false;
     ProducerSettings settings_;
     bool formats_set_ = false;
 };
@@ -155,6 +159,7 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
     }
     mark_published(batch.topic, published);
     uint64 failed = 0;
+    if (!failures.empty()) topics_with_failures_.insert(batch.topic);
     for (const auto& [error, ids] : failures) {
         // An unreachable cluster is not the rows' fault: retry soon, whatever
         // their attempts, and never park, so the backlog drains within seconds
@@ -165,6 +170,18 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
         mark_failed(batch.topic, ids, error.first, error.second, backoff);
         failed += ids.size();
         if (first_error.empty()) first_error = error.first + ": " + error.second;
+    }
+    // Failed rows of a key whose later event was just delivered are never
+    // sent after it (per-key order, also across batches in flight).
+    if (topics_with_failures_.count(batch.topic)) {
+        std::vector<std::string> keys;
+        std::vector<int64_t> ids;
+        for (const auto& m : batch.messages)
+            if (m.status == kafka::Message::Status::Delivered) {
+                keys.push_back(m.key);
+                ids.push_back(m.outbox_id);
+            }
+        supersede_older(batch.topic, keys, ids);
     }
     publisher_count(published.size() - batch.skipped.size(), failed);
     return failed;
@@ -196,6 +213,10 @@ bool Publisher::drain_topics() {
             formats_set_ = true;
         }
         reset_model_cache();
+        if (!failures_loaded_) {
+            for (auto& t : topics_with_failures()) topics_with_failures_.insert(std::move(t));
+            failures_loaded_ = true;
+        }
         topics = topics_with_pending();
     });
     if (!installed) {
@@ -286,6 +307,7 @@ bool Publisher::drain_topics() {
                 });
                 if (alone) {
                     isolated_.erase(topic);
+                    topics_with_failures_.insert(topic);
                     failed_topics.insert(topic);
                     failed++;
                     if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;

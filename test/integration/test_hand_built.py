@@ -89,3 +89,33 @@ def test_message_larger_than_the_broker_accepts_is_parked_at_once(cluster, db):
         sql(db, "ALTER SYSTEM RESET dionysus.kafka_properties")
         sql(db, "SELECT pg_reload_conf()")
         sql(db, "SELECT dionysus.drop_topic('it_big_notes', discard_pending => true)")
+
+
+def test_failed_event_is_superseded_by_a_later_event_of_its_key(cluster, db):
+    """Per key, Kafka never receives an event after a later one: when a later
+    event of the same key is delivered while an earlier one failed (here: too
+    large, parked at once), the earlier one is never sent; it is marked
+    published as Dionysus::Superseded instead of waiting to be retried."""
+    import time
+    from conftest import scalar
+    sql(db, "ALTER SYSTEM SET dionysus.kafka_properties = 'message.timeout.ms=3000;message.max.bytes=20000'")
+    sql(db, "SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        sql(db, "SELECT dionysus.declare_topic('it_later', 'notes')")
+        big = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":7,"body":"%s"}]}]}' % ("x" * 30000)
+        small = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":7}]}]}'
+        # one transaction: both rows in the same batch
+        sql(db, "SELECT dionysus.enqueue('it_later_notes', 'Note:7', '7', %s), "
+                "dionysus.enqueue('it_later_notes', 'Note:7', '7', %s)", (big, small))
+        wait_drained(db, timeout=20, topic="it_later_notes")
+        assert sql(db, "SELECT length(message::text) > 20000, error_class, parked_at IS NULL "
+                       "FROM dionysus.outbox WHERE topic = 'it_later_notes' ORDER BY id") == [
+            (True, "Dionysus::Superseded", True), (False, None, True)]
+        assert scalar(db, "SELECT count(*) FROM dionysus.parked WHERE topic = 'it_later_notes'") == 0
+        msgs = consume(cluster.bootstrap, "it_later_notes", 1, timeout=20, idle=1.0)
+        assert [m.value for m in msgs] == [small.replace(" ", "").encode()]
+    finally:
+        sql(db, "ALTER SYSTEM RESET dionysus.kafka_properties")
+        sql(db, "SELECT pg_reload_conf()")
+        sql(db, "SELECT dionysus.drop_topic('it_later_notes', discard_pending => true)")
