@@ -374,9 +374,21 @@ void Publisher::wait_for_work() {
     }
 }
 
+// A query cancel (pg_cancel_backend, statement_timeout) raises an error at
+// the next interrupt check, wherever the worker is: outside a drain cycle it
+// is logged and the loop goes on, as it does inside one.
+template <typename Fn>
+void surviving_cancel(Fn&& fn) {
+    try {
+        fn();
+    } catch (const pg::Error& e) {
+        log_message(LOG, e.what());
+    }
+}
+
 void Publisher::run() {
     while (!*stop) {
-        pg::guard([] { CHECK_FOR_INTERRUPTS(); });
+        surviving_cancel([] { pg::guard([] { CHECK_FOR_INTERRUPTS(); }); });
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
             std::string database = dionysus_database ? dionysus_database : "";
@@ -408,7 +420,7 @@ void Publisher::run() {
         }
         if (more) continue;
         pg::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
-        wait_for_work();
+        surviving_cancel([this] { wait_for_work(); });
     }
     publisher_report("stopping");
     producer_.reset();  // drain_cycle served (or abandoned) every in-flight delivery

@@ -273,3 +273,75 @@ def test_long_outage_backlog_drains_within_seconds_of_recovery(cluster, db):
     print(f"drained {time.time() - t0:.1f} s after the broker came back")
     msgs = consume(cluster.bootstrap, topic, 20, timeout=20, idle=1.0)
     assert {m.key for m in msgs} == {f"Item:{i}".encode() for i in range(1, 21)}
+
+
+def test_sigterm_with_the_broker_down_exits_in_time_and_loses_nothing(cluster, db):
+    """SIGTERM while deliveries hang on a down broker: the worker gives up
+    after its drain deadline, exits cleanly (no crash, no message freed under
+    librdkafka), and the rows it could not deliver stay pending for the next."""
+    sql(db, "CREATE TABLE termdown_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_termdown", "termdown_items")
+    pid = cluster.wait_worker()
+    log_start = len(cluster.log_text())
+    cluster.broker_down()
+    try:
+        sql(db, "INSERT INTO termdown_items SELECT g, g % 3, 0 FROM generate_series(1, 30) g")
+        time.sleep(1.0)   # produced, in flight, unacknowledged
+        t0 = time.time()
+        os.kill(pid, signal.SIGTERM)
+        new_pid = cluster.wait_worker(timeout=60, not_pid=pid)
+        assert time.time() - t0 < 30, "the worker did not stop within its drain deadline"
+        assert new_pid != pid
+        log = cluster.log_text()[log_start:]
+        assert not Cluster.crash_lines(log), Cluster.crash_lines(log)
+        assert pending_count(db, topic) == 30
+    finally:
+        cluster.broker_up()
+    wait_drained(db, timeout=60, topic=topic)
+    msgs = consume(cluster.bootstrap, topic, 30, timeout=30, idle=1.0)
+    assert {m.key for m in msgs} == {f"Item:{i}".encode() for i in range(1, 31)}
+
+
+def test_query_cancel_of_the_worker_is_survived(cluster, db):
+    """pg_cancel_backend on the worker raises an error inside it: it is
+    recorded in the log, the worker keeps its process and keeps publishing."""
+    sql(db, "CREATE TABLE cancel_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_cancel", "cancel_items")
+    pid = cluster.wait_worker()
+    for _ in range(5):
+        assert scalar(db, "SELECT pg_cancel_backend(%s)", (pid,)) is True
+        time.sleep(0.3)
+    sql(db, "INSERT INTO cancel_items SELECT g, g % 3, 0 FROM generate_series(1, 10) g")
+    wait_drained(db, timeout=20, topic=topic)
+    assert cluster.wait_worker() == pid
+    msgs = consume(cluster.bootstrap, topic, 10, timeout=20, idle=1.0)
+    assert len({m.key for m in msgs}) == 10
+
+
+def test_failing_published_mark_resends_and_loses_nothing(cluster, db):
+    """The UPDATE that marks rows published fails (here: the rows are locked
+    by another session past the worker's lock_timeout): the worker recovers,
+    the rows stay pending and are sent again (at least once), nothing is lost."""
+    sql(db, "CREATE TABLE mark_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_mark", "mark_items")
+    pid = cluster.wait_worker()
+    sql(db, "ALTER SYSTEM SET dionysus.publishing_delay = '2s'")   # time to lock the rows first
+    sql(db, "SELECT pg_reload_conf()")
+    locker = cluster.connect()
+    try:
+        time.sleep(0.5)
+        sql(db, "INSERT INTO mark_items SELECT g, g % 3, 0 FROM generate_series(1, 10) g")
+        locker.autocommit = False
+        locker.cursor().execute("SELECT id FROM dionysus.outbox WHERE topic = %s FOR UPDATE", (topic,))
+        time.sleep(6)     # published to Kafka, marks blocked past lock_timeout, at least once
+        assert pending_count(db, topic) == 10
+        locker.rollback()
+        wait_drained(db, timeout=30, topic=topic)
+    finally:
+        locker.rollback()
+        locker.close()
+        sql(db, "ALTER SYSTEM RESET dionysus.publishing_delay")
+        sql(db, "SELECT pg_reload_conf()")
+    assert cluster.wait_worker() == pid
+    msgs = consume(cluster.bootstrap, topic, 10, timeout=20, idle=1.0)
+    assert {m.key for m in msgs} == {f"Item:{i}".encode() for i in range(1, 11)}
