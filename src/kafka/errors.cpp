@@ -3,6 +3,17 @@
 
 namespace dionysus::kafka {
 
+namespace {
+
+template <size_t N>
+bool one_of(const std::string_view (&classes)[N], std::string_view error_class) {
+    for (std::string_view c : classes)
+        if (c == error_class) return true;
+    return false;
+}
+
+}  // namespace
+
 bool is_cluster_wide(std::string_view error_class) {
     // Timeouts and transport failures, leadership moving, the cluster short
     // of replicas: none of them is about the message itself.
@@ -23,9 +34,7 @@ bool is_cluster_wide(std::string_view error_class) {
         "Kafka::NOT_ENOUGH_REPLICAS_AFTER_APPEND",
         "Kafka::BROKER_NOT_AVAILABLE",
     };
-    for (std::string_view c : kClusterWide)
-        if (c == error_class) return true;
-    return false;
+    return one_of(kClusterWide, error_class);
 }
 
 bool is_permanent(std::string_view error_class) {
@@ -35,9 +44,7 @@ bool is_permanent(std::string_view error_class) {
         "Kafka::INVALID_MSG_SIZE",
         "Kafka::INVALID_RECORD",
     };
-    for (std::string_view c : kPermanent)
-        if (c == error_class) return true;
-    return false;
+    return one_of(kPermanent, error_class);
 }
 
 }  // namespace dionysus::kafka
