@@ -106,7 +106,9 @@ private:
     std::unique_ptr<kafka::Producer> producer_;
     // Topics read one row at a time: a batch of theirs failed to render and
     // the failing row is not found yet.
-    std::set<std::string> isolated_;
+    // Value: the last outbox id of the batch that failed; past it, whole
+    // batches again (the failure may have been transient, e.g. a lock).
+    std::map<std::string, int64_t> isolated_;
     // Topics that may have failed rows (loaded at the first cycle, then kept
     // up to date): only their delivered batches look for rows to supersede.
     std::set<std::string> topics_with_failures_;
@@ -257,6 +259,7 @@ bool Publisher::drain_topics() {
         uint64 failed = 0;
         if (!finished.empty() || can_read) {
             std::string topic;  // the topic being read, once reading started
+            int64_t batch_last_id = 0;  // of the batch being rendered
             auto record_finished = [&] {
                 for (const auto& b : finished) {
                     std::string err;
@@ -279,10 +282,13 @@ bool Publisher::drain_topics() {
                     const int limit = isolated_.count(topic) ? 1 : dionysus_batch_size;
                     auto rows = read_batch(topic, cursor[topic], limit, dionysus_publishing_delay_ms, more);
                     if (!rows.empty()) {
+                        batch_last_id = rows.back().id;
                         next = std::make_unique<Batch>();
                         next->topic = topic;
                         render(topic, rows, next->messages, next->skipped);
                         cursor[topic] = rows.back().id;
+                        auto isolated = isolated_.find(topic);
+                        if (isolated != isolated_.end() && cursor[topic] >= isolated->second) isolated_.erase(isolated);
                     }
                     if (more) active.push_back(topic);
                 });
@@ -312,7 +318,7 @@ bool Publisher::drain_topics() {
                     failed++;
                     if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
                 } else {
-                    isolated_.insert(topic);
+                    isolated_[topic] = batch_last_id;
                     active.push_front(topic);
                 }
             }
