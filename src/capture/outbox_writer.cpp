@@ -7,6 +7,8 @@
 extern "C" {
 #include "commands/sequence.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/timestamp.h"
@@ -63,7 +65,21 @@ void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCaptur
                                  nullptr, nullptr);
         fcinfo->args[0].value = ExecFetchSlotHeapTupleDatum(row);
         fcinfo->args[0].isnull = false;
+        // User code: it runs as its owner, in a restricted context and a
+        // settings level of its own (search_path pinned; what it sets is
+        // undone), as in the publisher, not as whoever writes the table. On
+        // an error the transaction's abort restores both.
+        Oid saved_user;
+        int saved_context;
+        GetUserIdAndSecContext(&saved_user, &saved_context);
+        const int level = NewGUCNestLevel();
+        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                                true, 0, false);
+        SetUserIdAndSecContext(t->key_fn_owner,
+                               saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
         Datum key = FunctionCallInvoke(fcinfo);
+        SetUserIdAndSecContext(saved_user, saved_context);
+        AtEOXact_GUC(false, level);
         v[kPartitionKey] = fcinfo->isnull ? CStringGetTextDatum(partitioning::kNullPartitionKey) : datumCopy(key, false, -1);
         n[kPartitionKey] = false;
     }

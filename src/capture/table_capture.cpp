@@ -3,6 +3,7 @@
 #include "pg/spi.hpp"
 #include "pg/user_context.hpp"
 #include "capture/table_capture.hpp"
+#include "catalog/functions.hpp"
 #include "catalog/relations.hpp"
 #include "wire/event_names.hpp"
 
@@ -79,6 +80,7 @@ struct TopicInfo {
     catalog::PartitionKeyKind key_kind = catalog::PartitionKeyKind::None;
     bool after_soft_delete = false;
     Oid key_fn = InvalidOid;
+    Oid key_fn_owner = InvalidOid;
 };
 
 AttrNumber attnum_of(TupleDesc desc, const std::string& name) {
@@ -115,9 +117,11 @@ TableCapture* build_capture(Relation rel) {
         t.key = *r[kKey];
         t.soft_delete = *r[kSoftDelete];
         t.after_soft_delete = *r[kAfterSoftDelete] == "true";
-        if (t.key_kind == catalog::PartitionKeyKind::Function)
+        if (t.key_kind == catalog::PartitionKeyKind::Function) {
             t.key_fn = static_cast<Oid>(std::stoul(*pg::query_value(
                 "SELECT $1::pg_catalog.regprocedure::pg_catalog.oid::text", {t.key})));
+            t.key_fn_owner = catalog::function_owner(t.key);
+        }
         primary_key = *r[kPrimaryKey];
         topics.push_back(std::move(t));
     }
@@ -206,6 +210,7 @@ TableCapture* build_capture(Relation rel) {
                 fmgr_info_cxt(out_fn, &t->key_out, cxt);
             } else if (t->key_kind == catalog::PartitionKeyKind::Function) {
                 fmgr_info_cxt(info[i].key_fn, &t->key_fn, cxt);
+                t->key_fn_owner = info[i].key_fn_owner;
             }
             t->soft_delete_att = sd_att[i];
             t->after_soft_delete = info[i].after_soft_delete;

@@ -25,6 +25,7 @@ struct TopicCapture {
     AttrNumber key_att;  // Column
     FmgrInfo key_out;    // Column: output function of the key column's type
     FmgrInfo key_fn;     // Function f(row) -> text
+    Oid key_fn_owner;    // Function: the role it runs as
     AttrNumber soft_delete_att;  // 0: not soft-deletable
     bool after_soft_delete;      // publish_updates_after_soft_delete
 };

@@ -100,6 +100,24 @@ DROP INDEX dionysus.outbox_by_resource;
 DELETE FROM cap_accounts WHERE id = 600;
 TRUNCATE dionysus.outbox;
 
+-- a partition-key function is user code: capture runs it as its owner, with
+-- search_path pg_catalog, whoever writes the table (here a superuser)
+CREATE ROLE cap_key_owner;
+CREATE TABLE cap_keyed (id int PRIMARY KEY);
+GRANT SELECT ON cap_keyed TO cap_key_owner;
+CREATE FUNCTION cap_key(r cap_keyed) RETURNS text LANGUAGE sql
+  AS $$ SELECT current_user::text || ' ' || current_setting('search_path') $$;
+ALTER FUNCTION cap_key(cap_keyed) OWNER TO cap_key_owner;
+SELECT dionysus.declare_topic('cap', 'keyed', partition_key => 'cap_key');
+SELECT dionysus.publish('cap_keyed', 'cap_keyed');
+SET search_path = public, pg_catalog;
+INSERT INTO cap_keyed VALUES (1);
+RESET search_path;
+SELECT current_user = 'cap_key_owner' AS writer_is_owner, partition_key FROM dionysus.outbox WHERE topic = 'cap_keyed';
+SELECT dionysus.drop_topic('cap_keyed', discard_pending => true);
+DROP TABLE cap_keyed CASCADE;
+DROP ROLE cap_key_owner;
+
 -- rolled back changes leave no outbox rows
 BEGIN;
 INSERT INTO cap_accounts (id, name) VALUES (4, 'Hooli');
