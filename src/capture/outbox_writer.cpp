@@ -1,5 +1,6 @@
 #include "pg/boundary.hpp"
 #include "capture/outbox_writer.hpp"
+#include "pg/user_context.hpp"
 #include "capture/change_events.hpp"
 #include "capture/outbox_sink.hpp"
 #include "wire/partitioning.hpp"
@@ -7,8 +8,6 @@
 extern "C" {
 #include "commands/sequence.h"
 #include "executor/executor.h"
-#include "miscadmin.h"
-#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/timestamp.h"
@@ -65,21 +64,12 @@ void fill_outbox_row(Datum* v, bool* n, const TableCapture* c, const TopicCaptur
                                  nullptr, nullptr);
         fcinfo->args[0].value = ExecFetchSlotHeapTupleDatum(row);
         fcinfo->args[0].isnull = false;
-        // User code: it runs as its owner, in a restricted context and a
-        // settings level of its own (search_path pinned; what it sets is
-        // undone), as in the publisher, not as whoever writes the table. On
-        // an error the transaction's abort restores both.
-        Oid saved_user;
-        int saved_context;
-        GetUserIdAndSecContext(&saved_user, &saved_context);
-        const int level = NewGUCNestLevel();
-        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-                                true, 0, false);
-        SetUserIdAndSecContext(t->key_fn_owner,
-                               saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        // User code: it runs as its owner, as in the publisher, not as
+        // whoever writes the table (we are inside a guard region already).
+        pg::UserContext saved;
+        pg::enter_user_context(t->key_fn_owner, saved);
         Datum key = FunctionCallInvoke(fcinfo);
-        SetUserIdAndSecContext(saved_user, saved_context);
-        AtEOXact_GUC(false, level);
+        pg::leave_user_context(saved);
         v[kPartitionKey] = fcinfo->isnull ? CStringGetTextDatum(partitioning::kNullPartitionKey) : datumCopy(key, false, -1);
         n[kPartitionKey] = false;
     }

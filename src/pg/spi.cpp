@@ -175,17 +175,16 @@ SpiConnection::SpiConnection() {
     open_connections++;
 }
 
-int open_restricted_settings() {
-    return guard([] {
-        const int level = NewGUCNestLevel();
-        set_search_path(kInternalSearchPath);
-        (void)set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        return level;
-    });
+void enter_user_context(Oid role, UserContext& saved) {
+    GetUserIdAndSecContext(&saved.saved_user, &saved.saved_context);
+    saved.guc_level = NewGUCNestLevel();
+    set_search_path(kInternalSearchPath);
+    SetUserIdAndSecContext(role, saved.saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 }
 
-void close_restricted_settings(int level) {
-    guard([level] { AtEOXact_GUC(false, level); });
+void leave_user_context(const UserContext& saved) {
+    SetUserIdAndSecContext(saved.saved_user, saved.saved_context);
+    AtEOXact_GUC(false, saved.guc_level);
 }
 
 SpiConnection::~SpiConnection() {

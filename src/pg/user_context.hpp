@@ -8,38 +8,42 @@
 
 extern "C" {
 #include "miscadmin.h"
+#include "utils/guc.h"
 }
 
 namespace dionysus::pg {
 
-// Opens a settings level (NewGUCNestLevel) with search_path pinned to
-// pg_catalog, pg_temp and row_security off (a query that policies would
-// filter fails instead of silently losing rows); returns the level.
-int open_restricted_settings();
-// Closes it, undoing every setting changed inside, even a plain SET or
-// set_config(…, false) made by user code, as PostgreSQL does after running
-// index expressions.
-void close_restricted_settings(int level);
-
-// Runs fn() as `role` with SECURITY_LOCAL_USERID_CHANGE and
-// SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects), inside
-// its own settings level (user code cannot change the session's
-// search_path, DateStyle, …), and restores the caller's identity and
-// settings afterwards, also when fn throws. fn is C++: it may own objects
-// with destructors.
-template <typename Fn>
-auto as_user(Oid role, Fn&& fn) -> decltype(fn()) {
+// The caller's identity and settings level, while code runs as another role.
+struct UserContext {
     Oid saved_user;
     int saved_context;
-    const int level = open_restricted_settings();
+    int guc_level;
+};
+
+// The switch itself, in plain C calls that may raise Postgres errors: for a
+// caller already inside a pg::guard region (capture, once per row). Enters a
+// settings level of its own (NewGUCNestLevel) with search_path pinned to
+// pg_catalog, pg_temp, then becomes `role` with SECURITY_LOCAL_USERID_CHANGE
+// and SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects).
+void enter_user_context(Oid role, UserContext& saved);
+// Back to the caller, undoing every setting changed inside, even a plain SET
+// or set_config(…, false) made by user code, as PostgreSQL does after running
+// index expressions. On an error instead, the (sub)transaction's abort
+// restores both.
+void leave_user_context(const UserContext& saved);
+
+// Runs fn() as `role` through enter_user_context, with row_security off as
+// well (a query that policies would filter fails instead of silently losing
+// rows), and restores the caller's identity and settings afterwards, also
+// when fn throws. fn is C++: it may own objects with destructors.
+template <typename Fn>
+auto as_user(Oid role, Fn&& fn) -> decltype(fn()) {
+    UserContext saved;
     guard([&] {
-        GetUserIdAndSecContext(&saved_user, &saved_context);
-        SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        enter_user_context(role, saved);
+        (void)set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     });
-    auto restore = [&] {
-        guard([&] { SetUserIdAndSecContext(saved_user, saved_context); });
-        close_restricted_settings(level);
-    };
+    auto restore = [&] { guard([&] { leave_user_context(saved); }); };
     if constexpr (std::is_void_v<decltype(fn())>) {
         try {
             fn();
