@@ -12,6 +12,7 @@ Environment:
   DIONYSUS_LOG_DIR     where to copy the server/broker logs at the end
   DIONYSUS_KEEP_CLUSTER=1  leave the cluster directory behind for debugging
 """
+import contextlib
 import os
 import re
 import shutil
@@ -346,6 +347,22 @@ def sql(conn, query, params=None):
     with conn.cursor() as cur:
         cur.execute(query, params)
         return cur.fetchall() if cur.description else []
+
+
+@contextlib.contextmanager
+def worker_settings(conn, **settings):
+    """dionysus.<name> = value for the body (ALTER SYSTEM, reloaded; the worker
+    rereads its configuration within the pause), reset afterwards."""
+    for name, value in settings.items():
+        sql(conn, f"ALTER SYSTEM SET dionysus.{name} = %s", (value,))
+    sql(conn, "SELECT pg_reload_conf()")
+    time.sleep(0.5)
+    try:
+        yield
+    finally:
+        for name in settings:
+            sql(conn, f"ALTER SYSTEM RESET dionysus.{name}")
+        sql(conn, "SELECT pg_reload_conf()")
 
 
 def scalar(conn, query, params=None):

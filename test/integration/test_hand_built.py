@@ -1,5 +1,5 @@
 """dionysus.enqueue and dionysus.tombstone reach Kafka: exact bytes, real null values, partitions."""
-from conftest import sql, wait_drained, consume, topic_partitions, crc32_partition, header
+from conftest import sql, wait_drained, consume, topic_partitions, crc32_partition, header, worker_settings
 
 
 def test_enqueue_and_tombstone_delivered(cluster, db):
@@ -45,19 +45,12 @@ def test_enqueue_and_tombstone_delivered(cluster, db):
 def test_hand_built_message_survives_drop_topic(cluster, db):
     """drop_topic does not throw pending hand-built messages away: they are
     delivered after the topic's declarations are gone."""
-    import time
-    sql(db, "ALTER SYSTEM SET dionysus.publishing_delay = '3s'")   # hold it while we drop the topic
-    sql(db, "SELECT pg_reload_conf()")
-    try:
-        time.sleep(0.5)
+    with worker_settings(db, publishing_delay="3s"):  # hold it while we drop the topic
         sql(db, "SELECT dionysus.declare_topic('it_keep', 'notes')")
         sql(db, """SELECT dionysus.enqueue('it_keep_notes', 'Note:1', '1',
                    '{"message":[{"event":"note_destroyed","model_name":"Note","data":[{"links":{},"id":1}]}]}')""")
         sql(db, "SELECT dionysus.drop_topic('it_keep_notes')")
         wait_drained(db, timeout=30, topic="it_keep_notes")
-    finally:
-        sql(db, "ALTER SYSTEM RESET dionysus.publishing_delay")
-        sql(db, "SELECT pg_reload_conf()")
     msgs = consume(cluster.bootstrap, "it_keep_notes", 1, timeout=20)
     assert [(m.key, m.value) for m in msgs] == [
         # records of hand-built messages keep jsonb's key order (README "enqueue")
@@ -69,26 +62,22 @@ def test_message_larger_than_the_broker_accepts_is_parked_at_once(cluster, db):
     its first failure, and the rows after it are delivered."""
     import time
     from conftest import scalar
-    sql(db, "ALTER SYSTEM SET dionysus.kafka_properties = 'message.timeout.ms=3000;message.max.bytes=20000'")
-    sql(db, "SELECT pg_reload_conf()")
-    try:
-        time.sleep(0.5)
-        sql(db, "SELECT dionysus.declare_topic('it_big', 'notes')")
-        big = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":1,"body":"%s"}]}]}' % ("x" * 30000)
-        sql(db, "SELECT dionysus.enqueue('it_big_notes', 'Note:1', '1', %s)", (big,))
-        sql(db, """SELECT dionysus.enqueue('it_big_notes', 'Note:2', '2',
-                   '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":2}]}]}')""")
-        deadline = time.time() + 20
-        while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.parked WHERE topic = 'it_big_notes'"):
-            time.sleep(0.2)
-        assert sql(db, "SELECT message_key, attempts, error_class FROM dionysus.parked WHERE topic = 'it_big_notes'") == [
-            ("Note:1", 1, "Kafka::MSG_SIZE_TOO_LARGE")]
-        msgs = consume(cluster.bootstrap, "it_big_notes", 1, timeout=20)
-        assert [m.key for m in msgs] == [b"Note:2"]
-    finally:
-        sql(db, "ALTER SYSTEM RESET dionysus.kafka_properties")
-        sql(db, "SELECT pg_reload_conf()")
-        sql(db, "SELECT dionysus.drop_topic('it_big_notes', discard_pending => true)")
+    with worker_settings(db, kafka_properties="message.timeout.ms=3000;message.max.bytes=20000"):
+        try:
+            sql(db, "SELECT dionysus.declare_topic('it_big', 'notes')")
+            big = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":1,"body":"%s"}]}]}' % ("x" * 30000)
+            sql(db, "SELECT dionysus.enqueue('it_big_notes', 'Note:1', '1', %s)", (big,))
+            sql(db, """SELECT dionysus.enqueue('it_big_notes', 'Note:2', '2',
+                       '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":2}]}]}')""")
+            deadline = time.time() + 20
+            while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.parked WHERE topic = 'it_big_notes'"):
+                time.sleep(0.2)
+            assert sql(db, "SELECT message_key, attempts, error_class FROM dionysus.parked WHERE topic = 'it_big_notes'") == [
+                ("Note:1", 1, "Kafka::MSG_SIZE_TOO_LARGE")]
+            msgs = consume(cluster.bootstrap, "it_big_notes", 1, timeout=20)
+            assert [m.key for m in msgs] == [b"Note:2"]
+        finally:
+            sql(db, "SELECT dionysus.drop_topic('it_big_notes', discard_pending => true)")
 
 
 def test_failed_event_is_superseded_by_a_later_event_of_its_key(cluster, db):
@@ -96,26 +85,21 @@ def test_failed_event_is_superseded_by_a_later_event_of_its_key(cluster, db):
     event of the same key is delivered while an earlier one failed (here: too
     large, parked at once), the earlier one is never sent; it is marked
     published as Dionysus::Superseded instead of waiting to be retried."""
-    import time
     from conftest import scalar
-    sql(db, "ALTER SYSTEM SET dionysus.kafka_properties = 'message.timeout.ms=3000;message.max.bytes=20000'")
-    sql(db, "SELECT pg_reload_conf()")
-    try:
-        time.sleep(0.5)
-        sql(db, "SELECT dionysus.declare_topic('it_later', 'notes')")
-        big = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":7,"body":"%s"}]}]}' % ("x" * 30000)
-        small = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":7}]}]}'
-        # one transaction: both rows in the same batch
-        sql(db, "SELECT dionysus.enqueue('it_later_notes', 'Note:7', '7', %s), "
-                "dionysus.enqueue('it_later_notes', 'Note:7', '7', %s)", (big, small))
-        wait_drained(db, timeout=20, topic="it_later_notes")
-        assert sql(db, "SELECT length(message::text) > 20000, error_class, parked_at IS NULL "
-                       "FROM dionysus.outbox WHERE topic = 'it_later_notes' ORDER BY id") == [
-            (True, "Dionysus::Superseded", True), (False, None, True)]
-        assert scalar(db, "SELECT count(*) FROM dionysus.parked WHERE topic = 'it_later_notes'") == 0
-        msgs = consume(cluster.bootstrap, "it_later_notes", 1, timeout=20, idle=1.0)
-        assert [m.value for m in msgs] == [small.replace(" ", "").encode()]
-    finally:
-        sql(db, "ALTER SYSTEM RESET dionysus.kafka_properties")
-        sql(db, "SELECT pg_reload_conf()")
-        sql(db, "SELECT dionysus.drop_topic('it_later_notes', discard_pending => true)")
+    with worker_settings(db, kafka_properties="message.timeout.ms=3000;message.max.bytes=20000"):
+        try:
+            sql(db, "SELECT dionysus.declare_topic('it_later', 'notes')")
+            big = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":7,"body":"%s"}]}]}' % ("x" * 30000)
+            small = '{"message":[{"event":"note_updated","model_name":"Note","data":[{"id":7}]}]}'
+            # one transaction: both rows in the same batch
+            sql(db, "SELECT dionysus.enqueue('it_later_notes', 'Note:7', '7', %s), "
+                    "dionysus.enqueue('it_later_notes', 'Note:7', '7', %s)", (big, small))
+            wait_drained(db, timeout=20, topic="it_later_notes")
+            assert sql(db, "SELECT length(message::text) > 20000, error_class, parked_at IS NULL "
+                           "FROM dionysus.outbox WHERE topic = 'it_later_notes' ORDER BY id") == [
+                (True, "Dionysus::Superseded", True), (False, None, True)]
+            assert scalar(db, "SELECT count(*) FROM dionysus.parked WHERE topic = 'it_later_notes'") == 0
+            msgs = consume(cluster.bootstrap, "it_later_notes", 1, timeout=20, idle=1.0)
+            assert [m.value for m in msgs] == [small.replace(" ", "").encode()]
+        finally:
+            sql(db, "SELECT dionysus.drop_topic('it_later_notes', discard_pending => true)")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (sql, scalar, wait_drained, pending_count, consume, header,
-                      Cluster)
+                      worker_settings, Cluster)
 
 pytestmark = pytest.mark.disruptive
 
@@ -228,28 +228,24 @@ def test_lock_on_one_table_delays_only_its_topic(cluster, db):
     sql(db, "CREATE TABLE lock_b (id bigint PRIMARY KEY)")
     declare(db, "it_lock", "lock_a")    # topic it_lock_items, read first
     declare(db, "it_lockz", "lock_b")   # it_lockz_items
-    sql(db, "ALTER SYSTEM SET dionysus.publishing_delay = '2s'")   # time to take the lock first
-    sql(db, "SELECT pg_reload_conf()")
     locker = cluster.connect()
-    try:
-        time.sleep(0.5)
-        sql(db, "INSERT INTO lock_a VALUES (1)")
-        sql(db, "INSERT INTO lock_b VALUES (1)")
-        locker.autocommit = False
-        locker.cursor().execute("LOCK TABLE lock_a IN ACCESS EXCLUSIVE MODE")
-        wait_drained(db, timeout=15, topic="it_lockz_items")
-        assert pending_count(db, "it_lock_items") == 1
-        wait_until(lambda: scalar(db, "SELECT error_message FROM dionysus.outbox WHERE topic = 'it_lock_items'"),
-                   15, "the lock timeout recorded on the row")
-        assert "lock timeout" in scalar(db, "SELECT error_message FROM dionysus.outbox "
-                                            "WHERE topic = 'it_lock_items'")
-        locker.rollback()
-        wait_drained(db, timeout=30, topic="it_lock_items")
-    finally:
-        locker.rollback()
-        locker.close()
-        sql(db, "ALTER SYSTEM RESET dionysus.publishing_delay")
-        sql(db, "SELECT pg_reload_conf()")
+    with worker_settings(db, publishing_delay="2s"):  # time to take the lock first
+        try:
+            sql(db, "INSERT INTO lock_a VALUES (1)")
+            sql(db, "INSERT INTO lock_b VALUES (1)")
+            locker.autocommit = False
+            locker.cursor().execute("LOCK TABLE lock_a IN ACCESS EXCLUSIVE MODE")
+            wait_drained(db, timeout=15, topic="it_lockz_items")
+            assert pending_count(db, "it_lock_items") == 1
+            wait_until(lambda: scalar(db, "SELECT error_message FROM dionysus.outbox WHERE topic = 'it_lock_items'"),
+                       15, "the lock timeout recorded on the row")
+            assert "lock timeout" in scalar(db, "SELECT error_message FROM dionysus.outbox "
+                                                "WHERE topic = 'it_lock_items'")
+            locker.rollback()
+            wait_drained(db, timeout=30, topic="it_lock_items")
+        finally:
+            locker.rollback()
+            locker.close()
 
 
 def test_long_outage_backlog_drains_within_seconds_of_recovery(cluster, db):
@@ -325,23 +321,19 @@ def test_failing_published_mark_resends_and_loses_nothing(cluster, db):
     sql(db, "CREATE TABLE mark_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
     topic = declare(db, "it_mark", "mark_items")
     pid = cluster.wait_worker()
-    sql(db, "ALTER SYSTEM SET dionysus.publishing_delay = '2s'")   # time to lock the rows first
-    sql(db, "SELECT pg_reload_conf()")
     locker = cluster.connect()
-    try:
-        time.sleep(0.5)
-        sql(db, "INSERT INTO mark_items SELECT g, g % 3, 0 FROM generate_series(1, 10) g")
-        locker.autocommit = False
-        locker.cursor().execute("SELECT id FROM dionysus.outbox WHERE topic = %s FOR UPDATE", (topic,))
-        time.sleep(6)     # published to Kafka, marks blocked past lock_timeout, at least once
-        assert pending_count(db, topic) == 10
-        locker.rollback()
-        wait_drained(db, timeout=30, topic=topic)
-    finally:
-        locker.rollback()
-        locker.close()
-        sql(db, "ALTER SYSTEM RESET dionysus.publishing_delay")
-        sql(db, "SELECT pg_reload_conf()")
+    with worker_settings(db, publishing_delay="2s"):  # time to lock the rows first
+        try:
+            sql(db, "INSERT INTO mark_items SELECT g, g % 3, 0 FROM generate_series(1, 10) g")
+            locker.autocommit = False
+            locker.cursor().execute("SELECT id FROM dionysus.outbox WHERE topic = %s FOR UPDATE", (topic,))
+            time.sleep(6)     # published to Kafka, marks blocked past lock_timeout, at least once
+            assert pending_count(db, topic) == 10
+            locker.rollback()
+            wait_drained(db, timeout=30, topic=topic)
+        finally:
+            locker.rollback()
+            locker.close()
     assert cluster.wait_worker() == pid
     msgs = consume(cluster.bootstrap, topic, 10, timeout=20, idle=1.0)
     assert {m.key for m in msgs} == {f"Item:{i}".encode() for i in range(1, 11)}

@@ -1,7 +1,7 @@
 """dionysus.serializer shapes the records the worker publishes (exact bytes)."""
 import datetime
 
-from conftest import sql, scalar, wait_drained, consume
+from conftest import sql, scalar, wait_drained, consume, worker_settings
 
 
 def test_declared_serializer_and_custom_function(cluster, db):
@@ -79,23 +79,19 @@ def test_backoff_is_capped_by_max_retry_interval(cluster, db):
     sql(db, "SELECT dionysus.declare_topic('it_cap', 'notes')")
     sql(db, "SELECT dionysus.publish('it_cap_notes', 'cap_notes', model_name => 'Note')")
     sql(db, "SELECT dionysus.serializer('cap_notes', function => 'cap_note_json(cap_notes)')")
-    sql(db, "ALTER SYSTEM SET dionysus.max_retry_interval = '3s'")
-    sql(db, "SELECT pg_reload_conf()")
-    try:
-        time.sleep(0.5)
-        # a row that already failed 8 times (next backoff 5·2^9 s) waits 3 s
-        sql(db, "INSERT INTO cap_notes VALUES (1)")
-        sql(db, "UPDATE dionysus.outbox SET attempts = 8 WHERE topic = 'it_cap_notes'")
-        deadline = time.time() + 20
-        while time.time() < deadline and not scalar(
-                db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_cap_notes' AND attempts > 8"):
-            time.sleep(0.2)
-        assert sql(db, "SELECT attempts, retry_at - failed_at FROM dionysus.outbox "
-                       "WHERE topic = 'it_cap_notes'") == [(9, datetime.timedelta(seconds=3))]
-    finally:
-        sql(db, "ALTER SYSTEM RESET dionysus.max_retry_interval")
-        sql(db, "SELECT pg_reload_conf()")
-        sql(db, "SELECT dionysus.drop_topic('it_cap_notes', discard_pending => true)")
+    with worker_settings(db, max_retry_interval="3s"):
+        try:
+            # a row that already failed 8 times (next backoff 5·2^9 s) waits 3 s
+            sql(db, "INSERT INTO cap_notes VALUES (1)")
+            sql(db, "UPDATE dionysus.outbox SET attempts = 8 WHERE topic = 'it_cap_notes'")
+            deadline = time.time() + 20
+            while time.time() < deadline and not scalar(
+                    db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_cap_notes' AND attempts > 8"):
+                time.sleep(0.2)
+            assert sql(db, "SELECT attempts, retry_at - failed_at FROM dionysus.outbox "
+                           "WHERE topic = 'it_cap_notes'") == [(9, datetime.timedelta(seconds=3))]
+        finally:
+            sql(db, "SELECT dionysus.drop_topic('it_cap_notes', discard_pending => true)")
 
 
 def test_user_functions_run_as_their_owner(cluster, db):
@@ -155,41 +151,35 @@ def test_poison_row_is_parked_and_lets_its_topic_flow(cluster, db):
     sql(db, "SELECT dionysus.declare_topic('it_poison', 'notes')")
     sql(db, "SELECT dionysus.publish('it_poison_notes', 'poison_notes', model_name => 'Note')")
     sql(db, "SELECT dionysus.serializer('poison_notes', function => 'poison_note_json(poison_notes)')")
-    sql(db, "ALTER SYSTEM SET dionysus.max_attempts = 2")
-    sql(db, "ALTER SYSTEM SET dionysus.max_retry_interval = '1s'")
-    sql(db, "SELECT pg_reload_conf()")
-    try:
-        time.sleep(0.5)
-        sql(db, "INSERT INTO poison_notes VALUES (1, 'fine'), (2, 'poison'), (3, 'fine')")
-        deadline = time.time() + 30
-        while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.parked "
-                                                        "WHERE topic = 'it_poison_notes'"):
-            time.sleep(0.2)
-        assert sql(db, "SELECT resource_id, attempts, error_class, error_message FROM dionysus.parked "
-                       "WHERE topic = 'it_poison_notes'") == [
-            ("2", 2, "Dionysus::SerializationError", "cannot render note 2")]
-        wait_drained_except_parked = time.time() + 20
-        while time.time() < wait_drained_except_parked and scalar(
-                db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_poison_notes' "
-                    "AND published_at IS NULL AND parked_at IS NULL"):
-            time.sleep(0.2)
-        # rows 1 and 3 were never blamed
-        assert sql(db, "SELECT resource_id, attempts FROM dionysus.outbox WHERE topic = 'it_poison_notes' "
-                       "AND published_at IS NOT NULL ORDER BY id") == [("1", 0), ("3", 0)]
-        # the cause fixed, then retried
-        sql(db, """CREATE OR REPLACE FUNCTION poison_note_json(n poison_notes) RETURNS jsonb LANGUAGE sql
-                   AS $$ SELECT jsonb_build_object('id', n.id) $$""")
-        assert scalar(db, "SELECT dionysus.retry(topic => 'it_poison_notes')") == 1
-        wait_drained(db, timeout=20, topic="it_poison_notes")
-        msgs = consume(cluster.bootstrap, "it_poison_notes", 3, timeout=20, idle=1.0)
-        assert [(m.key, m.value) for m in msgs if m.key == b"Note:2"] == [
-            (b"Note:2", b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":2}]}]}')]
-        assert sorted(m.key for m in msgs) == [b"Note:1", b"Note:2", b"Note:3"]
-    finally:
-        sql(db, "ALTER SYSTEM RESET dionysus.max_attempts")
-        sql(db, "ALTER SYSTEM RESET dionysus.max_retry_interval")
-        sql(db, "SELECT pg_reload_conf()")
-        sql(db, "SELECT dionysus.drop_topic('it_poison_notes', discard_pending => true)")
+    with worker_settings(db, max_attempts="2", max_retry_interval="1s"):
+        try:
+            sql(db, "INSERT INTO poison_notes VALUES (1, 'fine'), (2, 'poison'), (3, 'fine')")
+            deadline = time.time() + 30
+            while time.time() < deadline and not scalar(db, "SELECT count(*) FROM dionysus.parked "
+                                                            "WHERE topic = 'it_poison_notes'"):
+                time.sleep(0.2)
+            assert sql(db, "SELECT resource_id, attempts, error_class, error_message FROM dionysus.parked "
+                           "WHERE topic = 'it_poison_notes'") == [
+                ("2", 2, "Dionysus::SerializationError", "cannot render note 2")]
+            wait_drained_except_parked = time.time() + 20
+            while time.time() < wait_drained_except_parked and scalar(
+                    db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_poison_notes' "
+                        "AND published_at IS NULL AND parked_at IS NULL"):
+                time.sleep(0.2)
+            # rows 1 and 3 were never blamed
+            assert sql(db, "SELECT resource_id, attempts FROM dionysus.outbox WHERE topic = 'it_poison_notes' "
+                           "AND published_at IS NOT NULL ORDER BY id") == [("1", 0), ("3", 0)]
+            # the cause fixed, then retried
+            sql(db, """CREATE OR REPLACE FUNCTION poison_note_json(n poison_notes) RETURNS jsonb LANGUAGE sql
+                       AS $$ SELECT jsonb_build_object('id', n.id) $$""")
+            assert scalar(db, "SELECT dionysus.retry(topic => 'it_poison_notes')") == 1
+            wait_drained(db, timeout=20, topic="it_poison_notes")
+            msgs = consume(cluster.bootstrap, "it_poison_notes", 3, timeout=20, idle=1.0)
+            assert [(m.key, m.value) for m in msgs if m.key == b"Note:2"] == [
+                (b"Note:2", b'{"message":[{"event":"note_created","model_name":"Note","data":[{"id":2}]}]}')]
+            assert sorted(m.key for m in msgs) == [b"Note:1", b"Note:2", b"Note:3"]
+        finally:
+            sql(db, "SELECT dionysus.drop_topic('it_poison_notes', discard_pending => true)")
 
 
 def test_user_code_cannot_change_the_worker_session(cluster, db):
