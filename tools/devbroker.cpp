@@ -36,12 +36,20 @@
  *                           mid-write); any other content is reported on
  *                           stderr and the file is deleted. Write it
  *                           atomically (tmp + mv) or with a single
- *                           `echo down > PATH`.
+ *                           `echo down > PATH`. Fault commands for tests:
+ *                             leader TOPIC PARTITION BROKER
+ *                               make BROKER the partition's leader;
+ *                             produce-errors BROKER COUNT ERROR
+ *                               BROKER answers its next COUNT Produce
+ *                               requests with ERROR (a Kafka error name such
+ *                               as TOPIC_AUTHORIZATION_FAILED, or its code):
+ *                               every message of those requests fails.
  *   --pid-file PATH         write our pid to PATH atomically; removed on exit.
  *
  * STDOUT PROTOCOL (line buffered, flushed after each line)
  *   BOOTSTRAP=<host:port,...>   exactly once, when the cluster is ready.
  *   STATE=down | STATE=up       on every actual change of broker state.
+ *   APPLIED=<command>           a fault command of the control file applied.
  *
  * SIGNALS
  *   SIGUSR1  take every broker down (connections closed, new ones refused).
@@ -373,6 +381,23 @@ public:
         return ok;
     }
 
+    // Test faults (see --control-file). Returns an error text, empty on success.
+    std::string set_leader(const std::string &topic, int partition, int broker) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_mock_partition_set_leader(mcluster_, topic.c_str(), partition, broker);
+        return err ? rd_kafka_err2str(err) : "";
+    }
+
+    std::string push_produce_errors(int broker, int count, rd_kafka_resp_err_t error) {
+        for (int i = 0; i < count; i++) {
+            // RD_KAFKAP_Produce is 0; one (error, rtt) pair per call, stacked in order.
+            rd_kafka_resp_err_t err =
+                rd_kafka_mock_broker_push_request_error_rtts(mcluster_, broker, 0, 1, error, 0);
+            if (err) return rd_kafka_err2str(err);
+        }
+        return "";
+    }
+
     void tick() {
         if (rk_)
             rd_kafka_poll(rk_, 0);
@@ -397,6 +422,20 @@ private:
     bool down_ = false;
 };
 
+// A Kafka error given by name (TOPIC_AUTHORIZATION_FAILED) or by code;
+// RD_KAFKA_RESP_ERR_NO_ERROR when unknown.
+rd_kafka_resp_err_t error_code(const std::string &name) {
+    char *end = nullptr;
+    long code = std::strtol(name.c_str(), &end, 10);
+    if (!name.empty() && *end == '\0') return static_cast<rd_kafka_resp_err_t>(code);
+    const struct rd_kafka_err_desc *errors;
+    size_t n;
+    rd_kafka_get_err_descs(&errors, &n);
+    for (size_t i = 0; i < n; i++)
+        if (errors[i].name && name == errors[i].name) return errors[i].code;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 void poll_control_file(const std::string &path, DevBroker &broker) {
     struct stat st;
     if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
@@ -409,8 +448,27 @@ void poll_control_file(const std::string &path, DevBroker &broker) {
     std::string cmd = trim(ss.str());
     if (cmd.empty())
         return;  // maybe mid-write (e.g. `echo down > f` after O_TRUNC); retry
+    std::istringstream words(cmd);
+    std::string verb;
+    words >> verb;
     if (cmd == "down" || cmd == "up") {
         broker.set_down(cmd == "down");
+    } else if (verb == "leader" || verb == "produce-errors") {
+        std::string topic, error_name, problem;
+        int partition = -1, broker_id = -1, count = -1;
+        if (verb == "leader" && (words >> topic >> partition >> broker_id))
+            problem = broker.set_leader(topic, partition, broker_id);
+        else if (verb == "produce-errors" && (words >> broker_id >> count >> error_name) && count > 0)
+            problem = error_code(error_name) == RD_KAFKA_RESP_ERR_NO_ERROR
+                          ? "unknown Kafka error '" + error_name + "'"
+                          : broker.push_produce_errors(broker_id, count, error_code(error_name));
+        else
+            problem = "bad arguments";
+        if (problem.empty())
+            emit("APPLIED=" + cmd);
+        else
+            std::fprintf(stderr, "%s: control command '%s' failed: %s\n", g_prog, cmd.c_str(),
+                         problem.c_str());
     } else {
         std::fprintf(stderr, "%s: ignoring control file %s: unknown command '%s'\n",
                      g_prog, path.c_str(), cmd.c_str());

@@ -127,7 +127,7 @@ rd_kafka_topic_t* Producer::topic_handle(const std::string& name) {
     return rkt;
 }
 
-bool Producer::produce(Message& m) {
+bool Producer::produce(Message& m, std::chrono::steady_clock::time_point give_up) {
     rd_kafka_topic_t* rkt = topic_handle(m.topic);
     // The producev macros cast their arguments without parentheses.
     void* value = m.value ? const_cast<char*>(m.value->data()) : nullptr;
@@ -136,8 +136,8 @@ bool Producer::produce(Message& m) {
     size_t key_len = m.key.size();
     // A full queue drains as deliveries are acknowledged or time out; while
     // the broker is unreachable nothing times out (see abandon_in_flight), so
-    // the wait is bounded: the caller must get control back (SIGTERM, outages).
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(message_timeout_ms_);
+    // the wait is bounded by the caller's deadline (one for a whole batch):
+    // the caller must get control back (SIGTERM, outages).
     for (;;) {
         rd_kafka_headers_t* headers = rd_kafka_headers_new(m.headers.size());
         for (const auto& [k, v] : m.headers)
@@ -172,7 +172,7 @@ void Producer::abandon_in_flight() {
     abandoning_ = false;
 }
 
-void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) {
+void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) noexcept {
     auto* self = static_cast<Producer*>(opaque);
     const auto* msg = static_cast<const rd_kafka_message_t*>(rkmessage);
     auto* m = static_cast<Message*>(msg->_private);
@@ -180,34 +180,46 @@ void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) {
     if (m == nullptr) return;
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         m->status = Message::Status::Delivered;
-    } else if (self->abandoning_) {
-        m->status = Message::Status::Failed;
-        m->error_class = "Kafka::MSG_TIMED_OUT";
-        m->error_message = "not acknowledged within message.timeout.ms (" +
-                           std::to_string(self->message_timeout_ms_) + " ms)";
-    } else {
-        // A timed-out message may have been persisted: it is sent again later
-        // (at-least-once), which the idempotent producer keeps in order.
-        m->status = Message::Status::Failed;
-        m->error_class = std::string("Kafka::") + rd_kafka_err2name(msg->err);
-        m->error_message = rd_kafka_err2str(msg->err);
+        return;
+    }
+    // The status first: whatever happens to the texts, the batch completes.
+    m->status = Message::Status::Failed;
+    try {
+        if (self->abandoning_) {
+            m->error_class = "Kafka::MSG_TIMED_OUT";
+            m->error_message = "not acknowledged within message.timeout.ms (" +
+                               std::to_string(self->message_timeout_ms_) + " ms)";
+        } else {
+            // A timed-out message may have been persisted: it is sent again later
+            // (at-least-once), which the idempotent producer keeps in order.
+            m->error_class = std::string("Kafka::") + rd_kafka_err2name(msg->err);
+            m->error_message = rd_kafka_err2str(msg->err);
+        }
+    } catch (...) {
     }
 }
 
-void Producer::on_log(const rd_kafka_s* rk, int level, const char* fac, const char* buf) {
+// librdkafka's threads call these through C frames: nothing may escape
+// (std::bad_alloc would end in std::terminate); a lost log line is harmless.
+void Producer::on_log(const rd_kafka_s* rk, int level, const char* fac, const char* buf) noexcept {
     auto* self = static_cast<Producer*>(rd_kafka_opaque(rk));
     if (self == nullptr || level > 4) return;  // warnings and worse
-    std::lock_guard<std::mutex> lock(self->log_mutex_);
-    if (self->logs_.size() < 1000) self->logs_.push_back(std::string(fac) + ": " + buf);
+    try {
+        std::lock_guard<std::mutex> lock(self->log_mutex_);
+        if (self->logs_.size() < 1000) self->logs_.push_back(std::string(fac) + ": " + buf);
+    } catch (...) {
+    }
 }
 
-void Producer::on_error(rd_kafka_s*, int err, const char* reason, void* opaque) {
+void Producer::on_error(rd_kafka_s*, int err, const char* reason, void* opaque) noexcept {
     auto* self = static_cast<Producer*>(opaque);
-    std::lock_guard<std::mutex> lock(self->log_mutex_);
-    if (self->logs_.size() < 1000)
-        self->logs_.push_back(std::string("error ") +
-                              rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " +
-                              reason);
+    try {
+        std::lock_guard<std::mutex> lock(self->log_mutex_);
+        if (self->logs_.size() < 1000)
+            self->logs_.push_back(std::string("error ") +
+                                  rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " + reason);
+    } catch (...) {
+    }
 }
 
 std::vector<std::string> Producer::take_logs() {

@@ -4,6 +4,7 @@
 // poll() returns.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -48,10 +49,11 @@ public:
     Producer& operator=(const Producer&) = delete;
 
     // Enqueues one message; `m` must stay at its address until delivered or
-    // failed. Waits (serving reports) while librdkafka's queue is full, at
-    // most message.timeout.ms. On an immediate error, or a queue still full
-    // then (Kafka::_QUEUE_FULL), marks `m` failed and returns false.
-    bool produce(Message& m);
+    // failed. Waits (serving reports) while librdkafka's queue is full, until
+    // `give_up` at most (one deadline for a whole batch). On an immediate
+    // error, or a queue still full then (Kafka::_QUEUE_FULL), marks `m`
+    // failed and returns false.
+    bool produce(Message& m, std::chrono::steady_clock::time_point give_up);
     // Serves delivery reports for up to timeout_ms.
     void poll(int timeout_ms);
     // Effective message.timeout.ms.
@@ -65,9 +67,9 @@ public:
     std::vector<std::string> take_logs();
 
 private:
-    static void on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque);
-    static void on_log(const rd_kafka_s*, int level, const char* fac, const char* buf);
-    static void on_error(rd_kafka_s*, int err, const char* reason, void* opaque);
+    static void on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) noexcept;
+    static void on_log(const rd_kafka_s*, int level, const char* fac, const char* buf) noexcept;
+    static void on_error(rd_kafka_s*, int err, const char* reason, void* opaque) noexcept;
     rd_kafka_topic_s* topic_handle(const std::string& name);
 
     rd_kafka_s* rk_ = nullptr;

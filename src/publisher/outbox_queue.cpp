@@ -26,32 +26,55 @@ std::vector<std::string> topics_with_pending() {
     return out;
 }
 
-std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit,
-                                  int delay_ms, bool& more) {
-    // Rows waiting for their retry time or younger than publishing_delay end
-    // the batch (not filtered out): later rows wait behind them, so per-key
-    // order holds and a held backlog costs one index probe, not a scan.
+namespace {
+
+// The Kafka key of an outbox row's messages when it is known before
+// rendering (OutboxRow::key): a hand-built message's key; `Model:id` of a
+// model row's own event or of a has_many dependency change (resource_column
+// is the model's primary key); NULL for a has_one dependency change.
+// Must render the key as naming::message_key does.
+#define DIONYSUS_OUTBOX_KEY                                                                                  \
+    "(CASE WHEN o.message_key IS NOT NULL THEN o.message_key "                                               \
+    "WHEN o.resource_column IS NULL OR o.resource_column = (SELECT m.primary_key FROM dionysus.models m "     \
+    "  WHERE m.topic = o.topic AND m.model_name = o.resource_class) "                                        \
+    "THEN o.resource_class OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) COALESCE(o.resource_id, '') " \
+    "END)"
+
+}  // namespace
+
+BatchRead read_batch(const std::string& topic, int64_t after_id, int limit, int delay_ms,
+                     std::set<std::string>& blocked) {
+    // Waiting rows are read, not filtered out: the rows behind them must
+    // wait too, and a held backlog costs one index range, not a scan.
     enum {
         kId, kResourceClass, kResourceId, kEventName, kPartitionKey, kMessageKey, kMessage, kResourceColumn,
-        kNotYet,  // waits for its retry time or for publishing_delay
+        kKey, kRetryLater, kTooYoung,
     };
     auto rows = pg::query_cached(
         "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
-        "o.message_key, o.message::text, o.resource_column::text, "
-        "((o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now()) OR o.created_at > "
-        "pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
+        "o.message_key, o.message::text, o.resource_column::text, " DIONYSUS_OUTBOX_KEY ", "
+        "(o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now())::text, "
+        "(o.created_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
         "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.topic = $1 "
         "AND o.id > $4::pg_catalog.int8 ORDER BY o.id LIMIT $3::pg_catalog.int4",
         {topic, std::to_string(delay_ms), std::to_string(limit), std::to_string(after_id)});
-    more = static_cast<int>(rows.size()) == limit;
-    std::vector<OutboxRow> out;
+    BatchRead out;
+    out.last_read = after_id;
+    out.more = static_cast<int>(rows.size()) == limit;
     for (auto& r : rows) {
-        if (*r[kNotYet] == "true") {
-            more = false;
+        const int64_t id = std::stoll(*r[kId]);
+        if (*r[kTooYoung] == "true" || (*r[kRetryLater] == "true" && !r[kKey])) {
+            out.more = false;
             break;
         }
+        out.last_read = id;
+        if (*r[kRetryLater] == "true") {
+            blocked.insert(*r[kKey]);
+            continue;
+        }
+        if (r[kKey] && blocked.count(*r[kKey])) continue;
         OutboxRow row;
-        row.id = std::stoll(*r[kId]);
+        row.id = id;
         row.resource_class = std::move(*r[kResourceClass]);
         row.resource_id = std::move(r[kResourceId]);
         row.event_name = std::move(*r[kEventName]);
@@ -59,7 +82,8 @@ std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, in
         row.resource_column = std::move(r[kResourceColumn]);
         row.message_key = std::move(r[kMessageKey]);
         row.message = std::move(r[kMessage]);
-        out.push_back(std::move(row));
+        row.key = std::move(r[kKey]);
+        out.rows.push_back(std::move(row));
     }
     return out;
 }
@@ -88,12 +112,15 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
 // retry comes after 5·2^1 = 10 s), capped by $4 seconds; parked once the
 // attempts reach $5 (0: never).
 const char* const kRecordFailure =
-    "UPDATE dionysus.outbox SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
+    "UPDATE dionysus.outbox o SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
     "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
     "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(5 * pg_catalog.power(2, "
     "LEAST(attempts + 1, 30)), $4::pg_catalog.float8)), "
     "parked_at = CASE WHEN $5::pg_catalog.int4 > 0 AND attempts + 1 >= $5::pg_catalog.int4 "
-    "THEN pg_catalog.now() END "
+    "THEN pg_catalog.now() END, "
+    // a has_one dependency change becomes the newest row (see mark_failed)
+    "id = CASE WHEN " DIONYSUS_OUTBOX_KEY " IS NULL "
+    "THEN pg_catalog.nextval('dionysus.outbox_id_seq'::pg_catalog.regclass) ELSE o.id END "
     "WHERE topic = $1 AND published_at IS NULL AND parked_at IS NULL AND ";
 
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
@@ -114,10 +141,8 @@ uint64_t supersede_older(const std::string& topic, const std::vector<std::string
         "  OPERATOR(pg_catalog.||) d.id::pg_catalog.text OPERATOR(pg_catalog.||) ')' "
         "FROM (SELECT u.k, pg_catalog.max(u.i) AS id FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) "
         "  u(k, i) GROUP BY u.k) d "
-        "WHERE o.topic = $1 AND o.published_at IS NULL AND o.failed_at IS NOT NULL "
-        "AND o.resource_column IS NULL AND o.id < d.id "
-        "AND COALESCE(o.message_key, o.resource_class OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) "
-        "  COALESCE(o.resource_id, '')) = d.k",
+        "WHERE o.topic = $1 AND o.published_at IS NULL AND o.failed_at IS NOT NULL AND o.id < d.id "
+        "AND " DIONYSUS_OUTBOX_KEY " = d.k",
         {topic, util::text_array_literal(keys), util::int_array_literal(ids)}, {TEXTOID, TEXTARRAYOID, INT8ARRAYOID});
 }
 
@@ -127,16 +152,6 @@ std::vector<std::string> topics_with_failures() {
                              "WHERE o.published_at IS NULL AND o.failed_at IS NOT NULL"))
         out.push_back(*r[0]);
     return out;
-}
-
-void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
-                       const std::string& error_message, const Backoff& backoff) {
-    pg::execute(std::string(kRecordFailure) +
-                    "id IN (SELECT o.id FROM dionysus.outbox o WHERE o.topic = $1 AND "
-                    "o.published_at IS NULL AND o.parked_at IS NULL AND o.id > $6::pg_catalog.int8 ORDER BY o.id "
-                    "LIMIT $7::pg_catalog.int4)",
-                {topic, error_class, error_message, std::to_string(backoff.max_retry_interval_s),
-                 std::to_string(backoff.park_after_attempts), std::to_string(after_id), std::to_string(limit)});
 }
 
 }  // namespace dionysus::publisher

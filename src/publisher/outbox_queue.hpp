@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,17 +25,34 @@ struct OutboxRow {
     // Hand-built messages (enqueue/tombstone): key and value as given.
     std::optional<std::string> message_key;
     std::optional<std::string> message;  // nullopt with message_key: tombstone
+    // The Kafka key of its messages when known before rendering (hand-built
+    // messages, a model row's own events, has_many dependency changes);
+    // nullopt for a has_one dependency change, whose keys are those of the
+    // rows it fans out to.
+    std::optional<std::string> key;
 };
 
 // Topics that have unpublished outbox rows (loose index scan over the partial index).
 std::vector<std::string> topics_with_pending();
 
-// Up to `limit` unpublished rows of `topic` with id > after_id, in outbox
-// order, stopping before the first row that waits for its retry time or
-// for publishing_delay (so per-key order holds). Parked rows are skipped. `more` tells whether the
-// limit was reached.
-std::vector<OutboxRow> read_batch(const std::string& topic, int64_t after_id, int limit, int delay_ms,
-                                  bool& more);
+// The next batch of a topic: up to `limit` unpublished, unparked rows of
+// `topic` with id > after_id, read in outbox order, minus the rows that must
+// wait (per-key order):
+// - a row waiting for its retry time holds back its own key: it and every
+//   later row of that key are skipped, and its key is added to `blocked`;
+//   a waiting row whose key is not known before rendering (a has_one
+//   dependency change) holds back every later row of its topic;
+// - rows of a key in `blocked` (found waiting earlier in the cycle, or whose
+//   delivery just failed) are skipped;
+// - a row younger than publishing_delay ends the batch (later rows are
+//   younger still).
+struct BatchRead {
+    std::vector<OutboxRow> rows;  // to render, in outbox order
+    int64_t last_read = 0;        // the last id read or skipped: the next batch starts after it
+    bool more = false;            // rows may follow last_read
+};
+BatchRead read_batch(const std::string& topic, int64_t after_id, int limit, int delay_ms,
+                     std::set<std::string>& blocked);
 
 // How a failure is recorded: the cap of dionysus-rb's backoff, and after how
 // many attempts the row is parked (0: never, e.g. while the cluster is down).
@@ -48,25 +66,24 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
 // attempts+1, the error, retry_at = now + 5·2^attempts s counted after the
 // increment (dionysus-rb's backoff: first retry after 10 s), at most
 // backoff.max_retry_interval_s; parked_at = now() once attempts reach
-// backoff.park_after_attempts (parked rows are no longer read).
+// backoff.park_after_attempts (parked rows are no longer read). A failed
+// has_one dependency change takes a new id from the outbox sequence: its
+// keys are known only when rendered, so it cannot hold back just its keys;
+// as the newest row it is sent after every event that may have been
+// delivered meanwhile (its message is a snapshot rendered at its retry).
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
                  const std::string& error_message, const Backoff& backoff);
 // Per key, Kafka must never receive an event after a later one: rows of
 // `topic` that failed (or were parked) while a later event of the same
 // message key has now been delivered (`keys[i]` by outbox row `ids[i]`) are
 // never sent; they are marked published as Dionysus::Superseded (the
-// delivered event carries a newer snapshot). Rows of dependency changes
-// (whose keys are known only when rendered) are left as they are. Returns
-// how many rows it marked.
+// delivered event carries a newer snapshot). Rows whose key is known only
+// when rendered are left as they are (see mark_failed). Returns how many
+// rows it marked.
 uint64_t supersede_older(const std::string& topic, const std::vector<std::string>& keys,
                          const std::vector<int64_t>& ids);
 
 // Topics that have failed or parked unpublished rows.
 std::vector<std::string> topics_with_failures();
-
-// The next `limit` unpublished rows of `topic` after `after_id` could not be
-// rendered: record the failure with backoff (the topic waits for the retry).
-void mark_batch_failed(const std::string& topic, int64_t after_id, int limit, const std::string& error_class,
-                       const std::string& error_message, const Backoff& backoff);
 
 }  // namespace dionysus::publisher

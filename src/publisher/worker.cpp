@@ -98,8 +98,14 @@ private:
     bool drain_cycle();
     bool drain_topics();
     void wait_for_work();
-    // Marks a finished batch in the current transaction; returns failures.
-    uint64 record(const Batch& batch, std::string& first_error);
+    // What became of a finished batch, recorded in the current transaction.
+    struct Outcome {
+        uint64 failed = 0;        // outbox rows
+        bool cluster_wide = false;  // the cluster was unreachable: the topic waits
+        std::string first_error;
+        std::vector<std::string> failed_keys;  // of the failed rows' messages
+    };
+    Outcome record(const Batch& batch);
     void ensure_producer();
     void flush_logs();
 
@@ -139,9 +145,10 @@ void Publisher::flush_logs() {
     for (const auto& line : producer_->take_logs()) log_message(LOG, "kafka: " + line);
 }
 
-uint64 Publisher::record(const Batch& batch, std::string& first_error) {
+Publisher::Outcome Publisher::record(const Batch& batch) {
     // An outbox row is published when every message it produced was
     // acknowledged; a row whose outcome is unknown stays pending (sent again).
+    Outcome outcome;
     std::map<int64_t, const kafka::Message*> failed_by_id;
     std::set<int64_t> pending;
     for (const auto& m : batch.messages) {
@@ -152,6 +159,7 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
     std::map<std::pair<std::string, std::string>, std::vector<int64_t>> failures;
     int64_t last = -1;
     for (const auto& m : batch.messages) {
+        if (failed_by_id.count(m.outbox_id)) outcome.failed_keys.push_back(m.key);
         if (m.outbox_id == last) continue;
         last = m.outbox_id;
         if (pending.count(m.outbox_id)) continue;
@@ -160,18 +168,21 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
         else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
     }
     mark_published(batch.topic, published);
-    uint64 failed = 0;
     if (!failures.empty()) topics_with_failures_.insert(batch.topic);
     for (const auto& [error, ids] : failures) {
         // An unreachable cluster is not the rows' fault: retry soon, whatever
         // their attempts, and never park, so the backlog drains within seconds
         // of recovery. An error no retry fixes parks at once.
         Backoff backoff{dionysus_max_retry_interval_s, dionysus_max_attempts};
-        if (kafka::is_cluster_wide(error.first)) backoff = {kClusterWideRetrySeconds, 0};
-        else if (kafka::is_permanent(error.first)) backoff.park_after_attempts = 1;
+        if (kafka::is_cluster_wide(error.first)) {
+            backoff = {kClusterWideRetrySeconds, 0};
+            outcome.cluster_wide = true;
+        } else if (kafka::is_permanent(error.first)) {
+            backoff.park_after_attempts = 1;
+        }
         mark_failed(batch.topic, ids, error.first, error.second, backoff);
-        failed += ids.size();
-        if (first_error.empty()) first_error = error.first + ": " + error.second;
+        outcome.failed += ids.size();
+        if (outcome.first_error.empty()) outcome.first_error = error.first + ": " + error.second;
     }
     // Failed rows of a key whose later event was just delivered are never
     // sent after it (per-key order, also across batches in flight).
@@ -185,8 +196,8 @@ uint64 Publisher::record(const Batch& batch, std::string& first_error) {
             }
         supersede_older(batch.topic, keys, ids);
     }
-    publisher_count(published.size() - batch.skipped.size(), failed);
-    return failed;
+    publisher_count(published.size() - batch.skipped.size(), outcome.failed);
+    return outcome;
 }
 
 // One drain cycle over every topic with pending rows. Returns true when work
@@ -236,6 +247,9 @@ bool Publisher::drain_topics() {
     const auto cycle_start = std::chrono::steady_clock::now();
     std::deque<std::string> active(topics.begin(), topics.end());  // round robin
     std::map<std::string, int64_t> cursor;
+    // Per topic, keys held back for the rest of the cycle: a row of theirs
+    // waits for its retry or just failed (per-key order); other keys flow.
+    std::map<std::string, std::set<std::string>> blocked;
     std::deque<std::unique_ptr<Batch>> in_flight;
     bool time_up = false, abandoned = false;
     auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
@@ -254,20 +268,20 @@ bool Publisher::drain_topics() {
                               in_flight.size() < kMaxBatchesInFlight;
 
         std::unique_ptr<Batch> next;
-        std::set<std::string> failed_topics;
+        std::set<std::string> unreachable;  // topics whose cluster did not answer: they wait
         std::string first_error;
         uint64 failed = 0;
         if (!finished.empty() || can_read) {
             std::string topic;  // the topic being read, once reading started
-            int64_t batch_last_id = 0;  // of the batch being rendered
+            std::vector<OutboxRow> reading;  // the rows being rendered
             auto record_finished = [&] {
                 for (const auto& b : finished) {
-                    std::string err;
-                    if (record(*b, err) > 0) {
-                        failed_topics.insert(b->topic);
-                        failed++;
-                        if (first_error.empty()) first_error = err;
-                    }
+                    Outcome outcome = record(*b);
+                    if (outcome.failed == 0) continue;
+                    failed += outcome.failed;
+                    if (first_error.empty()) first_error = outcome.first_error;
+                    if (outcome.cluster_wide) unreachable.insert(b->topic);
+                    blocked[b->topic].insert(outcome.failed_keys.begin(), outcome.failed_keys.end());
                 }
             };
             try {
@@ -276,21 +290,21 @@ bool Publisher::drain_topics() {
                     if (!can_read) return;
                     std::string candidate = active.front();
                     active.pop_front();
-                    if (failed_topics.count(candidate)) return;
+                    if (unreachable.count(candidate)) return;
                     topic = candidate;
-                    bool more = false;
                     const int limit = isolated_.count(topic) ? 1 : dionysus_batch_size;
-                    auto rows = read_batch(topic, cursor[topic], limit, dionysus_publishing_delay_ms, more);
-                    if (!rows.empty()) {
-                        batch_last_id = rows.back().id;
+                    BatchRead batch = read_batch(topic, cursor[topic], limit, dionysus_publishing_delay_ms,
+                                                 blocked[topic]);
+                    reading = std::move(batch.rows);
+                    if (!reading.empty()) {
                         next = std::make_unique<Batch>();
                         next->topic = topic;
-                        render(topic, rows, next->messages, next->skipped);
-                        cursor[topic] = rows.back().id;
-                        auto isolated = isolated_.find(topic);
-                        if (isolated != isolated_.end() && cursor[topic] >= isolated->second) isolated_.erase(isolated);
+                        render(topic, reading, next->messages, next->skipped);
                     }
-                    if (more) active.push_back(topic);
+                    cursor[topic] = batch.last_read;
+                    auto isolated = isolated_.find(topic);
+                    if (isolated != isolated_.end() && cursor[topic] >= isolated->second) isolated_.erase(isolated);
+                    if (batch.more) active.push_back(topic);
                 });
             } catch (const std::exception& e) {
                 if (topic.empty()) throw;
@@ -298,35 +312,48 @@ bool Publisher::drain_topics() {
                 // cannot say which row failed: read the topic one row at a time
                 // until the failing row is found, and record the failure on that
                 // row alone, with backoff (parked after max_attempts), instead
-                // of on every row of the batch. Either way, redo the bookkeeping
-                // the failed transaction rolled back.
+                // of on every row of the batch; its key then waits, the others
+                // flow. Either way, redo the bookkeeping the failed transaction
+                // rolled back.
                 next.reset();
                 failed = 0;
-                failed_topics.clear();
+                first_error.clear();
+                unreachable.clear();
                 const std::string message = e.what();
-                const bool alone = isolated_.count(topic) > 0;
-                in_transaction([&] {
-                    record_finished();
-                    if (alone)
-                        mark_batch_failed(topic, cursor[topic], 1, "Dionysus::SerializationError", message,
-                                          Backoff{dionysus_max_retry_interval_s, dionysus_max_attempts});
-                });
-                if (alone) {
+                if (reading.empty()) {
+                    // Reading failed, not rendering (e.g. lock_timeout): the
+                    // topic waits for the next cycle.
+                    in_transaction([&] { record_finished(); });
+                    unreachable.insert(topic);
+                    failed++;
+                    if (first_error.empty()) first_error = message;
+                } else if (isolated_.count(topic)) {
+                    const OutboxRow& row = reading.front();
+                    in_transaction([&] {
+                        record_finished();
+                        mark_failed(topic, {row.id}, "Dionysus::SerializationError", message,
+                                    Backoff{dionysus_max_retry_interval_s, dionysus_max_attempts});
+                    });
                     isolated_.erase(topic);
                     topics_with_failures_.insert(topic);
-                    failed_topics.insert(topic);
+                    // A row whose key is known waits alone; one whose key is
+                    // not took a new id and ends the topic's batches (read_batch).
+                    if (row.key) blocked[topic].insert(*row.key);
+                    cursor[topic] = row.id;
+                    active.push_back(topic);
                     failed++;
                     if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
                 } else {
-                    isolated_[topic] = batch_last_id;
+                    in_transaction([&] { record_finished(); });
+                    isolated_[topic] = reading.back().id;
                     active.push_front(topic);
                 }
             }
         }
         if (failed > 0) {
-            // Later rows of a failed topic wait for the failed row's retry (per-key order).
+            // A topic whose cluster did not answer waits for the next cycle.
             for (auto it = active.begin(); it != active.end();)
-                it = failed_topics.count(*it) ? active.erase(it) : it + 1;
+                it = unreachable.count(*it) ? active.erase(it) : it + 1;
             publisher_report("retrying", first_error);
             log_message(LOG, "delivery failed, will retry: " + first_error);
         }

@@ -296,6 +296,51 @@ dionysus.kafka_properties = 'message.timeout.ms=3000'
         raise AssertionError(f"no '{WORKER_BACKEND_TYPE}' worker within {timeout}s")
 
 
+class FaultBroker:
+    """A dev broker of its own for one test: several brokers, partition
+    leaders placed on command and Produce errors injected per broker (the
+    control-file commands of dionysus-devbroker). Point the worker at it
+    with worker_settings(brokers=broker.bootstrap)."""
+
+    def __init__(self, devbroker, topics, brokers=3):
+        self.dir = Path(tempfile.mkdtemp(prefix="dionysus-faultbroker-"))
+        self.control = self.dir / "control"
+        args = [devbroker, "--brokers", str(brokers), "--control-file", str(self.control),
+                "--bootstrap-file", str(self.dir / "bootstrap")]
+        for t in topics:
+            args += ["--topic", t]
+        self.out = open(self.dir / "stdout", "w")
+        self.err = open(self.dir / "stderr", "w")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        boot = self.dir / "bootstrap"
+        while not (boot.exists() and boot.read_text().strip()):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("fault broker did not start: " + (self.dir / "stderr").read_text())
+            time.sleep(0.05)
+        self.bootstrap = boot.read_text().strip()
+
+    def command(self, cmd):
+        """Apply one control command; raises unless the broker applied it."""
+        self.control.write_text(cmd + "\n")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if f"APPLIED={cmd}" in (self.dir / "stdout").read_text():
+                return
+            if not self.control.exists():
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"fault broker did not apply '{cmd}': " + (self.dir / "stderr").read_text())
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "disruptive: kills/restarts processes; runs last")
 

@@ -1,0 +1,159 @@
+"""A failure holds back only its own key: other keys of the topic keep
+flowing, and per key Kafka never receives an event after a later event of
+the same key, whatever fails (rendering, delivery), with several batches in
+flight (batch_size 5: the worker keeps 4 batches in flight)."""
+import json
+import time
+
+import pytest
+
+from conftest import (FaultBroker, consume, crc32_partition, header, scalar, sql, wait_drained,
+                      worker_settings)
+
+
+def assert_per_key_order(msgs):
+    """Per key, outbox ids never go back (a redelivered duplicate may repeat one)."""
+    last = {}
+    for m in msgs:
+        outbox_id = int(header(m, "outbox_id"))
+        assert outbox_id >= last.get(m.key, 0), (
+            f"{m.key}: outbox row {outbox_id} delivered after row {last[m.key]}")
+        last[m.key] = outbox_id
+
+
+def accounts_by_partition(partitions):
+    """One account id (as the partition key renders it) per partition."""
+    found = {}
+    account = 1
+    while len(found) < partitions:
+        found.setdefault(crc32_partition(str(account), partitions), account)
+        account += 1
+    return found
+
+
+def wait_until(predicate, timeout, what, detail=lambda: ""):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what} {detail()}")
+
+
+def test_produce_errors_on_one_partition_hold_back_only_its_keys(cluster, db):
+    topic = "it_iso_items"
+    broker = FaultBroker(cluster.devbroker, [f"{topic}:3"])
+    try:
+        # partition p led by broker p+1: errors of broker 3 hit partition 2 alone
+        for p in range(3):
+            broker.command(f"leader {topic} {p} {p + 1}")
+        account = accounts_by_partition(3)
+        sql(db, "CREATE TABLE iso_items (id bigint PRIMARY KEY, account_id bigint, v int)")
+        sql(db, "SELECT dionysus.declare_topic('it_iso', 'items')")
+        sql(db, "SELECT dionysus.publish('it_iso_items', 'iso_items', model_name => 'Item')")
+        with worker_settings(db, brokers=broker.bootstrap, batch_size="5"):
+            # the worker's producer now talks to the fault broker
+            sql(db, "INSERT INTO iso_items VALUES (1000, %s, 0)", (account[0],))
+            wait_drained(db, timeout=20, topic=topic)
+            # 1. Order under failures with 4 batches in flight: the first two
+            # Produce requests of partition 2 fail, with later events of the
+            # same keys in the batches in flight. One transaction,
+            # 15 rows (5 per partition), then three updates of each: 60 outbox
+            # rows, every batch of 5 holding rows of each partition.
+            with worker_settings(db, max_retry_interval="2s"):  # quick retries for this part
+                broker.command("produce-errors 3 2 POLICY_VIOLATION")
+                cur = db.cursor()
+                cur.execute("BEGIN")
+                for i in range(15):
+                    cur.execute("INSERT INTO iso_items VALUES (%s, %s, 0)", (i, account[i % 3]))
+                for v in (1, 2, 3):
+                    cur.execute("UPDATE iso_items SET v = %s WHERE id < 1000", (v,))
+                cur.execute("COMMIT")
+                wait_drained(db, timeout=30, topic=topic)
+                # rows failed (then delivered at their retry, or superseded by a
+                # later event of their key delivered first)
+                assert scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s AND attempts > 0",
+                              (topic,)) > 0
+
+            time.sleep(0.5)  # the worker reloaded: retries after 10 s again
+
+            # 2. Other keys flow while one waits: partition 2's keys change
+            # first and fail (retry in 10 s), then the other keys change and
+            # are delivered at once, before that retry.
+            broker.command("produce-errors 3 1 POLICY_VIOLATION")
+            sql(db, "UPDATE iso_items SET v = 4 WHERE account_id = %s", (account[2],))
+
+            def waiting():
+                return scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s AND published_at IS NULL "
+                                  "AND error_class = 'Kafka::POLICY_VIOLATION'", (topic,))
+            wait_until(lambda: waiting() > 0, 10, "partition 2's rows failed")
+            sql(db, "UPDATE iso_items SET v = 4 WHERE account_id <> %s AND id < 1000", (account[2],))
+            wait_until(lambda: scalar(db, """SELECT count(*) FROM dionysus.outbox o JOIN iso_items i
+                                             ON i.id::text = o.resource_id WHERE o.topic = %s
+                                             AND o.published_at IS NULL AND i.account_id <> %s""",
+                                      (topic, account[2])) == 0,
+                       5, "rows of partitions 0 and 1 delivered",
+                       lambda: sql(db, """SELECT o.id, i.account_id, o.attempts, o.error_class, o.retry_at
+                                          FROM dionysus.outbox o JOIN iso_items i ON i.id::text = o.resource_id
+                                          WHERE o.topic = %s AND o.published_at IS NULL ORDER BY o.id""", (topic,)))
+            assert waiting() > 0, "partition 2's rows no longer wait: the check proves nothing"
+
+            wait_drained(db, timeout=30, topic=topic)
+            msgs = consume(broker.bootstrap, topic, 16, timeout=20, idle=1.0)
+        assert_per_key_order(msgs)
+        # every key arrived, in its account's partition, with its last state
+        # (snapshot at publish time)
+        latest = {}
+        for m in msgs:
+            record = json.loads(m.value)["message"][0]["data"][0]
+            assert m.partition == crc32_partition(str(record["account_id"]), 3)
+            latest[m.key] = record["v"]
+        assert latest == {**{f"Item:{i}".encode(): 4 for i in range(15)}, b"Item:1000": 0}
+        # a row that failed was delivered later or superseded by its key's
+        # later event: none is lost, none parked
+        assert scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s "
+                          "AND (published_at IS NULL OR parked_at IS NOT NULL)", (topic,)) == 0
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_iso_items', discard_pending => true)")
+        broker.close()
+
+
+def test_a_row_failing_to_render_holds_back_only_its_key(cluster, db):
+    topic = "it_isorender_notes"
+    sql(db, "CREATE TABLE isorender_notes (id bigint PRIMARY KEY, v int)")
+    # (user functions run with search_path pg_catalog, pg_temp: names qualified)
+    sql(db, "CREATE TABLE isorender_broken (id bigint PRIMARY KEY)")
+    sql(db, """CREATE FUNCTION isorender_json(n isorender_notes) RETURNS jsonb LANGUAGE plpgsql AS $$
+               BEGIN IF EXISTS (SELECT FROM public.isorender_broken b WHERE b.id = n.id) THEN
+                       RAISE EXCEPTION 'cannot render note %', n.id; END IF;
+                     RETURN jsonb_build_object('id', n.id, 'v', n.v); END $$""")
+    sql(db, "SELECT dionysus.declare_topic('it_isorender', 'notes')")
+    sql(db, "SELECT dionysus.publish('it_isorender_notes', 'isorender_notes', model_name => 'Note')")
+    sql(db, "SELECT dionysus.serializer('isorender_notes', function => 'isorender_json(isorender_notes)')")
+    try:
+        with worker_settings(db, batch_size="5"):
+            sql(db, "INSERT INTO isorender_broken VALUES (7)")
+            cur = db.cursor()
+            cur.execute("BEGIN")
+            for i in range(20):
+                cur.execute("INSERT INTO isorender_notes VALUES (%s, 0)", (i,))
+            for v in (1, 2):
+                cur.execute("UPDATE isorender_notes SET v = %s", (v,))
+            cur.execute("COMMIT")
+            # every key but 7 delivered while 7 waits for its retry (10 s)
+            wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s "
+                                          "AND published_at IS NULL AND resource_id <> '7'", (topic,)) == 0,
+                       8, "keys other than Note:7 delivered")
+            assert sql(db, "SELECT count(*), min(attempts), max(error_class) FROM dionysus.outbox "
+                           "WHERE topic = %s AND published_at IS NULL", (topic,)) == [
+                (3, 0, "Dionysus::SerializationError")]
+            sql(db, "DELETE FROM isorender_broken")
+            wait_drained(db, timeout=30, topic=topic)
+        msgs = consume(cluster.bootstrap, topic, 60, timeout=20, idle=1.0)
+        assert_per_key_order(msgs)
+        sevens = [(json.loads(m.value)["message"][0]["event"], header(m, "outbox_id"))
+                  for m in msgs if m.key == b"Note:7"]
+        assert [event for event, _ in sevens] == ["note_created", "note_updated", "note_updated"]
+        assert len({m.key for m in msgs}) == 20
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_isorender_notes', discard_pending => true)")
