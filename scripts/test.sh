@@ -154,7 +154,7 @@ for log in "$DIONYSUS_LOG_DIR"/*postgres.log; do
   if cluster_crashed "$log"; then
     crashed=1
     echo "    crash in $(basename "$log"):"
-    grep -E "terminated by signal [0-9]+|PANIC:" "$log" | grep -Ev "terminated by signal 9(:|$)" | sed 's/^/      /'
+    cluster_crash_lines "$log" | sed 's/^/      /'
     grep -B2 -A8 -E "terminated by signal|PANIC:" "$log" | tail -n 40 | sed 's/^/      | /'
   fi
 done

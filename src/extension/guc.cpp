@@ -19,6 +19,7 @@ char* dionysus_soft_delete_column = nullptr;
 char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
 bool dionysus_capture_enabled = true;
+char* dionysus_fault_injection = nullptr;
 
 namespace {
 
@@ -91,6 +92,13 @@ void define_gucs() {
                              "Write outbox rows for changes of published tables (off: suppress).",
                              nullptr, &dionysus_capture_enabled, true, PGC_SUSET, 0, nullptr, nullptr,
                              nullptr);
+    // Test-only fault injection points (README "Tests"): hidden, and set only
+    // in postgresql.conf / ALTER SYSTEM, i.e. by a superuser.
+    DefineCustomStringVariable("dionysus.fault_injection",
+                               "Test only: \"crash_rendering=<message key>\" makes the publisher crash "
+                               "(SIGSEGV) when it renders that key.",
+                               nullptr, &dionysus_fault_injection, "", PGC_SIGHUP,
+                               GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("dionysus");
 }
 

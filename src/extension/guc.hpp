@@ -15,6 +15,7 @@ extern char* dionysus_soft_delete_column;
 extern char* dionysus_default_partition_key;
 extern char* dionysus_partitioner;
 extern bool dionysus_capture_enabled;
+extern char* dionysus_fault_injection;
 }
 
 namespace dionysus {

@@ -19,6 +19,7 @@
 #include "publisher/outbox_queue.hpp"
 #include "publisher/render.hpp"
 #include "publisher/session.hpp"
+#include "recovery/crash_marker.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -35,6 +36,7 @@ extern "C" {
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -89,6 +91,10 @@ constexpr auto kMaxCycle = std::chrono::seconds(1);
 constexpr int kClusterWideRetrySeconds = 1;
 // How long a wake-up waits for further commits before reading.
 constexpr long kCoalesceMicros = 1000;
+// Deaths of the worker while rendering one row before that row is parked:
+// the first death on a batch has it read again one row at a time, further
+// deaths single out the row.
+constexpr int kCrashesToPark = 3;
 
 class Publisher {
 public:
@@ -108,6 +114,12 @@ private:
     Outcome record(const Batch& batch);
     void ensure_producer();
     void flush_logs();
+    // Crash protection: the rows being rendered are kept in a file (see
+    // recovery/crash_marker.hpp); what the previous process left is suspect.
+    void recover_from_crash();
+    void park_crashing_row();
+    void mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows);
+    void mark_rendered();
 
     std::unique_ptr<kafka::Producer> producer_;
     // Topics read one row at a time: a batch of theirs failed to render and
@@ -121,15 +133,69 @@ private:
     bool failures_loaded_ = false;
     ProducerSettings settings_;
     bool formats_set_ = false;
+    std::unique_ptr<recovery::CrashMarker> marker_;  // null: could not be kept (logged)
+    std::optional<recovery::Suspect> suspect_;
 };
+
+void Publisher::recover_from_crash() {
+    // One file per database (the worker's working directory is the data directory).
+    const std::string path = "dionysus/publisher_" + std::to_string(MyDatabaseId) + ".rendering";
+    try {
+        marker_ = std::make_unique<recovery::CrashMarker>(path);
+        suspect_ = marker_->recover();
+    } catch (const std::exception& e) {
+        log_message(WARNING, std::string("no crash protection: ") + e.what());
+        return;
+    }
+    if (!suspect_) return;
+    log_message(WARNING, "the previous worker died rendering outbox rows " + std::to_string(suspect_->first_id) +
+                             ".." + std::to_string(suspect_->last_id) + " of topic " + suspect_->topic + " (death " +
+                             std::to_string(suspect_->crashes) + " on them)");
+    // Read the topic one row at a time up to them, to find the one that
+    // kills us (and to render a single suspect alone).
+    isolated_[suspect_->topic] = suspect_->last_id;
+}
+
+void Publisher::park_crashing_row() {
+    if (!suspect_ || !suspect_->single_row() || suspect_->crashes < kCrashesToPark) return;
+    mark_failed(suspect_->topic, {suspect_->first_id}, "Dionysus::WorkerCrash",
+                "the worker died " + std::to_string(suspect_->crashes) +
+                    " times rendering this row (a crashing serializer, or memory exhausted)",
+                Backoff{dionysus_max_retry_interval_s, 1});
+    topics_with_failures_.insert(suspect_->topic);
+    log_message(WARNING, "parked outbox row " + std::to_string(suspect_->first_id) + " of topic " +
+                             suspect_->topic + ": the worker died rendering it");
+    suspect_.reset();
+}
+
+void Publisher::mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows) {
+    if (!marker_) return;
+    int crashes = 0;  // deaths already counted on these rows
+    if (suspect_ && suspect_->topic == topic && rows.front().id <= suspect_->last_id &&
+        rows.back().id >= suspect_->first_id)
+        crashes = suspect_->crashes;
+    try {
+        marker_->begin(topic, rows.front().id, rows.back().id, crashes);
+    } catch (const std::exception& e) {
+        log_message(WARNING, std::string("no crash protection: ") + e.what());
+        marker_.reset();
+    }
+}
+
+void Publisher::mark_rendered() {
+    if (!marker_) return;
+    try {
+        marker_->end();
+    } catch (const std::exception& e) {
+        log_message(WARNING, std::string("no crash protection: ") + e.what());
+        marker_.reset();
+    }
+}
 
 void Publisher::ensure_producer() {
     ProducerSettings wanted = current_settings();
     if (producer_ && !(wanted != settings_)) return;
-    if (producer_) {
-        producer_->poll(0);
-        producer_.reset();
-    }
+    producer_.reset();  // nothing is in flight between cycles
     kafka::Config config{wanted.brokers, wanted.client_id, wanted.partitioner, wanted.properties};
     producer_ = std::make_unique<kafka::Producer>(config);
     settings_ = wanted;
@@ -208,8 +274,8 @@ bool Publisher::drain_cycle() {
     try {
         return drain_topics();
     } catch (...) {
-        // Batches in flight are about to be freed: drop the producer (and its
-        // queued messages) first. Their rows stay unpublished and are re-sent.
+        // drain_topics dropped the producer if batches were in flight (their
+        // rows stay unpublished and are sent again); start afresh anyway.
         producer_.reset();
         throw;
     }
@@ -226,6 +292,7 @@ bool Publisher::drain_topics() {
             formats_set_ = true;
         }
         reset_model_cache();
+        park_crashing_row();
         if (!failures_loaded_) {
             for (auto& t : topics_with_failures()) topics_with_failures_.insert(std::move(t));
             failures_loaded_ = true;
@@ -251,6 +318,16 @@ bool Publisher::drain_topics() {
     // waits for its retry or just failed (per-key order); other keys flow.
     std::map<std::string, std::set<std::string>> blocked;
     std::deque<std::unique_ptr<Batch>> in_flight;
+    // However this function is left (an exception, the SIGTERM deadline),
+    // librdkafka must be done with the messages before they are freed: the
+    // producer goes first (declared after in_flight, destroyed before it).
+    struct ProducerBeforeMessages {
+        std::unique_ptr<kafka::Producer>& producer;
+        const std::deque<std::unique_ptr<Batch>>& in_flight;
+        ~ProducerBeforeMessages() {
+            if (!in_flight.empty()) producer.reset();
+        }
+    } producer_before_messages{producer_, in_flight};
     bool time_up = false, abandoned = false;
     auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
 
@@ -299,15 +376,20 @@ bool Publisher::drain_topics() {
                     if (!reading.empty()) {
                         next = std::make_unique<Batch>();
                         next->topic = topic;
+                        mark_rendering(topic, reading);
                         render(topic, reading, next->messages, next->skipped);
+                        mark_rendered();
                     }
                     cursor[topic] = batch.last_read;
                     auto isolated = isolated_.find(topic);
                     if (isolated != isolated_.end() && cursor[topic] >= isolated->second) isolated_.erase(isolated);
+                    if (suspect_ && suspect_->topic == topic && cursor[topic] >= suspect_->last_id)
+                        suspect_.reset();  // rendered without dying
                     if (batch.more) active.push_back(topic);
                 });
             } catch (const std::exception& e) {
                 if (topic.empty()) throw;
+                mark_rendered();
                 // Rendering failed (e.g. a serializer function raised). A batch
                 // cannot say which row failed: read the topic one row at a time
                 // until the failing row is found, and record the failure on that
@@ -359,8 +441,13 @@ bool Publisher::drain_topics() {
         }
         if (next) {
             next->produced_at = std::chrono::steady_clock::now();
-            for (auto& m : next->messages) producer_->produce(m);
-            in_flight.push_back(std::move(next));
+            Batch& batch = *next;
+            in_flight.push_back(std::move(next));  // owned there before librdkafka sees a message
+            // A full local queue waits at most message.timeout.ms per batch,
+            // and not past the SIGTERM deadline.
+            const auto give_up = std::min(batch.produced_at + std::chrono::milliseconds(producer_->message_timeout_ms()),
+                                          sigterm_deadline);
+            for (auto& m : batch.messages) producer_->produce(m, give_up);
             producer_->poll(0);
             continue;
         }
@@ -420,6 +507,7 @@ void surviving_cancel(Fn&& fn) {
 }
 
 void Publisher::run() {
+    recover_from_crash();
     while (!*stop) {
         surviving_cancel([] { pg::guard([] { CHECK_FOR_INTERRUPTS(); }); });
         if (ConfigReloadPending) {

@@ -157,3 +157,46 @@ def test_a_row_failing_to_render_holds_back_only_its_key(cluster, db):
         assert len({m.key for m in msgs}) == 20
     finally:
         sql(db, "SELECT dionysus.drop_topic('it_isorender_notes', discard_pending => true)")
+
+
+def test_a_failing_has_one_fan_out_becomes_the_newest_row(cluster, db):
+    """A has_one dependency change has no key of its own (its keys are those
+    of the rows it fans out to): when it fails it takes a new outbox id, so
+    its retry is sent after whatever was delivered meanwhile."""
+    topic = "it_isofan_bookings"
+    sql(db, "CREATE TABLE isofan_rentals (id bigint PRIMARY KEY, name text)")
+    sql(db, "CREATE TABLE isofan_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES isofan_rentals)")
+    sql(db, """CREATE FUNCTION isofan_json(b isofan_bookings) RETURNS jsonb LANGUAGE plpgsql AS $$
+               DECLARE n text := (SELECT r.name FROM public.isofan_rentals r WHERE r.id = b.rental_id);
+               BEGIN IF n = 'broken' THEN RAISE EXCEPTION 'cannot render booking %', b.id; END IF;
+                     RETURN jsonb_build_object('id', b.id, 'rental', n); END $$""")
+    sql(db, "SELECT dionysus.declare_topic('it_isofan', 'bookings')")
+    sql(db, """SELECT dionysus.publish('it_isofan_bookings', 'isofan_bookings', model_name => 'Booking',
+               dependencies => ARRAY['isofan_rentals']::regclass[])""")
+    sql(db, "SELECT dionysus.serializer('isofan_bookings', function => 'isofan_json(isofan_bookings)')")
+    try:
+        sql(db, "INSERT INTO isofan_rentals VALUES (7, 'Villa'), (8, 'Flat')")
+        sql(db, "INSERT INTO isofan_bookings VALUES (1, 7), (2, 7), (3, 8)")
+        wait_drained(db, timeout=30, topic=topic)
+        sql(db, "UPDATE isofan_rentals SET name = 'broken' WHERE id = 7")
+        captured = scalar(db, "SELECT id FROM dionysus.outbox WHERE topic = %s AND resource_column IS NOT NULL",
+                          (topic,))
+        wait_until(lambda: scalar(db, "SELECT attempts FROM dionysus.outbox WHERE topic = %s "
+                                      "AND resource_column IS NOT NULL", (topic,)) == 1, 10, "the fan-out failed")
+        failed_id, error_class = sql(db, "SELECT id, error_class FROM dionysus.outbox WHERE topic = %s "
+                                         "AND resource_column IS NOT NULL", (topic,))[0]
+        assert error_class == "Dionysus::SerializationError"
+        assert failed_id > captured, "the failed fan-out kept its id"
+        sql(db, """CREATE OR REPLACE FUNCTION isofan_json(b isofan_bookings) RETURNS jsonb LANGUAGE sql AS $$
+                   SELECT jsonb_build_object('id', b.id, 'rental',
+                          (SELECT r.name FROM public.isofan_rentals r WHERE r.id = b.rental_id)) $$""")
+        wait_drained(db, timeout=30, topic=topic)
+        msgs = consume(cluster.bootstrap, topic, 5, timeout=20, idle=1.0)
+        assert_per_key_order(msgs)
+        assert sorted((m.key, json.loads(m.value)["message"][0]["data"][0]["rental"],
+                       int(header(m, "outbox_id")) == failed_id) for m in msgs) == [
+            (b"Booking:1", "Villa", False), (b"Booking:1", "broken", True),
+            (b"Booking:2", "Villa", False), (b"Booking:2", "broken", True),
+            (b"Booking:3", "Flat", False)]
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_isofan_bookings', discard_pending => true)")

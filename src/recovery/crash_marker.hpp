@@ -1,0 +1,47 @@
+// The batch the publisher is rendering, kept in a file: a worker that dies
+// while rendering (a segfault in a serializer, the OOM killer) leaves it
+// behind, and its successor knows which rows to suspect. Shared memory is
+// no place for it: Postgres reinitialises shared memory after a crash.
+// Pure C++ (file I/O only).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dionysus::recovery {
+
+// Outbox rows first_id..last_id of `topic` were being rendered when the
+// worker died; `crashes` counts the deaths on them, that one included.
+struct Suspect {
+    std::string topic;
+    int64_t first_id = 0, last_id = 0;
+    int crashes = 0;
+    bool single_row() const { return first_id == last_id; }
+    bool covers(const std::string& t, int64_t id) const { return t == topic && id >= first_id && id <= last_id; }
+};
+
+class CrashMarker {
+public:
+    // Creates the file (and its directory) when missing; throws
+    // std::runtime_error when it cannot.
+    explicit CrashMarker(std::string path);
+    ~CrashMarker();
+    CrashMarker(const CrashMarker&) = delete;
+    CrashMarker& operator=(const CrashMarker&) = delete;
+
+    // What the previous process left: the rows it was rendering when it
+    // died, or nullopt after a clean run (or an unreadable file).
+    std::optional<Suspect> recover() const;
+    // Before rendering rows first_id..last_id; `crashes` are the deaths
+    // already counted on them. Throws std::runtime_error on a write failure.
+    void begin(const std::string& topic, int64_t first_id, int64_t last_id, int crashes);
+    // After rendering (whatever its outcome).
+    void end();
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+
+}  // namespace dionysus::recovery
