@@ -8,6 +8,8 @@
 #include "extension/shared_state.hpp"
 #include "publisher/worker.hpp"
 
+#include <unistd.h>
+
 extern "C" {
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -30,6 +32,18 @@ void handle_sigterm(SIGNAL_ARGS) {
     errno = save_errno;
 }
 
+// SIGQUIT: the postmaster tells us to quit at once (another process
+// crashed, or an immediate shutdown). Not a death the rows being rendered
+// caused: clear the crash marker (async-signal-safe), then exit as
+// Postgres' own handler does.
+void handle_sigquit(SIGNAL_ARGS) {
+    const int fd = dionysus::publisher::rendering_marker_fd();
+    if (fd >= 0 && ftruncate(fd, 0) != 0) {
+        // nothing to do about it in a signal handler
+    }
+    SignalHandlerForCrashExit(postgres_signal_arg);
+}
+
 void detach_from_shared_state(int, Datum) { dionysus::publisher_detach(); }
 
 }  // namespace
@@ -37,6 +51,7 @@ void detach_from_shared_state(int, Datum) { dionysus::publisher_detach(); }
 void dionysus_publisher_main(Datum) {
     pqsignal(SIGTERM, handle_sigterm);
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGQUIT, handle_sigquit);
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnection(dionysus_database, nullptr, 0);
     pgstat_report_appname("dionysus publisher");

@@ -32,6 +32,7 @@ extern "C" {
 #include "utils/guc.h"
 }
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -48,6 +49,8 @@ using pg::in_transaction;
 
 // Set by the SIGTERM handler (bgworker/publisher_main.cpp): drain and stop.
 const volatile sig_atomic_t* stop = nullptr;
+// The crash marker's file, for the SIGQUIT handler (-1: none).
+volatile sig_atomic_t marker_fd = -1;
 
 void log_message(int level, const std::string& msg) {
     pg::guard([&] { ereport(level, (errmsg_internal("dionysus publisher: %s", msg.c_str()))); });
@@ -96,6 +99,35 @@ constexpr long kCoalesceMicros = 1000;
 // deaths single out the row.
 constexpr int kCrashesToPark = 3;
 
+// A has_one dependency change has no key of its own: when it renders a
+// message for a key that waits, it must not overtake that key's failed row.
+// The batch ends before it (the rest of the topic waits for the next
+// cycle); returns whether the batch was cut.
+bool hold_back_keyless_rows(const std::vector<OutboxRow>& rows, const std::set<std::string>& blocked, Batch& batch,
+                            BatchRead& read) {
+    if (blocked.empty()) return false;
+    std::set<int64_t> keyless;
+    for (const auto& r : rows)
+        if (!r.key) keyless.insert(r.id);
+    if (keyless.empty()) return false;
+    int64_t cut = 0;
+    for (const auto& m : batch.messages)
+        if (keyless.count(m.outbox_id) && blocked.count(m.key)) {
+            cut = m.outbox_id;
+            break;
+        }
+    if (cut == 0) return false;
+    // Messages are in outbox order: drop the cut row's and every later one.
+    auto first = batch.messages.begin();
+    while (first != batch.messages.end() && first->outbox_id < cut) ++first;
+    batch.messages.erase(first, batch.messages.end());
+    batch.skipped.erase(std::remove_if(batch.skipped.begin(), batch.skipped.end(), [&](int64_t id) { return id >= cut; }),
+                        batch.skipped.end());
+    read.last_read = cut - 1;  // the rows before it were read (or skipped)
+    read.more = false;
+    return true;
+}
+
 class Publisher {
 public:
     void run();
@@ -117,7 +149,8 @@ private:
     // Crash protection: the rows being rendered are kept in a file (see
     // recovery/crash_marker.hpp); what the previous process left is suspect.
     void recover_from_crash();
-    void park_crashing_row();
+    // Parks the suspect row after kCrashesToPark deaths; true when it did.
+    bool park_crashing_row();
     void mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows);
     void mark_rendered();
 
@@ -143,6 +176,7 @@ void Publisher::recover_from_crash() {
     try {
         marker_ = std::make_unique<recovery::CrashMarker>(path);
         suspect_ = marker_->recover();
+        marker_fd = marker_->fd();
     } catch (const std::exception& e) {
         log_message(WARNING, std::string("no crash protection: ") + e.what());
         return;
@@ -156,8 +190,8 @@ void Publisher::recover_from_crash() {
     isolated_[suspect_->topic] = suspect_->last_id;
 }
 
-void Publisher::park_crashing_row() {
-    if (!suspect_ || !suspect_->single_row() || suspect_->crashes < kCrashesToPark) return;
+bool Publisher::park_crashing_row() {
+    if (!suspect_ || !suspect_->single_row() || suspect_->crashes < kCrashesToPark) return false;
     mark_failed(suspect_->topic, {suspect_->first_id}, "Dionysus::WorkerCrash",
                 "the worker died " + std::to_string(suspect_->crashes) +
                     " times rendering this row (a crashing serializer, or memory exhausted)",
@@ -165,7 +199,7 @@ void Publisher::park_crashing_row() {
     topics_with_failures_.insert(suspect_->topic);
     log_message(WARNING, "parked outbox row " + std::to_string(suspect_->first_id) + " of topic " +
                              suspect_->topic + ": the worker died rendering it");
-    suspect_.reset();
+    return true;  // the caller forgets the suspect once this commits
 }
 
 void Publisher::mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows) {
@@ -178,6 +212,7 @@ void Publisher::mark_rendering(const std::string& topic, const std::vector<Outbo
         marker_->begin(topic, rows.front().id, rows.back().id, crashes);
     } catch (const std::exception& e) {
         log_message(WARNING, std::string("no crash protection: ") + e.what());
+        marker_fd = -1;
         marker_.reset();
     }
 }
@@ -188,6 +223,7 @@ void Publisher::mark_rendered() {
         marker_->end();
     } catch (const std::exception& e) {
         log_message(WARNING, std::string("no crash protection: ") + e.what());
+        marker_fd = -1;
         marker_.reset();
     }
 }
@@ -282,7 +318,7 @@ bool Publisher::drain_cycle() {
 }
 
 bool Publisher::drain_topics() {
-    bool installed = false;
+    bool installed = false, parked_pending_commit = false;
     std::vector<std::string> topics;
     in_transaction([&] {
         installed = extension_installed();
@@ -292,13 +328,14 @@ bool Publisher::drain_topics() {
             formats_set_ = true;
         }
         reset_model_cache();
-        park_crashing_row();
+        if (park_crashing_row()) parked_pending_commit = true;
         if (!failures_loaded_) {
             for (auto& t : topics_with_failures()) topics_with_failures_.insert(std::move(t));
             failures_loaded_ = true;
         }
         topics = topics_with_pending();
     });
+    if (parked_pending_commit) suspect_.reset();
     if (!installed) {
         publisher_report("waiting for extension");
         return false;
@@ -345,6 +382,7 @@ bool Publisher::drain_topics() {
                               in_flight.size() < kMaxBatchesInFlight;
 
         std::unique_ptr<Batch> next;
+        bool read_on = false;  // a read moved the cursor without giving a batch: read again at once
         std::set<std::string> unreachable;  // topics whose cluster did not answer: they wait
         std::string first_error;
         uint64 failed = 0;
@@ -379,7 +417,11 @@ bool Publisher::drain_topics() {
                         mark_rendering(topic, reading);
                         render(topic, reading, next->messages, next->skipped);
                         mark_rendered();
+                        if (hold_back_keyless_rows(reading, blocked[topic], *next, batch)) {
+                            if (next->messages.empty() && next->skipped.empty()) next.reset();
+                        }
                     }
+                    read_on = !next && batch.more && batch.last_read > cursor[topic];
                     cursor[topic] = batch.last_read;
                     auto isolated = isolated_.find(topic);
                     if (isolated != isolated_.end() && cursor[topic] >= isolated->second) isolated_.erase(isolated);
@@ -453,6 +495,10 @@ bool Publisher::drain_topics() {
         }
         if (in_flight.empty() && (active.empty() || time_up || *stop)) break;
         if (std::chrono::steady_clock::now() > sigterm_deadline) break;  // unacknowledged rows stay pending
+        if (read_on) {
+            producer_->poll(0);
+            continue;
+        }
         producer_->poll(10);
         pg::guard([] { CHECK_FOR_INTERRUPTS(); });
         if (!in_flight.empty() &&
@@ -548,6 +594,8 @@ void Publisher::run() {
 }
 
 }  // namespace
+
+int rendering_marker_fd() { return marker_fd; }
 
 void run(const volatile sig_atomic_t* stop_requested) {
     stop = stop_requested;

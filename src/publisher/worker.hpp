@@ -11,4 +11,9 @@ namespace dionysus::publisher {
 // exceptions escape: the caller is the crossing into Postgres.
 void run(const volatile sig_atomic_t* stop_requested);
 
+// The file descriptor of the worker's crash marker (-1: none), for the
+// SIGQUIT handler: a worker told to quit (another process crashed, an
+// immediate shutdown) clears it, so the rows it was rendering are not blamed.
+int rendering_marker_fd();
+
 }  // namespace dionysus::publisher

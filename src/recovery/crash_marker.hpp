@@ -38,6 +38,9 @@ public:
     void begin(const std::string& topic, int64_t first_id, int64_t last_id, int crashes);
     // After rendering (whatever its outcome).
     void end();
+    // For a signal handler that must clear the file (ftruncate(fd, 0) is
+    // async-signal-safe): a death that is not the rows' fault.
+    int fd() const { return fd_; }
 
 private:
     std::string path_;
