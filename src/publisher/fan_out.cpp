@@ -61,6 +61,18 @@ TargetRows::TargetRows(const Model& model, const std::vector<const OutboxRow*>& 
     }
 }
 
+std::vector<std::string> fan_out_target_ids(const Model& model, const OutboxRow& row) {
+    std::vector<std::string> ids;
+    if (!row.resource_column || !row.resource_id) return ids;
+    auto fetch = model.ids_by_column.find(*row.resource_column);
+    if (fetch == model.ids_by_column.end()) return ids;  // declaration changed since
+    const pg::RowSet found = fetch_rows(fetch->second, util::text_array_literal({*row.resource_id}));
+    for (size_t i = 0; i < found.size(); i++)
+        if (const auto id = found[i][0]) ids.emplace_back(*id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
 std::vector<std::string> TargetRows::primary_keys() const {
     std::vector<std::string> out;
     out.reserve(row_of_.size());

@@ -38,4 +38,9 @@ private:
     std::vector<std::vector<size_t>> targets_;
 };
 
+// The primary keys (as text) of the model rows a has_one dependency change
+// `row` fans out to now, read as the worker (no user function runs): what a
+// failed fan-out is split into (outbox_queue.hpp, split_fan_out).
+std::vector<std::string> fan_out_target_ids(const Model& model, const OutboxRow& row);
+
 }  // namespace dionysus::publisher

@@ -26,14 +26,17 @@ void call_as_owner(Model& m, const std::string& regprocedure) {
     m.function_owner = owner;
 }
 
-// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[]).
+// SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[])
+// (ids_only: SELECT t.<primary key>::text, run as the worker).
 // The type is in the text because plans are cached by text: after ALTER
 // COLUMN … TYPE the statement (and its parameter type) must be new.
 // No ORDER BY: it would tempt the planner into a primary-key index scan of
 // a whole child table; rows are sorted in C++ where order matters.
-Fetch fetch_sql(const Model& m, const std::string& column) {
+Fetch fetch_sql(const Model& m, const std::string& column, bool ids_only = false) {
     std::string select_list = "t.*";
     for (const auto& e : m.extra_columns) select_list += ", " + e;
+    if (ids_only)
+        select_list = *pg::query_value("SELECT pg_catalog.format('t.%I::pg_catalog.text', $1)", {m.primary_key});
     // The parameter has the column's base type (a domain's CHECK is its
     // owner's code: it must not run on the worker's parameters), compared
     // with the type's own equality operator named with its schema: the query
@@ -55,7 +58,7 @@ Fetch fetch_sql(const Model& m, const std::string& column) {
         "OPERATOR(pg_catalog.||) ' ANY ($1::%s)', $3, $1::pg_catalog.oid::pg_catalog.regclass, $2, "
         "$5::pg_catalog.oid::pg_catalog.regtype)",
         {m.relid, column, select_list, equals, *rows[0][kBaseArray]});
-    return Fetch{*sql, static_cast<Oid>(std::stoul(*rows[0][kBaseArray])), m.function_owner};
+    return Fetch{*sql, static_cast<Oid>(std::stoul(*rows[0][kBaseArray])), ids_only ? InvalidOid : m.function_owner};
 }
 
 // Default serializer: every column but foreign keys, which become has_one
@@ -232,6 +235,7 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
             auto fk = m.index_of(column);
             if (!fk) continue;  // renamed or dropped since: nothing to fan out or sideload
             m.fetch_by_column.emplace(column, fetch_sql(m, column));
+            m.ids_by_column.emplace(column, fetch_sql(m, column, true));
             if (m.custom_function) continue;
             std::string name = *r[kRelationName];  // the link's name when the serializer renders one
             for (const auto& [link, index] : m.links)

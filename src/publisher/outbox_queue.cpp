@@ -131,6 +131,34 @@ void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, cons
                  std::to_string(backoff.park_after_attempts), util::int_array_literal(ids)});
 }
 
+std::vector<int64_t> split_fan_out(const std::string& topic, int64_t id, const std::vector<std::string>& target_ids) {
+    std::vector<int64_t> out;
+    if (target_ids.empty()) return out;
+    auto rows = pg::query(
+        "INSERT INTO dionysus.outbox (resource_class, resource_id, event_name, topic, resource_column, attempts, "
+        "created_at, updated_at) "
+        "SELECT s.resource_class, s.target, s.event_name, s.topic, s.primary_key, s.attempts, s.created_at, "
+        "pg_catalog.now() FROM (SELECT o.resource_class, t.target, o.event_name, o.topic, m.primary_key, o.attempts, "
+        "  o.created_at, t.n FROM dionysus.outbox o "
+        "  JOIN dionysus.models m ON m.topic = o.topic AND m.model_name = o.resource_class "
+        "  CROSS JOIN LATERAL pg_catalog.unnest($3::pg_catalog.text[]) WITH ORDINALITY t(target, n) "
+        "  WHERE o.topic = $1 AND o.id = $2::pg_catalog.int8 AND o.published_at IS NULL "
+        "  ORDER BY t.n) s "
+        "RETURNING id::pg_catalog.text",
+        {topic, std::to_string(id), util::text_array_literal(target_ids)});
+    for (auto& r : rows) out.push_back(std::stoll(*r[0]));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void mark_split(const std::string& topic, int64_t id, const std::string& why) {
+    pg::execute(
+        "UPDATE dionysus.outbox SET published_at = pg_catalog.now(), updated_at = pg_catalog.now(), "
+        "retry_at = NULL, parked_at = NULL, error_class = 'Dionysus::FanOutSplit', error_message = $3 "
+        "WHERE topic = $1 AND id = $2::pg_catalog.int8 AND published_at IS NULL",
+        {topic, std::to_string(id), why});
+}
+
 uint64_t supersede_older(const std::string& topic, const std::vector<std::string>& keys,
                          const std::vector<int64_t>& ids) {
     if (keys.empty()) return 0;

@@ -66,13 +66,28 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids);
 // attempts+1, the error, retry_at = now + 5·2^attempts s counted after the
 // increment (dionysus-rb's backoff: first retry after 10 s), at most
 // backoff.max_retry_interval_s; parked_at = now() once attempts reach
-// backoff.park_after_attempts (parked rows are no longer read). A failed
-// has_one dependency change takes a new id from the outbox sequence: its
+// backoff.park_after_attempts (parked rows are no longer read). A has_one
+// dependency change that fails as a whole (the cluster was unreachable, its
+// targets could not be read) takes a new id from the outbox sequence: its
 // keys are known only when rendered, so it cannot hold back just its keys;
 // as the newest row it is sent after every event that may have been
 // delivered meanwhile (its message is a snapshot rendered at its retry).
+// Other failures of such a row split it by key instead (split_fan_out).
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
                  const std::string& error_message, const Backoff& backoff);
+// A has_one dependency change (no key of its own) split by key: one outbox
+// row per id of `target_ids`, `<event>` of that model row, keyed
+// `Model:id` (resource_column = the model's primary key), with the
+// original's attempts and created_at. A split row waits, and holds back,
+// only its key. The new rows take new ids: they are sent after whatever was
+// delivered meanwhile (their messages are snapshots rendered when sent).
+// Returns their ids (ascending); the original row is left as it is
+// (mark_split, or its batch marks it).
+std::vector<int64_t> split_fan_out(const std::string& topic, int64_t id, const std::vector<std::string>& target_ids);
+// The original of split_fan_out is done: published_at = now(), with
+// error_class = 'Dionysus::FanOutSplit' and `why` as its error_message.
+void mark_split(const std::string& topic, int64_t id, const std::string& why);
+
 // Per key, Kafka must never receive an event after a later one: rows of
 // `topic` that failed (or were parked) while a later event of the same
 // message key has now been delivered (`keys[i]` by outbox row `ids[i]`) are

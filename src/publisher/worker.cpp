@@ -15,6 +15,7 @@
 #include "kafka/errors.hpp"
 #include "kafka/producer.hpp"
 #include "kafka/properties.hpp"
+#include "publisher/fan_out.hpp"
 #include "publisher/model_cache.hpp"
 #include "publisher/outbox_queue.hpp"
 #include "publisher/render.hpp"
@@ -77,6 +78,8 @@ struct Batch {
     std::chrono::steady_clock::time_point produced_at;
     std::deque<kafka::Message> messages;
     std::vector<int64_t> skipped;
+    // Its has_one dependency changes (keys known only once rendered): outbox id -> model name.
+    std::map<int64_t, std::string> keyless;
     bool done() const {
         for (const auto& m : messages)
             if (m.status == kafka::Message::Status::Pending) return false;
@@ -99,33 +102,53 @@ constexpr long kCoalesceMicros = 1000;
 // deaths single out the row.
 constexpr int kCrashesToPark = 3;
 
-// A has_one dependency change has no key of its own: when it renders a
-// message for a key that waits, it must not overtake that key's failed row.
-// The batch ends before it (the rest of the topic waits for the next
-// cycle); returns whether the batch was cut.
-bool hold_back_keyless_rows(const std::vector<OutboxRow>& rows, const std::set<std::string>& blocked, Batch& batch,
-                            BatchRead& read) {
-    if (blocked.empty()) return false;
-    std::set<int64_t> keyless;
-    for (const auto& r : rows)
-        if (!r.key) keyless.insert(r.id);
-    if (keyless.empty()) return false;
-    int64_t cut = 0;
-    for (const auto& m : batch.messages)
-        if (keyless.count(m.outbox_id) && blocked.count(m.key)) {
-            cut = m.outbox_id;
-            break;
+// The id of the target row a fan-out message was rendered for: its key is
+// `Model:id` (naming::message_key).
+std::string target_id_of(const kafka::Message& m, const std::string& model_name) {
+    return m.key.substr(std::min(m.key.size(), model_name.size() + 1));
+}
+
+// The error message of a split row (outbox_queue.hpp, mark_split).
+std::string split_note(const std::string& cause, const std::vector<int64_t>& rows) {
+    std::string note = "failed (" + cause + "): split by key into " + std::to_string(rows.size()) + " outbox row";
+    if (rows.size() != 1) note += "s";
+    if (!rows.empty()) {
+        note += " " + std::to_string(*std::min_element(rows.begin(), rows.end()));
+        if (rows.size() > 1) note += ".." + std::to_string(*std::max_element(rows.begin(), rows.end()));
+    }
+    return note;
+}
+
+// A has_one dependency change has no key of its own: a message it renders
+// for a key that waits must not overtake that key's waiting row. Such
+// messages leave the batch and become outbox rows of their own, keyed, that
+// queue behind the waiting row (split_fan_out); the row's other messages
+// go out now. A row left without messages is done once its batch is.
+void split_off_waiting_keys(Batch& batch, const std::set<std::string>& blocked) {
+    if (blocked.empty() || batch.keyless.empty()) return;
+    std::map<int64_t, std::vector<std::string>> split;  // outbox id -> target ids
+    std::set<int64_t> kept;                              // keyless rows that still send a message
+    for (const auto& m : batch.messages) {
+        auto keyless = batch.keyless.find(m.outbox_id);
+        if (keyless == batch.keyless.end()) continue;
+        if (!blocked.count(m.key)) {
+            kept.insert(m.outbox_id);
+            continue;
         }
-    if (cut == 0) return false;
-    // Messages are in outbox order: drop the cut row's and every later one.
-    auto first = batch.messages.begin();
-    while (first != batch.messages.end() && first->outbox_id < cut) ++first;
-    batch.messages.erase(first, batch.messages.end());
-    batch.skipped.erase(std::remove_if(batch.skipped.begin(), batch.skipped.end(), [&](int64_t id) { return id >= cut; }),
-                        batch.skipped.end());
-    read.last_read = cut - 1;  // the rows before it were read (or skipped)
-    read.more = false;
-    return true;
+        auto& targets = split[m.outbox_id];
+        std::string id = target_id_of(m, keyless->second);
+        if (std::find(targets.begin(), targets.end(), id) == targets.end()) targets.push_back(std::move(id));
+    }
+    if (split.empty()) return;
+    batch.messages.erase(std::remove_if(batch.messages.begin(), batch.messages.end(),
+                                        [&](const kafka::Message& m) {
+                                            return split.count(m.outbox_id) && blocked.count(m.key);
+                                        }),
+                         batch.messages.end());
+    for (const auto& [id, targets] : split) {
+        split_fan_out(batch.topic, id, targets);
+        if (!kept.count(id)) batch.skipped.push_back(id);
+    }
 }
 
 class Publisher {
@@ -152,6 +175,9 @@ private:
     // Parks the suspect row after kCrashesToPark deaths; true when it did.
     bool park_crashing_row();
     void mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows);
+    // A has_one dependency change that failed to render, split into a row
+    // per current target in a transaction of its own; false when that failed.
+    bool split_failed_render(const std::string& topic, const OutboxRow& row, const std::string& error);
     void mark_rendered();
 
     std::unique_ptr<kafka::Producer> producer_;
@@ -200,6 +226,21 @@ bool Publisher::park_crashing_row() {
     log_message(WARNING, "parked outbox row " + std::to_string(suspect_->first_id) + " of topic " +
                              suspect_->topic + ": the worker died rendering it");
     return true;  // the caller forgets the suspect once this commits
+}
+
+bool Publisher::split_failed_render(const std::string& topic, const OutboxRow& row, const std::string& error) {
+    try {
+        in_transaction([&] {
+            const auto& model = cached_model(topic, row.resource_class);
+            const std::vector<int64_t> rows =
+                model ? split_fan_out(topic, row.id, fan_out_target_ids(*model, row)) : std::vector<int64_t>{};
+            mark_split(topic, row.id, split_note("Dionysus::SerializationError: " + error, rows));
+        });
+        return true;
+    } catch (const std::exception& e) {
+        log_message(LOG, std::string("could not split a failed fan-out by key: ") + e.what());
+        return false;
+    }
 }
 
 void Publisher::mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows) {
@@ -257,11 +298,32 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
         if (m.status == kafka::Message::Status::Failed) failed_by_id.emplace(m.outbox_id, &m);
         if (m.status == kafka::Message::Status::Pending) pending.insert(m.outbox_id);
     }
+    // A has_one dependency change whose messages failed for some keys (not
+    // because the cluster was unreachable) is split: those keys get rows of
+    // their own that carry the failure (split_fan_out); the row is done.
+    std::set<int64_t> split;
+    for (const auto& [id, model_name] : batch.keyless) {
+        if (!failed_by_id.count(id) || pending.count(id)) continue;
+        bool cluster_wide = false;
+        for (const auto& m : batch.messages)
+            if (m.outbox_id == id && m.status == kafka::Message::Status::Failed && kafka::is_cluster_wide(m.error_class))
+                cluster_wide = true;
+        if (!cluster_wide) split.insert(id);
+    }
+    using Error = std::pair<std::string, std::string>;
     std::vector<int64_t> published(batch.skipped);
-    std::map<std::pair<std::string, std::string>, std::vector<int64_t>> failures;
+    std::map<Error, std::vector<int64_t>> failures;
+    std::map<int64_t, std::map<Error, std::vector<std::string>>> split_targets;  // outbox id -> error -> target ids
     int64_t last = -1;
     for (const auto& m : batch.messages) {
         if (failed_by_id.count(m.outbox_id)) outcome.failed_keys.push_back(m.key);
+        if (split.count(m.outbox_id)) {
+            if (m.status != kafka::Message::Status::Failed) continue;
+            auto& targets = split_targets[m.outbox_id][{m.error_class, m.error_message}];
+            std::string target = target_id_of(m, batch.keyless.at(m.outbox_id));
+            if (std::find(targets.begin(), targets.end(), target) == targets.end()) targets.push_back(std::move(target));
+            continue;
+        }
         if (m.outbox_id == last) continue;
         last = m.outbox_id;
         if (pending.count(m.outbox_id)) continue;
@@ -270,8 +332,8 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
         else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
     }
     mark_published(batch.topic, published);
-    if (!failures.empty()) topics_with_failures_.insert(batch.topic);
-    for (const auto& [error, ids] : failures) {
+    if (!failures.empty() || !split.empty()) topics_with_failures_.insert(batch.topic);
+    auto record_failure = [&](const Error& error, const std::vector<int64_t>& ids) {
         // An unreachable cluster is not the rows' fault: retry soon, whatever
         // their attempts, and never park, so the backlog drains within seconds
         // of recovery. An error no retry fixes parks at once.
@@ -285,6 +347,16 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
         mark_failed(batch.topic, ids, error.first, error.second, backoff);
         outcome.failed += ids.size();
         if (outcome.first_error.empty()) outcome.first_error = error.first + ": " + error.second;
+    };
+    for (const auto& [error, ids] : failures) record_failure(error, ids);
+    for (const auto& [id, by_error] : split_targets) {
+        std::vector<int64_t> rows;
+        for (const auto& [error, targets] : by_error) {
+            const std::vector<int64_t> fresh = split_fan_out(batch.topic, id, targets);
+            record_failure(error, fresh);
+            rows.insert(rows.end(), fresh.begin(), fresh.end());
+        }
+        mark_split(batch.topic, id, split_note(by_error.begin()->first.first, rows));
     }
     // Failed rows of a key whose later event was just delivered are never
     // sent after it (per-key order, also across batches in flight).
@@ -417,9 +489,9 @@ bool Publisher::drain_topics() {
                         mark_rendering(topic, reading);
                         render(topic, reading, next->messages, next->skipped);
                         mark_rendered();
-                        if (hold_back_keyless_rows(reading, blocked[topic], *next, batch)) {
-                            if (next->messages.empty() && next->skipped.empty()) next.reset();
-                        }
+                        for (const auto& r : reading)
+                            if (!r.key) next->keyless.emplace(r.id, r.resource_class);
+                        split_off_waiting_keys(*next, blocked[topic]);
                     }
                     read_on = !next && batch.more && batch.last_read > cursor[topic];
                     cursor[topic] = batch.last_read;
@@ -453,20 +525,26 @@ bool Publisher::drain_topics() {
                     if (first_error.empty()) first_error = message;
                 } else if (isolated_.count(topic)) {
                     const OutboxRow& row = reading.front();
-                    in_transaction([&] {
-                        record_finished();
-                        mark_failed(topic, {row.id}, "Dionysus::SerializationError", message,
-                                    Backoff{dionysus_max_retry_interval_s, dionysus_max_attempts});
-                    });
+                    in_transaction([&] { record_finished(); });
+                    // A row whose key is known waits alone. One whose keys are
+                    // known only once rendered (a has_one dependency change)
+                    // is split into a row per target, each then rendered
+                    // alone, so that only the failing target's key waits;
+                    // when even its targets cannot be read, it takes a new id
+                    // and ends the topic's batches until its retry (read_batch).
+                    const bool split = !row.key && split_failed_render(topic, row, message);
+                    if (!split)
+                        in_transaction([&] {
+                            mark_failed(topic, {row.id}, "Dionysus::SerializationError", message,
+                                        Backoff{dionysus_max_retry_interval_s, dionysus_max_attempts});
+                        });
                     isolated_.erase(topic);
                     topics_with_failures_.insert(topic);
-                    // A row whose key is known waits alone; one whose key is
-                    // not took a new id and ends the topic's batches (read_batch).
                     if (row.key) blocked[topic].insert(*row.key);
                     cursor[topic] = row.id;
                     active.push_back(topic);
-                    failed++;
-                    if (first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
+                    if (!split) failed++;
+                    if (!split && first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
                 } else {
                     in_transaction([&] { record_finished(); });
                     isolated_[topic] = reading.back().id;

@@ -417,6 +417,18 @@ def scalar(conn, query, params=None):
     return rows[0][0] if rows else None
 
 
+def wait_until(predicate, timeout, what, detail=lambda: ""):
+    """Poll predicate until it returns something true (returned), or fail
+    after timeout seconds, saying what was awaited (and detail())."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what} {detail()}")
+
+
 def pending_count(conn, topic=None):
     if topic is None:
         return scalar(conn, "SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL")

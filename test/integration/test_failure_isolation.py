@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (FaultBroker, consume, crc32_partition, header, scalar, sql, wait_drained,
+from conftest import (FaultBroker, consume, crc32_partition, header, scalar, sql, wait_drained, wait_until,
                       worker_settings)
 
 
@@ -29,15 +29,6 @@ def accounts_by_partition(partitions):
         found.setdefault(crc32_partition(str(account), partitions), account)
         account += 1
     return found
-
-
-def wait_until(predicate, timeout, what, detail=lambda: ""):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s: {what} {detail()}")
 
 
 def test_produce_errors_on_one_partition_hold_back_only_its_keys(cluster, db):
@@ -159,44 +150,140 @@ def test_a_row_failing_to_render_holds_back_only_its_key(cluster, db):
         sql(db, "SELECT dionysus.drop_topic('it_isorender_notes', discard_pending => true)")
 
 
-def test_a_failing_has_one_fan_out_becomes_the_newest_row(cluster, db):
+def outbox_rows(db, topic, after_id, columns):
+    return sql(db, f"SELECT {columns} FROM dionysus.outbox WHERE topic = %s AND id > %s ORDER BY id",
+               (topic, after_id))
+
+
+def test_a_has_one_fan_out_failing_to_render_is_split_by_key(cluster, db):
     """A has_one dependency change has no key of its own (its keys are those
-    of the rows it fans out to): when it fails it takes a new outbox id, so
-    its retry is sent after whatever was delivered meanwhile."""
+    of the rows it fans out to). When one target fails to render, the change
+    is split into a row per target: only the failing target's key waits.
+    And a fan-out reaching a key that waits sends that key's message later,
+    as a row queued behind the waiting one, and the others at once."""
     topic = "it_isofan_bookings"
     sql(db, "CREATE TABLE isofan_rentals (id bigint PRIMARY KEY, name text)")
     sql(db, "CREATE TABLE isofan_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES isofan_rentals)")
+    sql(db, "CREATE TABLE isofan_broken (id bigint PRIMARY KEY)")
     sql(db, """CREATE FUNCTION isofan_json(b isofan_bookings) RETURNS jsonb LANGUAGE plpgsql AS $$
-               DECLARE n text := (SELECT r.name FROM public.isofan_rentals r WHERE r.id = b.rental_id);
-               BEGIN IF n = 'broken' THEN RAISE EXCEPTION 'cannot render booking %', b.id; END IF;
-                     RETURN jsonb_build_object('id', b.id, 'rental', n); END $$""")
+               BEGIN IF EXISTS (SELECT FROM public.isofan_broken x WHERE x.id = b.id) THEN
+                       RAISE EXCEPTION 'cannot render booking %', b.id; END IF;
+                     RETURN jsonb_build_object('id', b.id, 'rental',
+                            (SELECT r.name FROM public.isofan_rentals r WHERE r.id = b.rental_id)); END $$""")
     sql(db, "SELECT dionysus.declare_topic('it_isofan', 'bookings')")
     sql(db, """SELECT dionysus.publish('it_isofan_bookings', 'isofan_bookings', model_name => 'Booking',
                dependencies => ARRAY['isofan_rentals']::regclass[])""")
     sql(db, "SELECT dionysus.serializer('isofan_bookings', function => 'isofan_json(isofan_bookings)')")
+
+    def fan_out_row():
+        return scalar(db, "SELECT max(id) FROM dionysus.outbox WHERE topic = %s AND resource_column = 'rental_id'",
+                      (topic,))
+
+    def published(outbox_id):
+        return scalar(db, "SELECT published_at IS NOT NULL FROM dionysus.outbox WHERE id = %s", (outbox_id,))
+
     try:
         sql(db, "INSERT INTO isofan_rentals VALUES (7, 'Villa'), (8, 'Flat')")
         sql(db, "INSERT INTO isofan_bookings VALUES (1, 7), (2, 7), (3, 8)")
         wait_drained(db, timeout=30, topic=topic)
-        sql(db, "UPDATE isofan_rentals SET name = 'broken' WHERE id = 7")
-        captured = scalar(db, "SELECT id FROM dionysus.outbox WHERE topic = %s AND resource_column IS NOT NULL",
-                          (topic,))
-        wait_until(lambda: scalar(db, "SELECT attempts FROM dionysus.outbox WHERE topic = %s "
-                                      "AND resource_column IS NOT NULL", (topic,)) == 1, 10, "the fan-out failed")
-        failed_id, error_class = sql(db, "SELECT id, error_class FROM dionysus.outbox WHERE topic = %s "
-                                         "AND resource_column IS NOT NULL", (topic,))[0]
-        assert error_class == "Dionysus::SerializationError"
-        assert failed_id > captured, "the failed fan-out kept its id"
-        sql(db, """CREATE OR REPLACE FUNCTION isofan_json(b isofan_bookings) RETURNS jsonb LANGUAGE sql AS $$
-                   SELECT jsonb_build_object('id', b.id, 'rental',
-                          (SELECT r.name FROM public.isofan_rentals r WHERE r.id = b.rental_id)) $$""")
+
+        # 1. booking 2 fails to render: the rental's change is split by key
+        sql(db, "INSERT INTO isofan_broken VALUES (2)")
+        sql(db, "UPDATE isofan_rentals SET name = 'Villa 2' WHERE id = 7")
+        first = fan_out_row()
+        wait_until(lambda: published(first), 8, "the failed fan-out split")
+        error_class, error_message = sql(db, "SELECT error_class, error_message FROM dionysus.outbox WHERE id = %s",
+                                         (first,))[0]
+        assert error_class == "Dionysus::FanOutSplit"
+        assert "cannot render booking 2" in error_message and "split by key into 2 outbox rows" in error_message
+        wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s AND id > %s "
+                                      "AND published_at IS NOT NULL", (topic, first)) == 1,
+                   5, "Booking:1's row delivered")
+        assert outbox_rows(db, topic, first, "resource_id, resource_column::text, event_name, attempts, error_class, "
+                                             "published_at IS NOT NULL") == [
+            ("1", "id", "booking_updated", 0, None, True),
+            ("2", "id", "booking_updated", 1, "Dionysus::SerializationError", False)]
+        # the other keys of the topic flow while Booking:2 waits for its retry (10 s)
+        sql(db, "INSERT INTO isofan_bookings VALUES (4, 8)")
+        wait_until(lambda: scalar(db, "SELECT bool_and(published_at IS NOT NULL) FROM dionysus.outbox "
+                                      "WHERE topic = %s AND resource_id = '4'", (topic,)), 5, "Booking:4 delivered")
+
+        # 2. booking 2 renders again but its row still waits: a new fan-out
+        # delivers Booking:1 at once and queues Booking:2 behind its row
+        sql(db, "DELETE FROM isofan_broken")
+        sql(db, "UPDATE isofan_rentals SET name = 'Villa 3' WHERE id = 7")
+        second = fan_out_row()
+        assert second > first
+        wait_until(lambda: published(second), 5, "the second fan-out done")
+        assert outbox_rows(db, topic, second, "resource_id, resource_column::text, attempts, "
+                                              "published_at IS NOT NULL") == [("2", "id", 0, False)]
+        assert scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s AND published_at IS NULL "
+                          "AND error_class = 'Dionysus::SerializationError'", (topic,)) == 1, (
+            "Booking:2's failed row no longer waits: the check proves nothing")
+
         wait_drained(db, timeout=30, topic=topic)
-        msgs = consume(cluster.bootstrap, topic, 5, timeout=20, idle=1.0)
+        msgs = consume(cluster.bootstrap, topic, 10, timeout=20, idle=1.0)
         assert_per_key_order(msgs)
-        assert sorted((m.key, json.loads(m.value)["message"][0]["data"][0]["rental"],
-                       int(header(m, "outbox_id")) == failed_id) for m in msgs) == [
-            (b"Booking:1", "Villa", False), (b"Booking:1", "broken", True),
-            (b"Booking:2", "Villa", False), (b"Booking:2", "broken", True),
-            (b"Booking:3", "Flat", False)]
+        rentals = {}
+        for m in msgs:
+            rentals.setdefault(m.key.decode(), []).append(json.loads(m.value)["message"][0]["data"][0]["rental"])
+        assert rentals == {"Booking:1": ["Villa", "Villa 2", "Villa 3"],
+                           # its split rows, sent at its retry: snapshots of then
+                           "Booking:2": ["Villa", "Villa 3", "Villa 3"],
+                           "Booking:3": ["Flat"], "Booking:4": ["Flat"]}
     finally:
         sql(db, "SELECT dionysus.drop_topic('it_isofan_bookings', discard_pending => true)")
+
+
+def test_a_has_one_fan_out_failing_delivery_is_split_by_key(cluster, db):
+    """The messages of a has_one fan-out whose delivery failed for some keys
+    become rows of their own for those keys, carrying the failure: only
+    those keys wait, the rest of the topic flows."""
+    topic = "it_isofand_bookings"
+    broker = FaultBroker(cluster.devbroker, [f"{topic}:3"])
+    try:
+        for p in range(3):
+            broker.command(f"leader {topic} {p} {p + 1}")
+        account = accounts_by_partition(3)
+        sql(db, "CREATE TABLE isofand_rentals (id bigint PRIMARY KEY, name text)")
+        sql(db, """CREATE TABLE isofand_bookings (id bigint PRIMARY KEY, account_id bigint,
+                   rental_id bigint REFERENCES isofand_rentals, v int DEFAULT 0)""")
+        sql(db, "SELECT dionysus.declare_topic('it_isofand', 'bookings')")
+        sql(db, """SELECT dionysus.publish('it_isofand_bookings', 'isofand_bookings', model_name => 'Booking',
+                   dependencies => ARRAY['isofand_rentals']::regclass[])""")
+        with worker_settings(db, brokers=broker.bootstrap):
+            sql(db, "INSERT INTO isofand_rentals VALUES (7, 'Villa')")
+            # booking p in partition p
+            sql(db, "INSERT INTO isofand_bookings (id, account_id, rental_id) VALUES (0, %s, 7), (1, %s, 7), "
+                    "(2, %s, 7)", (account[0], account[1], account[2]))
+            wait_drained(db, timeout=20, topic=topic)
+            broker.command("produce-errors 3 1 POLICY_VIOLATION")  # partition 2's next Produce fails
+            sql(db, "UPDATE isofand_rentals SET name = 'Villa 2' WHERE id = 7")
+            fan_out = scalar(db, "SELECT max(id) FROM dionysus.outbox WHERE topic = %s AND resource_column IS NOT NULL",
+                             (topic,))
+            wait_until(lambda: scalar(db, "SELECT published_at IS NOT NULL FROM dionysus.outbox WHERE id = %s",
+                                      (fan_out,)), 8, "the fan-out done")
+            assert sql(db, "SELECT error_class, error_message FROM dionysus.outbox WHERE id = %s", (fan_out,)) == [
+                ("Dionysus::FanOutSplit",
+                 f"failed (Kafka::POLICY_VIOLATION): split by key into 1 outbox row {fan_out + 1}")]
+            assert outbox_rows(db, topic, fan_out, "resource_id, resource_column::text, attempts, error_class, "
+                                                   "published_at IS NULL") == [
+                ("2", "id", 1, "Kafka::POLICY_VIOLATION", True)]
+            # the other keys flow while Booking:2 waits for its retry (10 s)
+            sql(db, "UPDATE isofand_bookings SET v = 1 WHERE id IN (0, 1)")
+            wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = %s "
+                                          "AND published_at IS NULL", (topic,)) == 1, 5, "Booking:0 and 1 delivered")
+            wait_drained(db, timeout=30, topic=topic)
+            msgs = consume(broker.bootstrap, topic, 8, timeout=20, idle=1.0)
+        assert_per_key_order(msgs)
+        names = {}
+        for m in msgs:
+            record = json.loads(m.value)["message"][0]["data"][0]
+            assert m.partition == int(m.key.decode().split(":")[1])
+            names.setdefault(m.key.decode(), []).append((record["rental"]["name"], record["v"]))
+        assert names == {"Booking:0": [("Villa", 0), ("Villa 2", 0), ("Villa 2", 1)],
+                         "Booking:1": [("Villa", 0), ("Villa 2", 0), ("Villa 2", 1)],
+                         "Booking:2": [("Villa", 0), ("Villa 2", 0)]}
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_isofand_bookings', discard_pending => true)")
+        broker.close()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (sql, scalar, wait_drained, pending_count, consume, header,
-                      worker_settings, Cluster)
+                      wait_until, worker_settings, Cluster)
 
 pytestmark = pytest.mark.disruptive
 
@@ -23,16 +23,6 @@ def declare(db, namespace, table):
     topic = scalar(db, "SELECT dionysus.declare_topic(%s, 'items')", (namespace,))
     sql(db, "SELECT dionysus.publish(%s, %s, model_name => 'Item')", (topic, table))
     return topic
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_broker_outage_failures_recorded_then_delivered_in_order(cluster, db):
