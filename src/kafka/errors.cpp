@@ -16,7 +16,7 @@ bool one_of(const std::string_view (&classes)[N], std::string_view error_class) 
 
 bool is_cluster_wide(std::string_view error_class) {
     // Timeouts and transport failures, leadership moving, the cluster short
-    // of replicas: none of them is about the message itself.
+    // of replicas, the topic refused: none of them is about the message itself.
     static constexpr std::string_view kClusterWide[] = {
         "Kafka::MSG_TIMED_OUT",  // the worker gave up waiting (broker unreachable)
         "Kafka::_MSG_TIMED_OUT",
@@ -33,6 +33,15 @@ bool is_cluster_wide(std::string_view error_class) {
         "Kafka::NOT_ENOUGH_REPLICAS",
         "Kafka::NOT_ENOUGH_REPLICAS_AFTER_APPEND",
         "Kafka::BROKER_NOT_AVAILABLE",
+        // The cluster refuses the whole topic (librdkafka then fails every
+        // partition's messages): an ACL or topic to fix, not a message to
+        // park; the backlog drains within seconds of the fix.
+        "Kafka::TOPIC_AUTHORIZATION_FAILED",
+        "Kafka::CLUSTER_AUTHORIZATION_FAILED",
+        "Kafka::UNKNOWN_TOPIC_OR_PART",
+        "Kafka::_UNKNOWN_TOPIC",
+        "Kafka::_AUTHENTICATION",
+        "Kafka::SASL_AUTHENTICATION_FAILED",
     };
     return one_of(kClusterWide, error_class);
 }

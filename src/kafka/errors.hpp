@@ -1,5 +1,6 @@
-// Which delivery failures say "the cluster is unreachable" rather than
-// "this message cannot go": the first kind must not push each row's backoff
+// Which delivery failures say "the cluster is unreachable" (or refuses the
+// whole topic: authorization, unknown topic) rather than "this message
+// cannot go": the first kind must not push each row's backoff
 // up, or a long outage leaves the backlog waiting long after the brokers are
 // back. Pure C++ (no Postgres), unit-tested in test/unit/kafka_errors_test.cpp.
 #pragma once

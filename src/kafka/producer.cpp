@@ -84,6 +84,9 @@ Producer::Producer(const Config& config) {
     size_t timeout_size = sizeof timeout;
     if (rd_kafka_conf_get(conf, "message.timeout.ms", timeout, &timeout_size) == RD_KAFKA_CONF_OK)
         message_timeout_ms_ = std::atoi(timeout);
+    // 0 is librdkafka's "never time out": the worker then waits for
+    // acknowledgements as long as it takes (SIGTERM still bounds the wait).
+    if (message_timeout_ms_ <= 0) message_timeout_ms_ = kNoMessageTimeoutMs;
 
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* rk, const rd_kafka_message_t* msg, void* op) {

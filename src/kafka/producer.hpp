@@ -56,8 +56,10 @@ public:
     bool produce(Message& m, std::chrono::steady_clock::time_point give_up);
     // Serves delivery reports for up to timeout_ms.
     void poll(int timeout_ms);
-    // Effective message.timeout.ms.
+    // Effective message.timeout.ms; kNoMessageTimeoutMs for 0 ("never").
     int message_timeout_ms() const { return message_timeout_ms_; }
+    // About 12 days: "never", with room to add to it without overflow.
+    static constexpr int kNoMessageTimeoutMs = 1 << 30;
     // Gives up on every message not yet acknowledged: each gets a failed
     // report (served before this returns). librdkafka does not time out
     // messages while their broker is unreachable, so the worker enforces

@@ -174,6 +174,13 @@ uint64_t supersede_older(const std::string& topic, const std::vector<std::string
         {topic, util::text_array_literal(keys), util::int_array_literal(ids)}, {TEXTOID, TEXTARRAYOID, INT8ARRAYOID});
 }
 
+bool has_pending(const std::string& topic, int64_t first_id, int64_t last_id) {
+    return *pg::query_value("SELECT EXISTS (SELECT FROM dionysus.outbox o WHERE o.topic = $1 "
+                            "AND o.published_at IS NULL AND o.parked_at IS NULL "
+                            "AND o.id BETWEEN $2::pg_catalog.int8 AND $3::pg_catalog.int8)::pg_catalog.text",
+                            {topic, std::to_string(first_id), std::to_string(last_id)}) == "true";
+}
+
 std::vector<std::string> topics_with_failures() {
     std::vector<std::string> out;
     for (auto& r : pg::query("SELECT DISTINCT o.topic FROM dionysus.outbox o "

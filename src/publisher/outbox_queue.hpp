@@ -98,6 +98,9 @@ void mark_split(const std::string& topic, int64_t id, const std::string& why);
 uint64_t supersede_older(const std::string& topic, const std::vector<std::string>& keys,
                          const std::vector<int64_t>& ids);
 
+// Whether rows first_id..last_id of `topic` have unpublished, unparked rows.
+bool has_pending(const std::string& topic, int64_t first_id, int64_t last_id);
+
 // Topics that have failed or parked unpublished rows.
 std::vector<std::string> topics_with_failures();
 

@@ -7,6 +7,7 @@
 #include "catalog/declarations.hpp"
 #include "extension/guc.hpp"
 #include "publisher/fan_out.hpp"
+#include "publisher/fault_injection.hpp"
 #include "publisher/model_cache.hpp"
 #include "publisher/model_record.hpp"
 #include "publisher/sideloads.hpp"
@@ -16,7 +17,6 @@
 #include "wire/record_writer.hpp"
 
 #include <algorithm>
-#include <csignal>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -189,18 +189,6 @@ void emit_messages(const std::string& topic, const std::vector<OutboxRow>& rows,
     }
 }
 
-// Test-only fault injection point (dionysus.fault_injection =
-// 'crash_rendering=<message key>'): the worker dies as a segfaulting
-// serializer would, to test that such a row ends up parked.
-void crash_if_injected(const std::deque<kafka::Message>& out) {
-    constexpr std::string_view kCrashRendering = "crash_rendering=";
-    const std::string_view fault = dionysus_fault_injection ? dionysus_fault_injection : "";
-    if (fault.substr(0, kCrashRendering.size()) != kCrashRendering) return;
-    const std::string_view key = fault.substr(kCrashRendering.size());
-    for (const auto& m : out)
-        if (m.key == key) std::raise(SIGSEGV);
-}
-
 }  // namespace
 
 void render(const std::string& topic, const std::vector<OutboxRow>& rows, std::deque<kafka::Message>& out,
@@ -230,7 +218,7 @@ void render(const std::string& topic, const std::vector<OutboxRow>& rows, std::d
         render_model_events(*model, model_rows, rows.data(), rendered, skipped);
     }
     emit_messages(topic, rows, rendered, out);
-    crash_if_injected(out);
+    crash_if_injected(out, "crash_rendering=");
 }
 
 }  // namespace dionysus::publisher

@@ -16,6 +16,7 @@
 #include "kafka/producer.hpp"
 #include "kafka/properties.hpp"
 #include "publisher/fan_out.hpp"
+#include "publisher/fault_injection.hpp"
 #include "publisher/model_cache.hpp"
 #include "publisher/outbox_queue.hpp"
 #include "publisher/render.hpp"
@@ -31,6 +32,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 }
 
 #include <algorithm>
@@ -199,8 +201,10 @@ private:
 void Publisher::recover_from_crash() {
     // One file per database (the worker's working directory is the data directory).
     const std::string path = "dionysus/publisher_" + std::to_string(MyDatabaseId) + ".rendering";
+    // The postmaster's identity: its pid and start time (crash restarts keep both).
+    const std::string owner = std::to_string(PostmasterPid) + "-" + std::to_string(PgStartTime);
     try {
-        marker_ = std::make_unique<recovery::CrashMarker>(path);
+        marker_ = std::make_unique<recovery::CrashMarker>(path, owner);
         suspect_ = marker_->recover();
         marker_fd = marker_->fd();
     } catch (const std::exception& e) {
@@ -401,6 +405,11 @@ bool Publisher::drain_topics() {
         }
         reset_model_cache();
         if (park_crashing_row()) parked_pending_commit = true;
+        // Rendered and produced without dying (or parked, or discarded):
+        // forgotten. Not before: a suspect skipped while its key waited is
+        // still to be rendered, and its deaths still count.
+        else if (suspect_ && !has_pending(suspect_->topic, suspect_->first_id, suspect_->last_id))
+            suspect_.reset();
         if (!failures_loaded_) {
             for (auto& t : topics_with_failures()) topics_with_failures_.insert(std::move(t));
             failures_loaded_ = true;
@@ -486,9 +495,8 @@ bool Publisher::drain_topics() {
                     if (!reading.empty()) {
                         next = std::make_unique<Batch>();
                         next->topic = topic;
-                        mark_rendering(topic, reading);
+                        mark_rendering(topic, reading);  // until produced (mark_rendered below)
                         render(topic, reading, next->messages, next->skipped);
-                        mark_rendered();
                         for (const auto& r : reading)
                             if (!r.key) next->keyless.emplace(r.id, r.resource_class);
                         split_off_waiting_keys(*next, blocked[topic]);
@@ -497,8 +505,6 @@ bool Publisher::drain_topics() {
                     cursor[topic] = batch.last_read;
                     auto isolated = isolated_.find(topic);
                     if (isolated != isolated_.end() && cursor[topic] >= isolated->second) isolated_.erase(isolated);
-                    if (suspect_ && suspect_->topic == topic && cursor[topic] >= suspect_->last_id)
-                        suspect_.reset();  // rendered without dying
                     if (batch.more) active.push_back(topic);
                 });
             } catch (const std::exception& e) {
@@ -568,6 +574,8 @@ bool Publisher::drain_topics() {
             const auto give_up = std::min(batch.produced_at + std::chrono::milliseconds(producer_->message_timeout_ms()),
                                           sigterm_deadline);
             for (auto& m : batch.messages) producer_->produce(m, give_up);
+            crash_if_injected(batch.messages, "crash_producing=");
+            mark_rendered();
             producer_->poll(0);
             continue;
         }

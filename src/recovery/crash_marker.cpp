@@ -20,7 +20,9 @@ namespace {
 
 }  // namespace
 
-CrashMarker::CrashMarker(std::string path) : path_(std::move(path)) {
+CrashMarker::CrashMarker(std::string path, std::string owner) : path_(std::move(path)), owner_(std::move(owner)) {
+    if (owner_.empty() || owner_.find_first_of(" \n") != std::string::npos)
+        throw std::runtime_error("crash marker owner must be a non-empty word");
     const auto slash = path_.rfind('/');
     if (slash != std::string::npos && slash > 0) {
         const std::string dir = path_.substr(0, slash);
@@ -38,10 +40,12 @@ std::optional<Suspect> CrashMarker::recover() const {
     char buf[4096];
     const ssize_t n = pread(fd_, buf, sizeof buf - 1, 0);
     if (n <= 0) return std::nullopt;
-    // "<crashes> <first_id> <last_id> <topic>\n" (the topic last: it may hold spaces)
+    // "<owner> <crashes> <first_id> <last_id> <topic>\n" (the topic last: it may hold spaces)
     std::istringstream in(std::string(buf, static_cast<size_t>(n)));
     Suspect s;
-    if (!(in >> s.crashes >> s.first_id >> s.last_id) || in.get() != ' ') return std::nullopt;
+    std::string owner;
+    if (!(in >> owner >> s.crashes >> s.first_id >> s.last_id) || in.get() != ' ') return std::nullopt;
+    if (owner != owner_) return std::nullopt;
     if (!std::getline(in, s.topic) || s.topic.empty() || s.first_id > s.last_id || s.crashes < 0)
         return std::nullopt;
     s.crashes++;
@@ -49,7 +53,7 @@ std::optional<Suspect> CrashMarker::recover() const {
 }
 
 void CrashMarker::begin(const std::string& topic, int64_t first_id, int64_t last_id, int crashes) {
-    const std::string line = std::to_string(crashes) + " " + std::to_string(first_id) + " " +
+    const std::string line = owner_ + " " + std::to_string(crashes) + " " + std::to_string(first_id) + " " +
                              std::to_string(last_id) + " " + topic + "\n";
     // No fsync: the file must survive the death of the process, not of the machine.
     if (pwrite(fd_, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size()) ||

@@ -1,5 +1,5 @@
-// The batch the publisher is rendering, kept in a file: a worker that dies
-// while rendering (a segfault in a serializer, the OOM killer) leaves it
+// The batch the publisher is rendering or producing, kept in a file: a
+// worker that dies meanwhile (a segfault in a serializer, the OOM killer) leaves it
 // behind, and its successor knows which rows to suspect. Shared memory is
 // no place for it: Postgres reinitialises shared memory after a crash.
 // Pure C++ (file I/O only).
@@ -24,14 +24,19 @@ struct Suspect {
 class CrashMarker {
 public:
     // Creates the file (and its directory) when missing; throws
-    // std::runtime_error when it cannot.
-    explicit CrashMarker(std::string path);
+    // std::runtime_error when it cannot. `owner` names the postmaster (no
+    // spaces): a crash restart keeps the postmaster, so its workers read
+    // what their predecessors left; a file written under another postmaster
+    // (copied by pg_basebackup, left on a standby promoted since, or before
+    // the server was stopped) names no suspect.
+    CrashMarker(std::string path, std::string owner);
     ~CrashMarker();
     CrashMarker(const CrashMarker&) = delete;
     CrashMarker& operator=(const CrashMarker&) = delete;
 
     // What the previous process left: the rows it was rendering when it
-    // died, or nullopt after a clean run (or an unreadable file).
+    // died, or nullopt after a clean run (or an unreadable file, or one of
+    // another postmaster).
     std::optional<Suspect> recover() const;
     // Before rendering rows first_id..last_id; `crashes` are the deaths
     // already counted on them. Throws std::runtime_error on a write failure.
@@ -44,6 +49,7 @@ public:
 
 private:
     std::string path_;
+    std::string owner_;
     int fd_ = -1;
 };
 

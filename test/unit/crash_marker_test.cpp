@@ -29,19 +29,19 @@ protected:
 };
 
 TEST_F(CrashMarkerTest, NothingToRecoverAfterACleanRun) {
-    CrashMarker marker(path_);  // creates the directory and the file
+    CrashMarker marker(path_, "pm1");  // creates the directory and the file
     EXPECT_FALSE(marker.recover());
     marker.begin("app_bookings", 10, 19, 0);
     marker.end();
-    EXPECT_FALSE(CrashMarker(path_).recover());
+    EXPECT_FALSE(CrashMarker(path_, "pm1").recover());
 }
 
 TEST_F(CrashMarkerTest, ADeathWhileRenderingLeavesTheRowsAndCountsIt) {
     {
-        CrashMarker marker(path_);
+        CrashMarker marker(path_, "pm1");
         marker.begin("app bookings", 10, 19, 0);  // the process dies here
     }
-    auto suspect = CrashMarker(path_).recover();
+    auto suspect = CrashMarker(path_, "pm1").recover();
     ASSERT_TRUE(suspect);
     EXPECT_EQ(suspect->topic, "app bookings");
     EXPECT_EQ(suspect->first_id, 10);
@@ -55,17 +55,17 @@ TEST_F(CrashMarkerTest, ADeathWhileRenderingLeavesTheRowsAndCountsIt) {
 
 TEST_F(CrashMarkerTest, ASecondDeathOnTheSameRowCountsTwo) {
     {
-        CrashMarker marker(path_);
+        CrashMarker marker(path_, "pm1");
         marker.begin("t", 7, 7, 1);  // one death already counted
     }
-    auto suspect = CrashMarker(path_).recover();
+    auto suspect = CrashMarker(path_, "pm1").recover();
     ASSERT_TRUE(suspect);
     EXPECT_TRUE(suspect->single_row());
     EXPECT_EQ(suspect->crashes, 2);
 }
 
 TEST_F(CrashMarkerTest, AShorterLineReplacesALongerOne) {
-    CrashMarker marker(path_);
+    CrashMarker marker(path_, "pm1");
     marker.begin("a_very_long_topic_name", 1000000, 2000000, 3);
     marker.begin("t", 1, 2, 0);
     auto suspect = marker.recover();
@@ -76,15 +76,29 @@ TEST_F(CrashMarkerTest, AShorterLineReplacesALongerOne) {
 }
 
 TEST_F(CrashMarkerTest, AnUnreadableFileIsNoSuspect) {
-    CrashMarker marker(path_);
+    CrashMarker marker(path_, "pm1");
     std::ofstream(path_) << "garbage\n";
     EXPECT_FALSE(marker.recover());
-    std::ofstream(path_) << "1 9 3 t\n";  // first > last
+    std::ofstream(path_) << "pm1 1 9 3 t\n";  // first > last
     EXPECT_FALSE(marker.recover());
 }
 
 TEST_F(CrashMarkerTest, AnUnwritablePlaceIsAnError) {
-    EXPECT_THROW(CrashMarker("/proc/no/such/dir/file"), std::runtime_error);
+    EXPECT_THROW(CrashMarker("/proc/no/such/dir/file", "pm1"), std::runtime_error);
+    EXPECT_THROW(CrashMarker(path_, "two words"), std::runtime_error);
+}
+
+TEST_F(CrashMarkerTest, AFileOfAnotherPostmasterIsNoSuspect) {
+    {
+        CrashMarker marker(path_, "pm1");
+        marker.begin("t", 7, 7, 2);  // the process dies here
+    }
+    // copied by pg_basebackup, or left before a restart or a promotion
+    EXPECT_FALSE(CrashMarker(path_, "pm2").recover());
+    // the same postmaster after a crash restart
+    auto suspect = CrashMarker(path_, "pm1").recover();
+    ASSERT_TRUE(suspect);
+    EXPECT_EQ(suspect->crashes, 3);
 }
 
 }  // namespace
