@@ -107,17 +107,20 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
     if (!partition_key && key_kind != catalog::PartitionKeyKind::None) {
         // Same partition as the model's events, or compaction keeps them.
         const bool column = key_kind == catalog::PartitionKeyKind::Column;
+        // No cast of the key's or the partition key's type: a cast is its
+        // type owner's code (CREATE CAST), and would run as our caller. The
+        // id is parsed by the type's input function (a typed parameter), the
+        // partition key printed by its output function.
+        const Oid key_type = static_cast<Oid>(std::stoul(*m[kPrimaryKeyType]));
         const std::string sql = *pg::query_value(
-            "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I ' OPERATOR(pg_catalog.||) $6 "
-            "OPERATOR(pg_catalog.||) ' $1::pg_catalog.text::%s', "
-            "CASE WHEN $5::pg_catalog.bool THEN pg_catalog.format('(t.%I)::pg_catalog.text', $1) "
-            "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, "
-            "$4::pg_catalog.oid::pg_catalog.regtype)",
+            "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I ' OPERATOR(pg_catalog.||) $4 "
+            "OPERATOR(pg_catalog.||) ' $1', "
+            "CASE WHEN $5::pg_catalog.bool THEN pg_catalog.format('t.%I', $1) "
+            "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3)",
             {column ? *m[kKey] : catalog::function_call_name(*m[kKey]), std::to_string(relid), *m[kPrimaryKey],
-             *m[kPrimaryKeyType], std::string(column ? "true" : "false"),
-             catalog::equality_operator(static_cast<Oid>(std::stoul(*m[kPrimaryKeyType])))});
+             catalog::equality_operator(key_type), std::string(column ? "true" : "false")});
         // a partition-key function is user code: it runs as its owner, as in the publisher
-        auto read = [&] { return pg::query(sql, {id}); };
+        auto read = [&] { return pg::query_cached(sql, {id}, {key_type}); };
         auto rows = column ? read() : pg::as_user(catalog::function_owner(*m[kKey]), read);
         if (rows.empty())
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE,

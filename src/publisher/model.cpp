@@ -27,7 +27,7 @@ void call_as_owner(Model& m, const std::string& regprocedure) {
 }
 
 // SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[])
-// (ids_only: SELECT t.<primary key>::text, run as the worker).
+// (ids_only: SELECT t.<primary key>, run as the worker).
 // The type is in the text because plans are cached by text: after ALTER
 // COLUMN … TYPE the statement (and its parameter type) must be new.
 // No ORDER BY: it would tempt the planner into a primary-key index scan of
@@ -35,8 +35,10 @@ void call_as_owner(Model& m, const std::string& regprocedure) {
 Fetch fetch_sql(const Model& m, const std::string& column, bool ids_only = false) {
     std::string select_list = "t.*";
     for (const auto& e : m.extra_columns) select_list += ", " + e;
-    if (ids_only)
-        select_list = *pg::query_value("SELECT pg_catalog.format('t.%I::pg_catalog.text', $1)", {m.primary_key});
+    // The bare column: its text comes from the type's output function, as
+    // for every fetch (a cast to text could be a table owner's CREATE CAST,
+    // run as the worker, and print differently from the key).
+    if (ids_only) select_list = *pg::query_value("SELECT pg_catalog.format('t.%I', $1)", {m.primary_key});
     // The parameter has the column's base type (a domain's CHECK is its
     // owner's code: it must not run on the worker's parameters), compared
     // with the type's own equality operator named with its schema: the query

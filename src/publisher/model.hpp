@@ -87,7 +87,7 @@ struct Model {
     bool after_soft_delete = false;  // publish_updates_after_soft_delete
     // Fan-out of dependency events: model rows by a foreign-key column.
     std::map<std::string, Fetch> fetch_by_column;
-    // The same rows' primary keys only (as text), fetched as the worker
+    // The same rows' primary keys only, fetched as the worker
     // (no user function runs): the targets a failed fan-out is split into.
     std::map<std::string, Fetch> ids_by_column;
 

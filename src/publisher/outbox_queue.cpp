@@ -137,13 +137,11 @@ std::vector<int64_t> split_fan_out(const std::string& topic, int64_t id, const s
     auto rows = pg::query(
         "INSERT INTO dionysus.outbox (resource_class, resource_id, event_name, topic, resource_column, attempts, "
         "created_at, updated_at) "
-        "SELECT s.resource_class, s.target, s.event_name, s.topic, s.primary_key, s.attempts, s.created_at, "
-        "pg_catalog.now() FROM (SELECT o.resource_class, t.target, o.event_name, o.topic, m.primary_key, o.attempts, "
-        "  o.created_at, t.n FROM dionysus.outbox o "
-        "  JOIN dionysus.models m ON m.topic = o.topic AND m.model_name = o.resource_class "
-        "  CROSS JOIN LATERAL pg_catalog.unnest($3::pg_catalog.text[]) WITH ORDINALITY t(target, n) "
-        "  WHERE o.topic = $1 AND o.id = $2::pg_catalog.int8 AND o.published_at IS NULL "
-        "  ORDER BY t.n) s "
+        "SELECT o.resource_class, t.target, o.event_name, o.topic, m.primary_key, o.attempts, o.created_at, "
+        "pg_catalog.now() FROM dionysus.outbox o "
+        "JOIN dionysus.models m ON m.topic = o.topic AND m.model_name = o.resource_class "
+        "CROSS JOIN LATERAL pg_catalog.unnest($3::pg_catalog.text[]) t(target) "
+        "WHERE o.topic = $1 AND o.id = $2::pg_catalog.int8 AND o.published_at IS NULL "
         "RETURNING id::pg_catalog.text",
         {topic, std::to_string(id), util::text_array_literal(target_ids)});
     for (auto& r : rows) out.push_back(std::stoll(*r[0]));

@@ -82,6 +82,8 @@ struct Batch {
     std::vector<int64_t> skipped;
     // Its has_one dependency changes (keys known only once rendered): outbox id -> model name.
     std::map<int64_t, std::string> keyless;
+    // Their messages for keys that wait, taken out of the batch: outbox id -> target ids.
+    std::map<int64_t, std::vector<std::string>> held_back;
     bool done() const {
         for (const auto& m : messages)
             if (m.status == kafka::Message::Status::Pending) return false;
@@ -123,13 +125,14 @@ std::string split_note(const std::string& cause, const std::vector<int64_t>& row
 
 // A has_one dependency change has no key of its own: a message it renders
 // for a key that waits must not overtake that key's waiting row. Such
-// messages leave the batch and become outbox rows of their own, keyed, that
-// queue behind the waiting row (split_fan_out); the row's other messages
-// go out now. A row left without messages is done once its batch is.
-void split_off_waiting_keys(Batch& batch, const std::set<std::string>& blocked) {
+// messages leave the batch (Batch::held_back) and become outbox rows of
+// their own, keyed, queued behind the waiting row, when the batch is
+// recorded (record: in the transaction that records their row's outcome);
+// the row's other messages go out now. A row left without messages is done
+// once its batch is.
+void hold_back_waiting_keys(Batch& batch, const std::set<std::string>& blocked) {
     if (blocked.empty() || batch.keyless.empty()) return;
-    std::map<int64_t, std::vector<std::string>> split;  // outbox id -> target ids
-    std::set<int64_t> kept;                              // keyless rows that still send a message
+    std::set<int64_t> kept;  // keyless rows that still send a message
     for (const auto& m : batch.messages) {
         auto keyless = batch.keyless.find(m.outbox_id);
         if (keyless == batch.keyless.end()) continue;
@@ -137,20 +140,18 @@ void split_off_waiting_keys(Batch& batch, const std::set<std::string>& blocked) 
             kept.insert(m.outbox_id);
             continue;
         }
-        auto& targets = split[m.outbox_id];
+        auto& targets = batch.held_back[m.outbox_id];
         std::string id = target_id_of(m, keyless->second);
         if (std::find(targets.begin(), targets.end(), id) == targets.end()) targets.push_back(std::move(id));
     }
-    if (split.empty()) return;
+    if (batch.held_back.empty()) return;
     batch.messages.erase(std::remove_if(batch.messages.begin(), batch.messages.end(),
                                         [&](const kafka::Message& m) {
-                                            return split.count(m.outbox_id) && blocked.count(m.key);
+                                            return batch.held_back.count(m.outbox_id) && blocked.count(m.key);
                                         }),
                          batch.messages.end());
-    for (const auto& [id, targets] : split) {
-        split_fan_out(batch.topic, id, targets);
+    for (const auto& [id, targets] : batch.held_back)
         if (!kept.count(id)) batch.skipped.push_back(id);
-    }
 }
 
 class Publisher {
@@ -295,37 +296,33 @@ void Publisher::flush_logs() {
 Publisher::Outcome Publisher::record(const Batch& batch) {
     // An outbox row is published when every message it produced was
     // acknowledged; a row whose outcome is unknown stays pending (sent again).
+    using Error = std::pair<std::string, std::string>;  // error class, message
     Outcome outcome;
-    std::map<int64_t, const kafka::Message*> failed_by_id;
-    std::set<int64_t> pending;
+    std::map<int64_t, const kafka::Message*> failed_by_id;  // its first failed message
+    std::set<int64_t> pending, failed_cluster_wide;
     for (const auto& m : batch.messages) {
-        if (m.status == kafka::Message::Status::Failed) failed_by_id.emplace(m.outbox_id, &m);
+        if (m.status == kafka::Message::Status::Failed) {
+            failed_by_id.emplace(m.outbox_id, &m);
+            if (kafka::is_cluster_wide(m.error_class)) failed_cluster_wide.insert(m.outbox_id);
+            outcome.failed_keys.push_back(m.key);
+        }
         if (m.status == kafka::Message::Status::Pending) pending.insert(m.outbox_id);
     }
     // A has_one dependency change whose messages failed for some keys (not
     // because the cluster was unreachable) is split: those keys get rows of
     // their own that carry the failure (split_fan_out); the row is done.
     std::set<int64_t> split;
-    for (const auto& [id, model_name] : batch.keyless) {
-        if (!failed_by_id.count(id) || pending.count(id)) continue;
-        bool cluster_wide = false;
-        for (const auto& m : batch.messages)
-            if (m.outbox_id == id && m.status == kafka::Message::Status::Failed && kafka::is_cluster_wide(m.error_class))
-                cluster_wide = true;
-        if (!cluster_wide) split.insert(id);
-    }
-    using Error = std::pair<std::string, std::string>;
+    for (const auto& [id, model_name] : batch.keyless)
+        if (failed_by_id.count(id) && !pending.count(id) && !failed_cluster_wide.count(id)) split.insert(id);
     std::vector<int64_t> published(batch.skipped);
     std::map<Error, std::vector<int64_t>> failures;
-    std::map<int64_t, std::map<Error, std::vector<std::string>>> split_targets;  // outbox id -> error -> target ids
+    std::map<int64_t, std::map<std::string, Error>> split_failed;  // outbox id -> target id -> its error
     int64_t last = -1;
     for (const auto& m : batch.messages) {
-        if (failed_by_id.count(m.outbox_id)) outcome.failed_keys.push_back(m.key);
         if (split.count(m.outbox_id)) {
-            if (m.status != kafka::Message::Status::Failed) continue;
-            auto& targets = split_targets[m.outbox_id][{m.error_class, m.error_message}];
-            std::string target = target_id_of(m, batch.keyless.at(m.outbox_id));
-            if (std::find(targets.begin(), targets.end(), target) == targets.end()) targets.push_back(std::move(target));
+            if (m.status == kafka::Message::Status::Failed)  // (its _genesis copy may fail too: one row per target)
+                split_failed[m.outbox_id].emplace(target_id_of(m, batch.keyless.at(m.outbox_id)),
+                                                  Error{m.error_class, m.error_message});
             continue;
         }
         if (m.outbox_id == last) continue;
@@ -335,6 +332,12 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
         if (f == failed_by_id.end()) published.push_back(m.outbox_id);
         else failures[{f->second->error_class, f->second->error_message}].push_back(m.outbox_id);
     }
+    // Messages held back for waiting keys (hold_back_waiting_keys) become
+    // rows of their own now, with their row's outcome: unless that row is
+    // sent again whole (its outcome unknown, or the cluster unreachable).
+    const std::set<int64_t> done(published.begin(), published.end());
+    for (const auto& [id, targets] : batch.held_back)
+        if (done.count(id) || split.count(id)) split_fan_out(batch.topic, id, targets);
     mark_published(batch.topic, published);
     if (!failures.empty() || !split.empty()) topics_with_failures_.insert(batch.topic);
     auto record_failure = [&](const Error& error, const std::vector<int64_t>& ids) {
@@ -353,12 +356,18 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
         if (outcome.first_error.empty()) outcome.first_error = error.first + ": " + error.second;
     };
     for (const auto& [error, ids] : failures) record_failure(error, ids);
-    for (const auto& [id, by_error] : split_targets) {
+    for (const auto& [id, by_target] : split_failed) {
+        std::map<Error, std::vector<std::string>> by_error;
+        for (const auto& [target, error] : by_target) by_error[error].push_back(target);
         std::vector<int64_t> rows;
         for (const auto& [error, targets] : by_error) {
             const std::vector<int64_t> fresh = split_fan_out(batch.topic, id, targets);
             record_failure(error, fresh);
             rows.insert(rows.end(), fresh.begin(), fresh.end());
+        }
+        if (rows.empty()) {  // no longer published: the failure stays on the row (rendering will skip it)
+            record_failure(by_error.begin()->first, {id});
+            continue;
         }
         mark_split(batch.topic, id, split_note(by_error.begin()->first.first, rows));
     }
@@ -499,7 +508,7 @@ bool Publisher::drain_topics() {
                         render(topic, reading, next->messages, next->skipped);
                         for (const auto& r : reading)
                             if (!r.key) next->keyless.emplace(r.id, r.resource_class);
-                        split_off_waiting_keys(*next, blocked[topic]);
+                        hold_back_waiting_keys(*next, blocked[topic]);
                     }
                     read_on = !next && batch.more && batch.last_read > cursor[topic];
                     cursor[topic] = batch.last_read;
@@ -534,8 +543,9 @@ bool Publisher::drain_topics() {
                     in_transaction([&] { record_finished(); });
                     // A row whose key is known waits alone. One whose keys are
                     // known only once rendered (a has_one dependency change)
-                    // is split into a row per target, each then rendered
-                    // alone, so that only the failing target's key waits;
+                    // is split into a row per target (read again, row by row
+                    // once a batch of them fails), so only the failing
+                    // target's key waits;
                     // when even its targets cannot be read, it takes a new id
                     // and ends the topic's batches until its retry (read_batch).
                     const bool split = !row.key && split_failed_render(topic, row, message);
