@@ -101,6 +101,8 @@ constexpr auto kMaxCycle = std::chrono::seconds(1);
 constexpr int kClusterWideRetrySeconds = 1;
 // How long a wake-up waits for further commits before reading.
 constexpr long kCoalesceMicros = 1000;
+// Retry interval of a drain cycle that failed as a whole (e.g. a bad setting).
+constexpr long kErrorRetryMillis = 1000;
 // Deaths of the worker while rendering one row before that row is parked:
 // the first death on a batch has it read again one row at a time, further
 // deaths single out the row.
@@ -161,7 +163,15 @@ public:
 private:
     bool drain_cycle();
     bool drain_topics();
-    void wait_for_work();
+    void wait_for_work(long min_millis);
+    void report_error(const std::string& error);
+    // The last error of a drain cycle, for report_error (cleared by a good cycle).
+    struct ErrorLog {
+        std::string last;
+        std::chrono::steady_clock::time_point logged_at;
+        int repeated = 0;
+        void clear() { last.clear(), repeated = 0; }
+    } errors_;
     // What became of a finished batch, recorded in the current transaction.
     struct Outcome {
         uint64 failed = 0;        // outbox rows
@@ -611,10 +621,31 @@ bool Publisher::drain_topics() {
     return time_up && !*stop;
 }
 
-// Sleeps until a commit wakes us or poll_interval passes.
-void Publisher::wait_for_work() {
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(dionysus_poll_interval_ms);
+// Logs a drain cycle's error: once, then at most once a minute while the
+// same error repeats (with how often it did), so a persistent one does not
+// flood the server log.
+void Publisher::report_error(const std::string& error) {
+    publisher_report("error", error);
+    const auto now = std::chrono::steady_clock::now();
+    if (error == errors_.last && now - errors_.logged_at < std::chrono::seconds(60)) {
+        errors_.repeated++;
+        return;
+    }
+    std::string line = error;
+    if (error == errors_.last && errors_.repeated > 0)
+        line += " (repeated " + std::to_string(errors_.repeated) + " times since last logged)";
+    log_message(WARNING, line);
+    errors_.last = error;
+    errors_.logged_at = now;
+    errors_.repeated = 0;
+}
+
+// Sleeps until a commit wakes us or poll_interval passes; for at least
+// `min_millis` whatever the commits (after an error).
+void Publisher::wait_for_work(long min_millis) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::milliseconds(std::max<long>(dionysus_poll_interval_ms, min_millis));
+    const auto earliest = start + std::chrono::milliseconds(min_millis);
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                         deadline - std::chrono::steady_clock::now()).count();
@@ -625,6 +656,7 @@ void Publisher::wait_for_work() {
         });
         pg::guard([] { ResetLatch(MyLatch); });
         if (*stop || ConfigReloadPending || !(rc & WL_LATCH_SET)) return;
+        if (std::chrono::steady_clock::now() < earliest) continue;
         // With a publishing delay a fresh commit has nothing to publish yet:
         // keep sleeping for the poll interval.
         if (dionysus_publishing_delay_ms > 0) continue;
@@ -663,27 +695,30 @@ void Publisher::run() {
                 pg::guard([] { proc_exit(1); });
             }
         }
-        bool more = false;
+        bool more = false, failed = false;
         if (pg::guard([] { return RecoveryInProgress(); })) {
             publisher_report("standby");
         } else {
             try {
                 more = drain_cycle();
+                errors_.clear();
             } catch (const pg::Error& e) {
-                publisher_report("error", e.what());
-                log_message(WARNING, e.what());
+                failed = true;
+                report_error(e.what());
                 formats_set_ = false;
                 pg::forget_cached_plans();  // e.g. the extension was dropped and recreated
                 forget_model_cache();
             } catch (const std::exception& e) {
-                publisher_report("error", e.what());
-                log_message(WARNING, e.what());
+                failed = true;
+                report_error(e.what());
                 producer_.reset();
             }
         }
         if (more) continue;
         pg::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
-        surviving_cancel([this] { wait_for_work(); });
+        // An error that persists (a bad setting, the extension broken) is
+        // retried once a second, not at every commit.
+        surviving_cancel([this, failed] { wait_for_work(failed ? kErrorRetryMillis : 0); });
     }
     publisher_report("stopping");
     producer_.reset();  // drain_cycle served (or abandoned) every in-flight delivery

@@ -344,3 +344,22 @@ def test_failing_published_mark_resends_and_loses_nothing(cluster, db):
     assert cluster.wait_worker() == pid
     msgs = consume(cluster.bootstrap, topic, 10, timeout=20, idle=1.0)
     assert {m.key for m in msgs} == {f"Item:{i}".encode() for i in range(1, 11)}
+
+
+def test_a_persistent_worker_error_is_logged_once_and_retried_each_second(cluster, db):
+    """A setting that breaks every drain cycle (librdkafka refuses an unknown
+    property) is logged once, not at every cycle or commit, and retried
+    about once a second: the fix is picked up at once."""
+    sql(db, "CREATE TABLE badconf_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
+    topic = declare(db, "it_badconf", "badconf_items")
+    start = len(cluster.log_text())
+    with worker_settings(db, kafka_properties="no.such.property=1"):
+        # commits keep waking the worker meanwhile
+        for i in range(40):
+            sql(db, "INSERT INTO badconf_items VALUES (%s, 1, 0)", (i,))
+            time.sleep(0.1)
+        assert pending_count(db, topic) == 40
+        log = cluster.log_text()[start:]
+        errors = [line for line in log.splitlines() if "no.such.property" in line and "WARNING" in line]
+        assert len(errors) == 1, errors
+    wait_drained(db, timeout=10, topic=topic)
