@@ -8,8 +8,14 @@ void append_model_record(std::string& out, const Model& model, const pg::RowSet:
                          const std::vector<Attribute>& many_links, const std::vector<Sideload>& sideloads) {
     if (model.custom_function) {
         const auto result = row[*model.custom_function];  // f(t)::text, used as it is
-        if (result) json::append_value(out, json::Kind::Json, *result);
-        else out += "null";
+        // an object's text starts with '{' (consumers expect a record)
+        const size_t start = result ? result->find_first_not_of(" \t\r\n") : std::string_view::npos;
+        if (start == std::string_view::npos || (*result)[start] != '{')
+            throw InvalidRecord("the serializer function of " + model.model_name + " returned " +
+                                (result ? "\"" + std::string(result->substr(0, 40)) + "\"" : std::string("NULL")) +
+                                " for id " + std::string(row[model.pk_index].value_or("NULL")) +
+                                ": a record must be a JSON object");
+        json::append_value(out, json::Kind::Json, *result);
         return;
     }
     auto attribute = [&row, &model](std::string_view name, size_t c) {

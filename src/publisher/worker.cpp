@@ -18,6 +18,7 @@
 #include "publisher/fan_out.hpp"
 #include "publisher/fault_injection.hpp"
 #include "publisher/model_cache.hpp"
+#include "publisher/model_record.hpp"
 #include "publisher/outbox_queue.hpp"
 #include "publisher/render.hpp"
 #include "publisher/session.hpp"
@@ -249,7 +250,7 @@ bool Publisher::split_failed_render(const std::string& topic, const OutboxRow& r
             const auto& model = cached_model(topic, row.resource_class);
             const std::vector<int64_t> rows =
                 model ? split_fan_out(topic, row.id, fan_out_target_ids(*model, row)) : std::vector<int64_t>{};
-            mark_split(topic, row.id, split_note("Dionysus::SerializationError: " + error, rows));
+            mark_split(topic, row.id, split_note(error, rows));
         });
         return true;
     } catch (const std::exception& e) {
@@ -541,6 +542,10 @@ bool Publisher::drain_topics() {
                 first_error.clear();
                 unreachable.clear();
                 const std::string message = e.what();
+                // a record no retry fixes: parked at once
+                const bool invalid_record = dynamic_cast<const InvalidRecord*>(&e) != nullptr;
+                const std::string error_class =
+                    invalid_record ? "Dionysus::InvalidRecord" : "Dionysus::SerializationError";
                 if (reading.empty()) {
                     // Reading failed, not rendering (e.g. lock_timeout): the
                     // topic waits for the next cycle.
@@ -558,11 +563,11 @@ bool Publisher::drain_topics() {
                     // target's key waits;
                     // when even its targets cannot be read, it takes a new id
                     // and ends the topic's batches until its retry (read_batch).
-                    const bool split = !row.key && split_failed_render(topic, row, message);
+                    const bool split = !row.key && split_failed_render(topic, row, error_class + ": " + message);
                     if (!split)
                         in_transaction([&] {
-                            mark_failed(topic, {row.id}, "Dionysus::SerializationError", message,
-                                        Backoff{dionysus_max_retry_interval_s, dionysus_max_attempts});
+                            mark_failed(topic, {row.id}, error_class, message,
+                                        Backoff{dionysus_max_retry_interval_s, invalid_record ? 1 : dionysus_max_attempts});
                         });
                     isolated_.erase(topic);
                     topics_with_failures_.insert(topic);
@@ -570,7 +575,7 @@ bool Publisher::drain_topics() {
                     cursor[topic] = row.id;
                     active.push_back(topic);
                     if (!split) failed++;
-                    if (!split && first_error.empty()) first_error = "Dionysus::SerializationError: " + message;
+                    if (!split && first_error.empty()) first_error = error_class + ": " + message;
                 } else {
                     in_transaction([&] { record_finished(); });
                     isolated_[topic] = reading.back().id;

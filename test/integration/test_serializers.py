@@ -1,7 +1,7 @@
 """dionysus.serializer shapes the records the worker publishes (exact bytes)."""
 import datetime
 
-from conftest import sql, scalar, wait_drained, consume, worker_settings
+from conftest import sql, scalar, wait_drained, wait_until, consume, worker_settings
 
 
 def test_declared_serializer_and_custom_function(cluster, db):
@@ -180,6 +180,36 @@ def test_poison_row_is_parked_and_lets_its_topic_flow(cluster, db):
             assert sorted(m.key for m in msgs) == [b"Note:1", b"Note:2", b"Note:3"]
         finally:
             sql(db, "SELECT dionysus.drop_topic('it_poison_notes', discard_pending => true)")
+
+
+def test_a_serializer_returning_no_record_is_parked_at_once(cluster, db):
+    """A custom serializer must return a JSON object (consumers read a
+    record): NULL or another JSON value parks the row at its first failure
+    (retrying the same row cannot fix it), found alone; the other rows flow."""
+    sql(db, "CREATE TABLE norecord_notes (id bigint PRIMARY KEY, body text)")
+    sql(db, """CREATE FUNCTION norecord_json(n norecord_notes) RETURNS jsonb LANGUAGE sql AS $$
+               SELECT CASE n.body WHEN 'null' THEN NULL WHEN 'number' THEN '42'::jsonb
+                                  WHEN 'array' THEN '[1]'::jsonb ELSE jsonb_build_object('id', n.id) END $$""")
+    sql(db, "SELECT dionysus.declare_topic('it_norecord', 'notes')")
+    sql(db, "SELECT dionysus.publish('it_norecord_notes', 'norecord_notes', model_name => 'Note')")
+    sql(db, "SELECT dionysus.serializer('norecord_notes', function => 'norecord_json(norecord_notes)')")
+    try:
+        sql(db, "INSERT INTO norecord_notes VALUES (1, 'fine'), (2, 'null'), (3, 'number'), (4, 'array'), (5, 'fine')")
+        wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.outbox WHERE topic = 'it_norecord_notes' "
+                                      "AND published_at IS NULL AND parked_at IS NULL") == 0,
+                   10, "every row published or parked")
+        assert sql(db, "SELECT resource_id, attempts, error_class, error_message FROM dionysus.parked "
+                       "WHERE topic = 'it_norecord_notes' ORDER BY resource_id") == [
+            ("2", 1, "Dionysus::InvalidRecord",
+             "the serializer function of Note returned NULL for id 2: a record must be a JSON object"),
+            ("3", 1, "Dionysus::InvalidRecord",
+             'the serializer function of Note returned "42" for id 3: a record must be a JSON object'),
+            ("4", 1, "Dionysus::InvalidRecord",
+             'the serializer function of Note returned "[1]" for id 4: a record must be a JSON object')]
+        msgs = consume(cluster.bootstrap, "it_norecord_notes", 2, timeout=20, idle=1.0)
+        assert sorted(m.key for m in msgs) == [b"Note:1", b"Note:5"]
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_norecord_notes', discard_pending => true)")
 
 
 def test_user_code_cannot_change_the_worker_session(cluster, db):
