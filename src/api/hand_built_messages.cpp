@@ -89,14 +89,10 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
 
     pg::SpiConnection spi;
     catalog::require_topic(topic);
-    enum { kModelName, kKeyKind, kKey, kPrimaryKey, kPrimaryKeyType };
+    enum { kModelName, kKeyKind, kKey, kPrimaryKey };
     auto model = pg::query(
-        // the key's base type: a domain's CHECK (its owner's code) does not run on our parameter
-        "SELECT m.model_name, COALESCE(m.partition_key_kind::text, ''), m.partition_key, m.primary_key::text, "
-        "(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END)::pg_catalog.text "
-        "FROM dionysus.models m JOIN pg_catalog.pg_attribute a ON a.attrelid = m.model AND a.attname = m.primary_key "
-        "JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
-        "WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
+        "SELECT m.model_name, COALESCE(m.partition_key_kind::text, ''), m.partition_key, m.primary_key::text "
+        "FROM dionysus.models m WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
         {topic, std::to_string(relid)});
     if (model.empty())
         throw Error(ERRCODE_UNDEFINED_OBJECT,
@@ -106,22 +102,25 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
     const auto key_kind = catalog::partition_key_kind(*m[kKeyKind]);
     if (!partition_key && key_kind != catalog::PartitionKeyKind::None) {
         // Same partition as the model's events, or compaction keeps them.
+        // Read as the table's owner, as the publisher reads it (a query of
+        // the table runs its owner's code), with no cast of the key's or
+        // the partition key's type (a cast is its type owner's code): the
+        // id is a typed parameter of the key's base type (no domain CHECK
+        // runs), the key column relabeled to it, the partition key printed
+        // by its output function.
         const bool column = key_kind == catalog::PartitionKeyKind::Column;
-        // No cast of the key's or the partition key's type: a cast is its
-        // type owner's code (CREATE CAST), and would run as our caller. The
-        // id is parsed by the type's input function (a typed parameter), the
-        // partition key printed by its output function.
-        const Oid key_type = static_cast<Oid>(std::stoul(*m[kPrimaryKeyType]));
+        const auto type = catalog::column_base_type(relid, *m[kPrimaryKey]);
         const std::string sql = *pg::query_value(
-            "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I ' OPERATOR(pg_catalog.||) $4 "
-            "OPERATOR(pg_catalog.||) ' $1', "
+            "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I%s %s $1', "
             "CASE WHEN $5::pg_catalog.bool THEN pg_catalog.format('t.%I', $1) "
-            "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3)",
+            "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, "
+            "CASE WHEN $7::pg_catalog.bool THEN pg_catalog.format('::%s', $6::pg_catalog.oid::pg_catalog.regtype) "
+            "ELSE '' END, $4)",
             {column ? *m[kKey] : catalog::function_call_name(*m[kKey]), std::to_string(relid), *m[kPrimaryKey],
-             catalog::equality_operator(key_type), std::string(column ? "true" : "false")});
-        // a partition-key function is user code: it runs as its owner, as in the publisher
-        auto read = [&] { return pg::query_cached(sql, {id}, {key_type}); };
-        auto rows = column ? read() : pg::as_user(catalog::function_owner(*m[kKey]), read);
+             catalog::equality_operator(type.base), std::string(column ? "true" : "false"), std::to_string(type.base),
+             std::string(type.column_type != type.base ? "true" : "false")});
+        // a partition-key function is owned by the table's owner (publish checks it)
+        auto rows = pg::as_user(catalog::relation_owner(relid), [&] { return pg::query_cached(sql, {id}, {type.base}); });
         if (rows.empty())
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                         model_name + " " + id + " no longer exists: pass its partition_key",

@@ -53,7 +53,11 @@ std::pair<PartitionKeyKind, std::string> resolve_partition_key(Oid relid, const 
                           "AND p.proargtypes[0] = c.reltype AND p.prorettype = 'pg_catalog.text'::pg_catalog.regtype",
                           {named, oid_text(relid)})
                     : Value();
-    if (fn) return {PartitionKeyKind::Function, catalog::qualified_function(static_cast<Oid>(std::stoul(*fn)))};
+    if (fn) {
+        const Oid function = static_cast<Oid>(std::stoul(*fn));
+        catalog::require_owned_by_table_owner(function, relid, table, "partition key function");
+        return {PartitionKeyKind::Function, catalog::qualified_function(function)};
+    }
     throw Error(ERRCODE_UNDEFINED_COLUMN,
                 "partition key \"" + *declared + "\" is neither a column of table " + table +
                     " nor a function " + *declared + "(" + table + ") returning text");

@@ -140,6 +140,7 @@ DIONYSUS_PG_FUNCTION(dionysus_serializer) {
             throw Error(ERRCODE_INVALID_FUNCTION_DEFINITION,
                         "function " + *pg::query_value_as_caller("SELECT $1::pg_catalog.oid::pg_catalog.regprocedure::pg_catalog.text", {*function}) +
                             " must take one argument of type " + name + " and return jsonb");
+        catalog::require_owned_by_table_owner(static_cast<Oid>(std::stoul(*function)), model, name, "serializer function");
         function = catalog::qualified_function(static_cast<Oid>(std::stoul(*function)));
     }
 

@@ -54,4 +54,18 @@ Oid function_owner(const std::string& regprocedure) {
     return static_cast<Oid>(std::stoul(*owner));
 }
 
+void require_owned_by_table_owner(Oid function, Oid relid, const std::string& table, const std::string& what) {
+    auto owners = pg::query(
+        "SELECT p.proowner OPERATOR(pg_catalog.=) c.relowner, p.oid::pg_catalog.regprocedure::pg_catalog.text, "
+        "pg_catalog.pg_get_userbyid(p.proowner)::pg_catalog.text, pg_catalog.pg_get_userbyid(c.relowner)::pg_catalog.text "
+        "FROM pg_catalog.pg_proc p, pg_catalog.pg_class c WHERE p.oid = $1::pg_catalog.oid AND c.oid = $2::pg_catalog.oid",
+        {std::to_string(function), std::to_string(relid)});
+    if (owners.empty() || *owners[0][0] == "t") return;
+    throw pg::Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    what + " " + *owners[0][1] + " is owned by " + *owners[0][2] + ", table " + table + " by " +
+                        *owners[0][3],
+                    "The publisher reads the table, and runs its functions, as the table's owner.",
+                    "ALTER FUNCTION " + *owners[0][1] + " OWNER TO " + *owners[0][3] + ";");
+}
+
 }  // namespace dionysus::catalog

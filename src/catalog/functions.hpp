@@ -26,7 +26,12 @@ std::string function_call_name(const std::string& regprocedure);
 // extension's for citext. 42883 when the type has none.
 std::string equality_operator(Oid type);
 
-// The role owning the function (what its code runs as in the publisher).
+// The role owning the function (what its code runs as in capture).
 Oid function_owner(const std::string& regprocedure);
+
+// 42501 unless the function (a serializer or partition-key function of
+// `table`) is owned by the table's owner: the publisher runs it, and reads
+// the table, as the table's owner (README "Security model").
+void require_owned_by_table_owner(Oid function, Oid relid, const std::string& table, const std::string& what);
 
 }  // namespace dionysus::catalog

@@ -135,4 +135,31 @@ std::vector<std::string> missing_columns(Oid relid, const std::vector<std::strin
 
 bool has_column(Oid relid, const std::string& column) { return missing_columns(relid, {column}).empty(); }
 
+Oid relation_owner(Oid relid) {
+    auto owner = pg::query_value("SELECT c.relowner::pg_catalog.text FROM pg_catalog.pg_class c "
+                                 "WHERE c.oid = $1::pg_catalog.oid",
+                                 {std::to_string(relid)});
+    if (!owner) throw Error(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist");
+    return static_cast<Oid>(std::stoul(*owner));
+}
+
+ColumnBaseType column_base_type(Oid relid, const std::string& column) {
+    auto type = pg::query_value("SELECT a.atttypid::pg_catalog.text FROM pg_catalog.pg_attribute a "
+                                "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) $2 "
+                                "AND a.attnum > 0 AND NOT a.attisdropped",
+                                {std::to_string(relid), column});
+    if (!type)
+        throw Error(ERRCODE_UNDEFINED_COLUMN,
+                    "column \"" + column + "\" of relation with OID " + std::to_string(relid) + " does not exist");
+    ColumnBaseType out;
+    out.column_type = static_cast<Oid>(std::stoul(*type));
+    pg::guard([&] {
+        out.base = getBaseType(out.column_type);
+        out.base_array = get_array_type(out.base);
+    });
+    if (!OidIsValid(out.base_array))
+        throw Error(ERRCODE_DATATYPE_MISMATCH, "the type of column \"" + column + "\" has no array type");
+    return out;
+}
+
 }  // namespace dionysus::catalog

@@ -49,6 +49,21 @@ std::vector<std::string> primary_key_columns(Oid relid);
 // no primary key, 0A000 when it is composite.
 std::string single_column_primary_key(Oid relid, const std::string& table);
 
+// The owner of a relation (pg_class.relowner): the role queries of its rows
+// run as (README "Security model"). 42P01 when it does not exist.
+Oid relation_owner(Oid relid);
+
+// The type of a table's column through every domain level (a domain's CHECK
+// is its owner's code: privileged code binds parameters of the base type),
+// and that base type's array type. 42703 when the column does not exist,
+// 42804 when the base type has no array type.
+struct ColumnBaseType {
+    Oid column_type;  // as declared (maybe a domain)
+    Oid base;
+    Oid base_array;
+};
+ColumnBaseType column_base_type(Oid relid, const std::string& column);
+
 // Whether the table has this (not dropped) column.
 bool has_column(Oid relid, const std::string& column);
 

@@ -16,18 +16,21 @@ using catalog::PartitionKeyKind;
 
 namespace {
 
-// A user's function joins the model's fetch: the fetch runs as its owner.
-// One fetch runs as one role, so the model's functions must share an owner.
+// A user's function joins the model's fetch. Every fetch runs as the
+// table's owner (README "Security model": planning a query of the table
+// runs its owner's code, e.g. index expressions), so the function runs as
+// that role too: it must be the function's owner, or the table's owner could
+// run code as someone else (and the function's owner as the table's owner).
 void call_as_owner(Model& m, const std::string& regprocedure) {
     const Oid owner = catalog::function_owner(regprocedure);
-    if (OidIsValid(m.function_owner) && m.function_owner != owner)
-        throw std::runtime_error("the serializer and partition-key functions of table " + m.relid +
-                                 " have different owners: they run as their owner, in one query");
-    m.function_owner = owner;
+    if (owner != m.table_owner)
+        throw std::runtime_error("function " + regprocedure + " is not owned by the owner of table " + m.relid +
+                                 ": the worker runs it, and reads the table, as the table's owner "
+                                 "(ALTER FUNCTION ... OWNER TO the table's owner)");
 }
 
 // SELECT t.*[, extras] FROM <table> t WHERE t.<column> = ANY ($1::<type>[])
-// (ids_only: SELECT t.<primary key>, run as the worker).
+// (ids_only: SELECT t.<primary key>), run as the table's owner.
 // The type is in the text because plans are cached by text: after ALTER
 // COLUMN … TYPE the statement (and its parameter type) must be new.
 // No ORDER BY: it would tempt the planner into a primary-key index scan of
@@ -39,28 +42,24 @@ Fetch fetch_sql(const Model& m, const std::string& column, bool ids_only = false
     // for every fetch (a cast to text could be a table owner's CREATE CAST,
     // run as the worker, and print differently from the key).
     if (ids_only) select_list = *pg::query_value("SELECT pg_catalog.format('t.%I', $1)", {m.primary_key});
-    // The parameter has the column's base type (a domain's CHECK is its
-    // owner's code: it must not run on the worker's parameters), compared
-    // with the type's own equality operator named with its schema: the query
-    // runs under search_path pg_catalog, and a key of an extension's type
-    // (citext) compares with that extension's operator.
-    enum { kBaseType, kBaseArray };
-    auto rows = pg::query(
-        "SELECT bt.oid::pg_catalog.text, bt.typarray::pg_catalog.text "
-        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
-        "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END "
-        "WHERE a.attrelid = $1::pg_catalog.oid AND a.attname OPERATOR(pg_catalog.=) $2 AND NOT a.attisdropped "
-        "AND bt.typarray OPERATOR(pg_catalog.<>) 0::pg_catalog.oid",
-        {m.relid, column});
-    if (rows.empty())
-        throw std::runtime_error("column " + column + " of table " + m.relid + " no longer exists");
-    const std::string equals = catalog::equality_operator(static_cast<Oid>(std::stoul(*rows[0][kBaseType])));
+    // The parameter has the column's base type (through every domain: a
+    // domain's CHECK is its owner's code, it must not run on the worker's
+    // parameters), compared with the base type's own equality operator
+    // named with its schema (the query runs under search_path pg_catalog; a
+    // key of an extension's type, citext, compares with that extension's
+    // operator). A domain column is relabeled to its base type first (no
+    // code runs), so no operator a role created for the domain can match.
+    const auto type = catalog::column_base_type(static_cast<Oid>(std::stoul(m.relid)), column);
+    const std::string equals = catalog::equality_operator(type.base);
+    // (every piece a format() argument: names may hold '%')
     auto sql = pg::query_value(
-        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I ' OPERATOR(pg_catalog.||) $4 "
-        "OPERATOR(pg_catalog.||) ' ANY ($1::%s)', $3, $1::pg_catalog.oid::pg_catalog.regclass, $2, "
-        "$5::pg_catalog.oid::pg_catalog.regtype)",
-        {m.relid, column, select_list, equals, *rows[0][kBaseArray]});
-    return Fetch{*sql, static_cast<Oid>(std::stoul(*rows[0][kBaseArray])), ids_only ? InvalidOid : m.function_owner};
+        "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I%s %s ANY ($1::%s)', $3, "
+        "$1::pg_catalog.oid::pg_catalog.regclass, $2, "
+        "CASE WHEN $6::pg_catalog.bool THEN pg_catalog.format('::%s', $5::pg_catalog.oid::pg_catalog.regtype) "
+        "ELSE '' END, $4, $7::pg_catalog.oid::pg_catalog.regtype)",
+        {m.relid, column, select_list, equals, std::to_string(type.base),
+         type.column_type != type.base ? "true" : "false", std::to_string(type.base_array)});
+    return Fetch{*sql, type.base_array, m.table_owner};
 }
 
 // Default serializer: every column but foreign keys, which become has_one
@@ -132,6 +131,7 @@ Model load_columns(const std::string& relid, const std::string& model_name) {
     m.relid = relid;
     m.model_name = model_name;
     m.primary_key = pk[0];
+    m.table_owner = catalog::relation_owner(oid);
     m.tables.push_back(oid);  // ALTER TABLE: reload
     // Domains render as their base type; arrays by their element type.
     auto cols = pg::query(
@@ -190,8 +190,8 @@ void watch_related_tables(Model& m) {
 }  // namespace
 
 pg::RowSet fetch_rows(const Fetch& fetch, const std::string& values_literal) {
-    auto run = [&] { return pg::query_cached_rows(fetch.sql, {values_literal}, {fetch.array_type}, true); };
-    return OidIsValid(fetch.run_as) ? pg::as_user(fetch.run_as, run) : run();
+    return pg::as_user(fetch.run_as,
+                       [&] { return pg::query_cached_rows(fetch.sql, {values_literal}, {fetch.array_type}, true); });
 }
 
 // A published model on a topic: its table, its relations (declared by

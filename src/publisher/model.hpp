@@ -30,9 +30,9 @@ struct Column {
 struct Fetch {
     std::string sql;
     Oid array_type = InvalidOid;
-    // The role the statement runs as when it calls a user's function
-    // (serializer, partition key): that function's owner, never the worker's
-    // superuser. InvalidOid: the worker's own role.
+    // The role the statement runs as: the table's owner, never the worker's
+    // superuser (planning and running a query of a table runs code of its
+    // owner's: index and statistics expressions, a serializer function).
     Oid run_as = InvalidOid;
 };
 
@@ -49,7 +49,7 @@ struct Model {
     // Expressions fetched after t.*: a custom serializer's f(t), a partition
     // key function's f(t). `fetch` selects them in this order.
     std::vector<std::string> extra_columns;
-    Oid function_owner = InvalidOid;  // owner of the functions among extra_columns
+    Oid table_owner = InvalidOid;  // who its fetches run as (and who must own its functions)
     Fetch fetch;  // SELECT t.*[, extras] … WHERE pk = ANY($1)
     // Tables this model renders (its own, its children's, its related
     // tables'): a change to any of them reloads it.

@@ -117,3 +117,104 @@ def test_a_fan_out_split_runs_no_cast_of_the_key_type_owner(cluster, db, caster)
         sql(db, "SELECT dionysus.drop_topic('it_seccast_bookings', discard_pending => true)")
         sql(db, "DROP FUNCTION IF EXISTS seccast_json")
         sql(db, "DROP TABLE IF EXISTS seccast_bookings, seccast_rentals")
+
+
+@pytest.fixture
+def mallory(db):
+    """A role with a schema of its own, and a log of whoever runs its code:
+    (current_user, backend_type) per call."""
+    sql(db, "CREATE ROLE it_mallory")
+    sql(db, "CREATE SCHEMA mal AUTHORIZATION it_mallory")
+    sql(db, "GRANT USAGE ON SCHEMA mal TO PUBLIC")
+    sql(db, "CREATE TABLE mal_calls (who text, backend text)")
+    sql(db, "GRANT INSERT ON mal_calls TO PUBLIC")
+    sql(db, "SET ROLE it_mallory")
+    sql(db, """CREATE FUNCTION mal.note() RETURNS boolean LANGUAGE plpgsql AS $$
+               BEGIN INSERT INTO public.mal_calls SELECT current_user, a.backend_type
+                       FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid();
+                     RETURN true; END $$""")
+    sql(db, "RESET ROLE")
+    yield "it_mallory"
+    sql(db, "DROP SCHEMA mal CASCADE")
+    sql(db, "DROP TABLE mal_calls")
+    sql(db, "DROP ROLE it_mallory")
+
+
+def worker_calls(db):
+    return sql(db, "SELECT DISTINCT who FROM mal_calls WHERE backend = 'dionysus publisher'")
+
+
+def publish_one(db, topic, table, rows):
+    sql(db, f"SELECT dionysus.declare_topic('{topic.split('_')[0]}_{topic.split('_')[1]}', 'items')")
+    sql(db, f"SELECT dionysus.publish('{topic}', '{table}', model_name => 'Item')")
+    sql(db, f"INSERT INTO {table} VALUES {rows}")
+    wait_drained(db, timeout=20, topic=topic)
+
+
+def test_a_nested_domain_check_never_runs_in_the_worker(cluster, db, mallory):
+    """The worker binds key parameters of the key's base type through every
+    domain level: the CHECK of a role's domain (over another domain) never
+    runs in the worker, where it would run as a superuser."""
+    topic = "it_secdom_items"
+    sql(db, "SET ROLE it_mallory")
+    sql(db, "CREATE DOMAIN mal.d1 AS bigint CHECK (mal.note())")
+    sql(db, "CREATE DOMAIN mal.d2 AS mal.d1")
+    sql(db, "RESET ROLE")
+    sql(db, "CREATE TABLE secdom_items (id mal.d2 PRIMARY KEY, v int)")
+    try:
+        publish_one(db, topic, "secdom_items", "(1, 0), (2, 0)")
+        assert worker_calls(db) == []
+        msgs = consume(cluster.bootstrap, topic, 2, timeout=20)
+        assert sorted(m.key for m in msgs) == [b"Item:1", b"Item:2"]
+    finally:
+        sql(db, f"SELECT dionysus.drop_topic('{topic}', discard_pending => true)")
+        sql(db, "DROP TABLE secdom_items")
+
+
+def test_a_table_owners_index_code_runs_as_the_table_owner(cluster, db, mallory):
+    """Planning the worker's query of a table evaluates its owner's code (an
+    IMMUTABLE function in an index predicate): the worker reads a table as
+    its owner, so that code never runs as a superuser."""
+    topic = "it_secidx_items"
+    sql(db, "SET ROLE it_mallory")
+    sql(db, "CREATE FUNCTION mal.k() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN mal.note(); END $$")
+    sql(db, "CREATE TABLE mal.secidx_items (id bigint PRIMARY KEY, v int)")
+    sql(db, "CREATE INDEX ON mal.secidx_items (v) WHERE mal.k()")
+    sql(db, "RESET ROLE")
+    try:
+        publish_one(db, topic, "mal.secidx_items", "(1, 0), (2, 0)")
+        sql(db, "SET ROLE it_mallory")
+        sql(db, "ALTER INDEX mal.secidx_items_v_idx SET (fillfactor = 50)")  # its relcache entry rebuilt
+        sql(db, "RESET ROLE")
+        sql(db, "UPDATE mal.secidx_items SET v = 1")
+        wait_drained(db, timeout=20, topic=topic)
+        calls = worker_calls(db)
+        assert ("postgres",) not in calls and calls in ([], [("it_mallory",)]), calls
+        assert scalar(db, "SELECT rolsuper FROM pg_roles WHERE rolname = 'it_mallory'") is False
+    finally:
+        sql(db, f"SELECT dionysus.drop_topic('{topic}', discard_pending => true)")
+        sql(db, "DROP TABLE mal.secidx_items")
+
+
+def test_no_operator_a_role_made_for_its_domain_is_picked(cluster, db, mallory):
+    """A key of a domain over an extension's type (citext) in a schema the
+    role can write: the worker compares keys as the base type, so an
+    operator the role created for (domain, citext) there never runs."""
+    topic = "it_secop_items"
+    sql(db, "CREATE EXTENSION IF NOT EXISTS citext SCHEMA mal")
+    sql(db, "SET ROLE it_mallory")
+    sql(db, "CREATE DOMAIN mal.cdom AS mal.citext")
+    sql(db, """CREATE FUNCTION mal.eq(mal.cdom, mal.citext) RETURNS boolean LANGUAGE plpgsql AS $$
+               BEGIN PERFORM mal.note(); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END $$""")
+    sql(db, "CREATE OPERATOR mal.= (LEFTARG = mal.cdom, RIGHTARG = mal.citext, FUNCTION = mal.eq)")
+    sql(db, "RESET ROLE")
+    sql(db, "CREATE TABLE secop_items (code mal.cdom PRIMARY KEY, v int)")
+    try:
+        publish_one(db, topic, "secop_items", "('a', 0), ('B', 0)")
+        assert worker_calls(db) == []
+        msgs = consume(cluster.bootstrap, topic, 2, timeout=20)
+        assert sorted(m.key for m in msgs) == [b"Item:B", b"Item:a"]
+    finally:
+        sql(db, f"SELECT dionysus.drop_topic('{topic}', discard_pending => true)")
+        sql(db, "DROP TABLE secop_items")
+        sql(db, "DROP EXTENSION citext CASCADE")

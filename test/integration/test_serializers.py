@@ -95,15 +95,17 @@ def test_backoff_is_capped_by_max_retry_interval(cluster, db):
 
 
 def test_user_functions_run_as_their_owner(cluster, db):
-    """A serializer function runs as its owner, never as the worker's
-    superuser: an owner who turns its body into ALTER ROLE … SUPERUSER gains
-    nothing, and the row fails with the error recorded on it."""
+    """A serializer function runs as its owner (who owns the table), never as
+    the worker's superuser: an owner who turns its body into ALTER ROLE …
+    SUPERUSER gains nothing, and the row fails with the error recorded on
+    it. A function given to another role since it was declared fails its
+    rows (the worker runs it as the table's owner)."""
     import json
     import time
     sql(db, "CREATE ROLE it_fn_owner")
     sql(db, "GRANT CREATE ON SCHEMA public TO it_fn_owner")
     sql(db, "CREATE TABLE owned_notes (id bigint PRIMARY KEY, body text)")
-    sql(db, "GRANT SELECT ON owned_notes TO it_fn_owner")
+    sql(db, "ALTER TABLE owned_notes OWNER TO it_fn_owner")
     sql(db, """CREATE FUNCTION owned_note_json(n owned_notes) RETURNS jsonb LANGUAGE sql
                AS $$ SELECT jsonb_build_object('id', n.id, 'who', current_user::text) $$""")
     sql(db, "ALTER FUNCTION owned_note_json(owned_notes) OWNER TO it_fn_owner")
@@ -130,10 +132,21 @@ def test_user_functions_run_as_their_owner(cluster, db):
         assert error_class == "Dionysus::SerializationError"
         assert "must be superuser" in error_message, error_message
         assert scalar(db, "SELECT rolsuper FROM pg_roles WHERE rolname = 'it_fn_owner'") is False
+
+        # the function given to the superuser: it would run as the table's owner
+        sql(db, "UPDATE dionysus.outbox SET published_at = now() WHERE topic = 'it_own_notes'")
+        sql(db, """CREATE OR REPLACE FUNCTION owned_note_json(n owned_notes) RETURNS jsonb LANGUAGE sql
+                   AS $$ SELECT jsonb_build_object('id', n.id) $$""")
+        sql(db, "ALTER FUNCTION owned_note_json(owned_notes) OWNER TO CURRENT_USER")
+        sql(db, "INSERT INTO owned_notes VALUES (3, 'c')")
+        wait_until(lambda: scalar(db, "SELECT error_message FROM dionysus.outbox WHERE topic = 'it_own_notes' "
+                                      "AND published_at IS NULL AND attempts > 0"), 20, "the row failed")
+        assert "is not owned by the owner of table" in scalar(
+            db, "SELECT error_message FROM dionysus.outbox WHERE topic = 'it_own_notes' AND published_at IS NULL")
     finally:
         sql(db, "SELECT dionysus.drop_topic('it_own_notes', discard_pending => true)")
-        sql(db, "DROP TABLE owned_notes CASCADE")
         sql(db, "DROP FUNCTION IF EXISTS owned_note_json(owned_notes)")
+        sql(db, "DROP TABLE owned_notes CASCADE")
         sql(db, "REVOKE CREATE ON SCHEMA public FROM it_fn_owner")
         sql(db, "DROP ROLE it_fn_owner")
 

@@ -104,11 +104,14 @@ TRUNCATE dionysus.outbox;
 -- search_path pg_catalog, whoever writes the table (here a superuser)
 CREATE ROLE cap_key_owner;
 CREATE TABLE cap_keyed (id int PRIMARY KEY);
-GRANT SELECT ON cap_keyed TO cap_key_owner;
 CREATE FUNCTION cap_key(r cap_keyed) RETURNS text LANGUAGE sql
   AS $$ SELECT current_user::text || ' ' || current_setting('search_path') $$;
 ALTER FUNCTION cap_key(cap_keyed) OWNER TO cap_key_owner;
 SELECT dionysus.declare_topic('cap', 'keyed', partition_key => 'cap_key');
+-- the function must be owned by the table's owner (the publisher reads the
+-- table, and runs the function, as the table's owner)
+SELECT try($$SELECT dionysus.publish('cap_keyed', 'cap_keyed')$$);
+ALTER TABLE cap_keyed OWNER TO cap_key_owner;
 SELECT dionysus.publish('cap_keyed', 'cap_keyed');
 SET search_path = public, pg_catalog;
 INSERT INTO cap_keyed VALUES (1);

@@ -30,6 +30,13 @@ SELECT try($$SELECT dionysus.serializer('ser_bookings', has_many => '[1]')$$);
 SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_wrong_arg(ser_accounts)')$$);
 SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_wrong_ret(ser_bookings)')$$);
 SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_missing(ser_bookings)')$$);
+-- a serializer function must be owned by the table's owner
+CREATE ROLE ser_other_owner;
+CREATE FUNCTION ser_others_json(b ser_bookings) RETURNS jsonb LANGUAGE sql AS $$ SELECT '{}'::jsonb $$;
+ALTER FUNCTION ser_others_json(ser_bookings) OWNER TO ser_other_owner;
+SELECT try($$SELECT dionysus.serializer('ser_bookings', function => 'ser_others_json(ser_bookings)')$$);
+DROP FUNCTION ser_others_json(ser_bookings);
+DROP ROLE ser_other_owner;
 SELECT try($$SELECT dionysus.serializer('ser_nope')$$);
 SELECT try($$SELECT dionysus.serializer(NULL)$$);
 -- only tables: the same check (and message) as publish
