@@ -504,6 +504,10 @@ bool Publisher::drain_topics() {
                 in_transaction([&] {
                     record_finished();
                     if (!can_read) return;
+                    // A declaration, a table or a function changed since the
+                    // last read (invalidations arrive as a transaction
+                    // starts): render with what they are now.
+                    reset_model_cache();
                     std::string candidate = active.front();
                     active.pop_front();
                     if (unreachable.count(candidate)) return;
