@@ -10,6 +10,8 @@
 #   set_guc NAME VALUE         ALTER SYSTEM SET + pg_reload_conf()
 #   wait_worker_ready          wait until the publisher acknowledges a probe row
 #   publisher_errors           count of ERROR/WARNING/FATAL lines of the worker
+#   bench_bulk_insert T N      ms of one N-row INSERT … SELECT into table T (bench_table_ddl)
+#   bench_bulk_update T N      preload N rows into T without triggers, then ms of one UPDATE of them
 
 set -euo pipefail
 
@@ -116,4 +118,19 @@ bench_table_ddl() {  # NAME
   echo "CREATE TABLE $1(id bigserial primary key, account_id bigint, name text,
         price numeric(10,2), created_at timestamptz default now(),
         updated_at timestamptz default now());"
+}
+
+# One N-row INSERT ... SELECT into a bench_table_ddl table: elapsed ms.
+bench_bulk_insert() {  # TABLE ROWS
+  qt "INSERT INTO $1(account_id, name, price)
+      SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $2) g"
+}
+
+# N rows preloaded without triggers (untimed), then one UPDATE of them all: elapsed ms.
+bench_bulk_update() {  # TABLE ROWS
+  q "SET session_replication_role = replica;
+     INSERT INTO $1(account_id, name, price)
+     SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $2) g" >/dev/null
+  q "VACUUM ANALYZE $1" >/dev/null
+  qt "UPDATE $1 SET price = price + 1, updated_at = now()"
 }

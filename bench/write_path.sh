@@ -127,20 +127,8 @@ echo "  outbox unpublished/total at the end of each captured run: async [${BACKL
 
 # ---------------------------------------------------------------- (b) bulk
 set_guc dionysus.publishing_delay 1h
-bulk_insert() {  # TABLE -> ms
-  reset_tables
-  qt "INSERT INTO $1(account_id, name, price)
-      SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $ROWS) g"
-}
-bulk_update() {  # TABLE -> ms
-  reset_tables
-  # preload without triggers (untimed)
-  q "SET session_replication_role = replica;
-     INSERT INTO $1(account_id, name, price)
-     SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $ROWS) g" >/dev/null
-  q "VACUUM ANALYZE $1" >/dev/null
-  qt "UPDATE $1 SET price = price + 1, updated_at = now()"
-}
+bulk_insert() { reset_tables; bench_bulk_insert "$1" "$ROWS"; }  # TABLE -> ms
+bulk_update() { reset_tables; bench_bulk_update "$1" "$ROWS"; }  # TABLE -> ms
 declare -A BULK
 for op in insert update; do
   declare -A ms=()
