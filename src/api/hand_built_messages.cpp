@@ -114,12 +114,16 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
             "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I%s %s $1', "
             "CASE WHEN $5::pg_catalog.bool THEN pg_catalog.format('t.%I', $1) "
             "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, "
-            "CASE WHEN $7::pg_catalog.bool THEN pg_catalog.format('::%s', $6::pg_catalog.oid::pg_catalog.regtype) "
-            "ELSE '' END, $4)",
+            "$6, $4)",
             {column ? *m[kKey] : catalog::function_call_name(*m[kKey]), std::to_string(relid), *m[kPrimaryKey],
-             catalog::equality_operator(type.base), std::string(column ? "true" : "false"), std::to_string(type.base),
-             std::string(type.column_type != type.base ? "true" : "false")});
-        // a partition-key function is owned by the table's owner (publish checks it)
+             catalog::equality_operator(type.base), std::string(column ? "true" : "false"),
+             type.column_type != type.base ? "::" + type.base_name : std::string()});
+        // a partition-key function runs as the table's owner: it must be theirs (given away since publish?)
+        if (!column)
+            catalog::require_owned_by_table_owner(
+                static_cast<Oid>(std::stoul(*pg::query_value("SELECT $1::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text",
+                                                             {*m[kKey]}))),
+                relid, catalog::display_name(relid), "partition key function");
         auto rows = pg::as_user(catalog::relation_owner(relid), [&] { return pg::query_cached(sql, {id}, {type.base}); });
         if (rows.empty())
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE,

@@ -159,6 +159,14 @@ ColumnBaseType column_base_type(Oid relid, const std::string& column) {
     });
     if (!OidIsValid(out.base_array))
         throw Error(ERRCODE_DATATYPE_MISMATCH, "the type of column \"" + column + "\" has no array type");
+    auto names = pg::query(
+        "SELECT pg_catalog.format('%I.%I', n.nspname, t.typname) FROM pg_catalog.pg_type t "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1::pg_catalog.oid "
+        "UNION ALL SELECT pg_catalog.format('%I.%I', n.nspname, t.typname) FROM pg_catalog.pg_type t "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $2::pg_catalog.oid",
+        {std::to_string(out.base), std::to_string(out.base_array)});
+    out.base_name = *names.at(0)[0];
+    out.base_array_name = *names.at(1)[0];
     return out;
 }
 

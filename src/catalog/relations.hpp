@@ -61,6 +61,9 @@ struct ColumnBaseType {
     Oid column_type;  // as declared (maybe a domain)
     Oid base;
     Oid base_array;
+    // Names to write in SQL: schema-qualified, quoted, without modifiers
+    // (regtype prints bpchar as "character", which reads as char(1)).
+    std::string base_name, base_array_name;
 };
 ColumnBaseType column_base_type(Oid relid, const std::string& column);
 

@@ -247,6 +247,7 @@ bool Publisher::park_crashing_row() {
 bool Publisher::split_failed_render(const std::string& topic, const OutboxRow& row, const std::string& error) {
     try {
         in_transaction([&] {
+            reset_model_cache();  // as every read: what the declarations and tables are now
             const auto& model = cached_model(topic, row.resource_class);
             const std::vector<int64_t> rows =
                 model ? split_fan_out(topic, row.id, fan_out_target_ids(*model, row)) : std::vector<int64_t>{};
