@@ -1,5 +1,5 @@
--- The declarations: topics, published models, their dependencies and
--- serializers. Written by the SQL API (30_api.sql), read by capture and the
+-- The declarations: topics, published models, their dependencies,
+-- serializers and observers. Written by the SQL API (30_api.sql), read by capture and the
 -- publisher; dumped and restored with the database.
 
 CREATE TABLE dionysus.topics (
@@ -57,7 +57,32 @@ CREATE TABLE dionysus.serializers (
 );
 COMMENT ON TABLE dionysus.serializers IS 'How models are rendered (dionysus.serializer).';
 
+-- Observers (dionysus.observe): a change of any of `attributes` of an
+-- `observed` row republishes, as <model>_updated on the topic, every model
+-- row the association finds: the rows whose association_column equals the
+-- observed row's observed_column (a foreign key of the model), or the ids
+-- association_query returns for the observed row's primary key ($1), run
+-- as the model table's owner.
+CREATE TABLE dionysus.observers (
+    id                 bigserial PRIMARY KEY,
+    topic              text NOT NULL,
+    model              regclass NOT NULL,
+    observed           regclass NOT NULL,
+    attributes         text[] NOT NULL,
+    association_column name,          -- the model's foreign key referencing observed
+    observed_column    name,          -- the observed column it references
+    association_query  text,          -- or: SELECT model ids for $1 (the observed primary key)
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (topic, model, observed),
+    FOREIGN KEY (topic, model) REFERENCES dionysus.models (topic, model) ON DELETE CASCADE,
+    CHECK ((association_column IS NULL) <> (association_query IS NULL))
+);
+CREATE INDEX observers_observed ON dionysus.observers (observed);
+COMMENT ON TABLE dionysus.observers IS 'Observed attributes that republish models (dionysus.observe).';
+
 SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.observers', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.observers_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.dependencies', '');

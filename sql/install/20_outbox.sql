@@ -30,7 +30,11 @@ CREATE TABLE dionysus.outbox (
     -- a row that will not succeed by retrying (dionysus.max_attempts reached,
     -- or an error no retry fixes): kept with its error, no longer retried or
     -- blocking its topic; see dionysus.parked, dionysus.retry, dionysus.discard
-    parked_at      timestamptz
+    parked_at      timestamptz,
+    -- an observed change (dionysus.observe): the dionysus.observers row whose
+    -- association finds the model rows to republish; changeset holds the
+    -- changed observed attributes
+    observer       bigint
 );
 CREATE INDEX outbox_unpublished ON dionysus.outbox (topic, id) WHERE published_at IS NULL;
 COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture triggers, drained by the publisher worker.';

@@ -14,6 +14,12 @@ RETURNS void AS 'MODULE_PATHNAME', 'dionysus_publish' LANGUAGE C VOLATILE PARALL
 COMMENT ON FUNCTION dionysus.publish(text, regclass, text, regclass[], boolean) IS
     'Publish a table as a model on a topic: installs capture triggers.';
 
+CREATE FUNCTION dionysus.observe(topic text, model regclass, observed regclass, attributes text[],
+                                 association text)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_observe' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.observe(text, regclass, regclass, text[], text) IS
+    'Republish a model''s rows as <model>_updated when attributes of an observed table change.';
+
 CREATE FUNCTION dionysus.serializer(model regclass, attributes text[] DEFAULT NULL,
                                     "except" text[] DEFAULT NULL, has_one jsonb DEFAULT NULL,
                                     has_many jsonb DEFAULT NULL, function regprocedure DEFAULT NULL)

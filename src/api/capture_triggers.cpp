@@ -41,7 +41,8 @@ void install_capture(Oid relid) {
 void remove_capture_if_unused(Oid relid) {
     if (pg::query_value("SELECT 1 FROM dionysus.models WHERE model = $1::pg_catalog.oid "
                          "UNION ALL SELECT 1 FROM dionysus.dependencies WHERE dependency = "
-                         "$1::pg_catalog.oid",
+                         "$1::pg_catalog.oid "
+                         "UNION ALL SELECT 1 FROM dionysus.observers WHERE observed = $1::pg_catalog.oid",
                          {std::to_string(relid)}))
         return;
     // A table dropped since it was declared has no triggers left to drop.

@@ -1,5 +1,5 @@
-// The capture triggers on published tables and their dependencies: installed
-// by publish, removed when no declaration uses the table any more. DDL text
+// The capture triggers on published tables, their dependencies and observed
+// tables: installed by publish and observe, removed when no declaration uses the table any more. DDL text
 // comes from format('%I', regclass), so identifiers are always quoted.
 // Needs an SPI connection.
 #pragma once
@@ -14,8 +14,8 @@ namespace dionysus::api {
 // tables, calling dionysus.capture(); those already there are kept.
 void install_capture(Oid relid);
 
-// Drops the triggers unless a model or a dependency declaration still names
-// the table (nothing to do for a table dropped since).
+// Drops the triggers unless a model, dependency or observer declaration
+// still names the table (nothing to do for a table dropped since).
 void remove_capture_if_unused(Oid relid);
 
 }  // namespace dionysus::api

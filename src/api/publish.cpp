@@ -180,9 +180,11 @@ DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
     if (!model_name)
         throw Error(ERRCODE_UNDEFINED_OBJECT,
                     "table " + catalog::table_name(relid) + " is not published on topic \"" + topic + "\"");
-    // Its dependency rows go with it (foreign key ON DELETE CASCADE).
+    // Its dependency and observer rows go with it (foreign keys ON DELETE CASCADE).
     auto dependencies = pg::query(
         "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
+        "AND model = $2::pg_catalog.oid "
+        "UNION SELECT observed::pg_catalog.oid::text FROM dionysus.observers WHERE topic = $1 "
         "AND model = $2::pg_catalog.oid",
         {topic, oid_text(relid)});
     // Events can only be rendered while the model is declared: nothing pending is dropped unasked.

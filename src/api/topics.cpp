@@ -57,6 +57,7 @@ DIONYSUS_PG_FUNCTION(dionysus_drop_topic) {
     catalog::require_topic(topic);
     auto models = pg::query(
         "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
+        "UNION SELECT observed::pg_catalog.oid::text FROM dionysus.observers WHERE topic = $1 "
         "UNION SELECT model::pg_catalog.oid::text FROM dionysus.models WHERE topic = $1",
         {topic});
     std::vector<Oid> tables;

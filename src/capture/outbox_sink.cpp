@@ -26,13 +26,13 @@ namespace {
 const char* const kOutboxColumns[kOutboxNatts] = {
     "id", "resource_class", "resource_id", "event_name", "topic", "partition_key", "changeset",
     "published_at", "failed_at", "retry_at", "error_class", "error_message", "attempts",
-    "created_at", "updated_at", "message_key", "message", "resource_column", "parked_at"};
+    "created_at", "updated_at", "message_key", "message", "resource_column", "parked_at", "observer"};
 
 // Their types: the values capture forms are of these types, whatever the table says.
 const Oid kOutboxTypes[kOutboxNatts] = {
     INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
     TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT4OID,
-    TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, NAMEOID, TIMESTAMPTZOID};
+    TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, NAMEOID, TIMESTAMPTZOID, INT8OID};
 
 void check_outbox_shape(Relation outbox) {
     TupleDesc desc = RelationGetDescr(outbox);

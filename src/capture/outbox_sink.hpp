@@ -23,7 +23,7 @@ namespace dionysus::capture {
 enum OutboxColumn : int {
     kId, kResourceClass, kResourceId, kEventName, kTopic, kPartitionKey, kChangeset,
     kPublishedAt, kFailedAt, kRetryAt, kErrorClass, kErrorMessage, kAttempts,
-    kCreatedAt, kUpdatedAt, kMessageKey, kMessage, kResourceColumn, kParkedAt,
+    kCreatedAt, kUpdatedAt, kMessageKey, kMessage, kResourceColumn, kParkedAt, kObserver,
     kOutboxNatts
 };
 constexpr int kFlushEvery = 1000;     // rows per heap multi-insert

@@ -10,6 +10,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 }
@@ -89,6 +90,85 @@ void fill_dependency_row(Datum* v, bool* n, const TableCapture* c, const Depende
     n[kResourceClass] = n[kResourceId] = n[kEventName] = n[kTopic] = n[kResourceColumn] = false;
 }
 
+// ---- observed changes --------------------------------------------------------
+
+JsonbValue text_value(FmgrInfo* out, Datum value, bool isnull) {
+    JsonbValue v;
+    if (isnull) {
+        v.type = jbvNull;
+        return v;
+    }
+    char* text = OutputFunctionCall(out, value);
+    v.type = jbvString;
+    v.val.string.val = text;
+    v.val.string.len = static_cast<int>(strlen(text));
+    return v;
+}
+
+// {"attribute": [before, after], …} of the observed attributes the change
+// touched (an insert: those set; a delete: those that were set), values as
+// their text; (Datum)0 when it touched none.
+Datum observed_changeset(const ObserverCapture* o, TupleTableSlot* old_row, TupleTableSlot* new_row) {
+    JsonbParseState* state = nullptr;
+    bool any = false;
+    pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+    for (int i = 0; i < o->nattributes; i++) {
+        const AttrNumber att = o->attributes[i];
+        bool old_null = true, new_null = true;
+        Datum old_value = old_row ? slot_getattr(old_row, att, &old_null) : (Datum)0;
+        Datum new_value = new_row ? slot_getattr(new_row, att, &new_null) : (Datum)0;
+        if (old_null && new_null) continue;
+        if (!old_null && !new_null) {
+            Form_pg_attribute a = TupleDescAttr(new_row->tts_tupleDescriptor, att - 1);
+            if (datum_image_eq(old_value, new_value, a->attbyval, a->attlen)) continue;
+        }
+        any = true;
+        JsonbValue key;
+        key.type = jbvString;
+        key.val.string.val = o->names[i];
+        key.val.string.len = static_cast<int>(strlen(o->names[i]));
+        pushJsonbValue(&state, WJB_KEY, &key);
+        pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+        FmgrInfo* out = const_cast<FmgrInfo*>(&o->attribute_out[i]);
+        JsonbValue before = text_value(out, old_value, old_null), after = text_value(out, new_value, new_null);
+        pushJsonbValue(&state, WJB_ELEM, &before);
+        pushJsonbValue(&state, WJB_ELEM, &after);
+        pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
+    }
+    JsonbValue* object = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+    return any ? JsonbPGetDatum(JsonbValueToJsonb(object)) : (Datum)0;
+}
+
+// One outbox row per observer whose attributes the change of this row
+// touched: `<model>_updated` of the model rows its association finds for
+// the observed row (at publish time), with the changeset.
+void write_observer_rows(Sink* s, TupleTableSlot* old_row, TupleTableSlot* new_row) {
+    for (int i = 0; i < s->c->nobservers; i++) {
+        const ObserverCapture* o = &s->c->observers[i];
+        bool isnull;
+        Datum value = slot_getattr(new_row ? new_row : old_row, o->value_att, &isnull);
+        if (isnull) continue;  // names no model row
+        Datum changeset = observed_changeset(o, old_row, new_row);
+        if (changeset == (Datum)0) continue;
+        sink_begin(s);
+        Datum* v = s->row.values;
+        bool* n = s->row.nulls;
+        fill_common(v, n, s->c, s->now);
+        v[kResourceClass] = o->model_name;
+        v[kResourceId] = text_of(const_cast<FmgrInfo*>(&o->value_out), value);
+        v[kEventName] = o->event_updated;
+        v[kTopic] = o->topic;
+        v[kChangeset] = changeset;
+        v[kObserver] = Int64GetDatum(o->observer);
+        n[kResourceClass] = n[kResourceId] = n[kEventName] = n[kTopic] = n[kChangeset] = n[kObserver] = false;
+        if (o->resource_column != (Datum)0) {
+            v[kResourceColumn] = o->resource_column;
+            n[kResourceColumn] = false;
+        }
+        sink_end(s);
+    }
+}
+
 // ---- dependency changes ----------------------------------------------------
 
 struct DependencyValue {
@@ -158,10 +238,10 @@ void write_model_events(Sink* s, TupleTableSlot* old_row, TupleTableSlot* new_ro
 }  // namespace
 
 uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEvent event) {
-    if (c->ntopics == 0 && c->ndependencies == 0) return 0;
+    if (c->ntopics == 0 && c->ndependencies == 0 && c->nobservers == 0) return 0;
     Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
     // Upper bound: a moved dependency row names two model rows.
-    uint64 estimated = tuplestore_tuple_count(counted) * (c->ntopics + 2 * c->ndependencies);
+    uint64 estimated = tuplestore_tuple_count(counted) * (c->ntopics + 2 * c->ndependencies + c->nobservers);
     // One pass over the statement's rows: the table's own events as they
     // come, the values naming model rows collected for write_dependency_rows.
     struct Capture {
@@ -174,6 +254,7 @@ uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEv
                          [](void* ctx, TupleTableSlot* old_row, TupleTableSlot* new_row) {
                              auto* cap = static_cast<Capture*>(ctx);
                              write_model_events(&cap->sink, old_row, new_row);
+                             write_observer_rows(&cap->sink, old_row, new_row);
                              const bool update = old_row && new_row;
                              if (old_row) add_dependency_values(&cap->dependencies, cap->sink.c, old_row, update);
                              if (new_row) add_dependency_values(&cap->dependencies, cap->sink.c, new_row, update);

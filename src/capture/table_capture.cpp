@@ -168,6 +168,50 @@ TableCapture* build_capture(Relation rel) {
     const DependencyInfo* dep_info = deps.data();
     const int ndeps = static_cast<int>(deps.size());
 
+    // Observers of this table's attributes.
+    struct ObserverInfo {
+        int64 id;
+        std::string topic, model_name, updated, resource_column;  // resource_column "": a query
+        AttrNumber value_att;
+        std::vector<AttrNumber> attributes;
+        std::vector<std::string> names;
+    };
+    std::vector<ObserverInfo> observers;
+    enum { kObsId, kObsTopic, kObsModelName, kObsColumn, kObsObservedColumn };
+    for (const auto& r : pg::query(
+             "SELECT o.id::pg_catalog.text, o.topic, m.model_name, COALESCE(o.association_column::pg_catalog.text, ''), "
+             "COALESCE(o.observed_column::pg_catalog.text, '') "
+             "FROM dionysus.observers o JOIN dionysus.models m ON m.topic = o.topic AND m.model = o.model "
+             "JOIN pg_catalog.pg_class c ON c.oid = o.model "
+             "WHERE o.observed = $1::pg_catalog.oid ORDER BY o.id",
+             {std::to_string(relid)})) {
+        ObserverInfo o;
+        o.id = std::stoll(*r[kObsId]);
+        o.topic = *r[kObsTopic];
+        o.model_name = *r[kObsModelName];
+        o.updated = events::event_name(o.model_name, events::Event::Updated);
+        o.resource_column = *r[kObsColumn];
+        std::string value_column = *r[kObsObservedColumn];
+        if (value_column.empty()) {  // an association query: $1 is the primary key
+            const auto pk = catalog::primary_key_columns(relid);
+            if (pk.empty())
+                throw Error(ERRCODE_INVALID_TABLE_DEFINITION, "dionysus: an observed table no longer has a primary key",
+                            "", "Run dionysus.unpublish and dionysus.publish (and observe) again.");
+            value_column = pk[0];
+        }
+        o.value_att = attnum_of(desc, value_column);
+        for (const auto& a : pg::query("SELECT u.a FROM dionysus.observers o, "
+                                        "pg_catalog.unnest(o.attributes) WITH ORDINALITY u(a, n) "
+                                        "WHERE o.id = $1::pg_catalog.int8 ORDER BY u.n",
+                                        {*r[kObsId]})) {
+            o.names.push_back(*a[0]);
+            o.attributes.push_back(attnum_of(desc, *a[0]));
+        }
+        observers.push_back(std::move(o));
+    }
+    const ObserverInfo* obs_info = observers.data();
+    const int nobs = static_cast<int>(observers.size());
+
     const Oid outbox = catalog::dionysus_relid("outbox");
     const Oid sequence = catalog::dionysus_relid("outbox_id_seq");
     if (!OidIsValid(outbox) || !OidIsValid(sequence))
@@ -230,6 +274,34 @@ TableCapture* build_capture(Relation rel) {
             d->updates_only = dep_info[i].has_one;
             getTypeOutputInfo(TupleDescAttr(desc, d->value_att - 1)->atttypid, &out_fn, &varlena);
             fmgr_info_cxt(out_fn, &d->value_out, cxt);
+        }
+        c->nobservers = nobs;
+        c->observers = static_cast<ObserverCapture*>(palloc0(sizeof(ObserverCapture) * (nobs + 1)));
+        for (int i = 0; i < nobs; i++) {
+            ObserverCapture* o = &c->observers[i];
+            o->topic = CStringGetTextDatum(obs_info[i].topic.c_str());
+            o->model_name = CStringGetTextDatum(obs_info[i].model_name.c_str());
+            o->event_updated = CStringGetTextDatum(obs_info[i].updated.c_str());
+            if (!obs_info[i].resource_column.empty()) {
+                NameData* column = static_cast<NameData*>(palloc0(sizeof(NameData)));
+                namestrcpy(column, obs_info[i].resource_column.c_str());
+                o->resource_column = NameGetDatum(column);
+            }
+            o->observer = obs_info[i].id;
+            o->value_att = obs_info[i].value_att;
+            getTypeOutputInfo(TupleDescAttr(desc, o->value_att - 1)->atttypid, &out_fn, &varlena);
+            fmgr_info_cxt(out_fn, &o->value_out, cxt);
+            const int na = static_cast<int>(obs_info[i].attributes.size());
+            o->nattributes = na;
+            o->attributes = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (na + 1)));
+            o->names = static_cast<char**>(palloc(sizeof(char*) * (na + 1)));
+            o->attribute_out = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo) * (na + 1)));
+            for (int a = 0; a < na; a++) {
+                o->attributes[a] = obs_info[i].attributes[a];
+                o->names[a] = pstrdup(obs_info[i].names[a].c_str());
+                getTypeOutputInfo(TupleDescAttr(desc, o->attributes[a] - 1)->atttypid, &out_fn, &varlena);
+                fmgr_info_cxt(out_fn, &o->attribute_out[a], cxt);
+            }
         }
         MemoryContextSwitchTo(old);
         return c;

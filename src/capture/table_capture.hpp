@@ -1,7 +1,8 @@
 // What a published (or dependency) table's capture needs, read from the
 // catalog once per backend and kept until declarations or the table change
 // (relcache invalidation): its topics, primary key, partition key,
-// soft-delete column, and the models it is a dependency of. Plain C data in
+// soft-delete column, the models it is a dependency of, and the observers
+// of its attributes. Plain C data in
 // a memory context of its own, so outbox_writer.cpp can use it inside one
 // pg::guard region without C++ objects to unwind.
 #pragma once
@@ -45,6 +46,24 @@ struct DependencyCapture {
     bool updates_only;
 };
 
+// How a change of this table (an observed table) republishes the rows of a
+// model (dionysus.observe): a change of any of `attributes` writes one
+// outbox row naming, through `value_att`, the model rows to republish
+// (plain data as well).
+struct ObserverCapture {
+    Datum topic;            // text: the model's topic
+    Datum model_name;       // text
+    Datum event_updated;    // text: "<model prefix>_updated"
+    Datum resource_column;  // name: the model's foreign key; (Datum)0 for an association query
+    int64 observer;         // dionysus.observers.id
+    AttrNumber value_att;   // the observed column the foreign key references, or the primary key
+    FmgrInfo value_out;
+    int nattributes;
+    AttrNumber* attributes;
+    char** names;               // of the attributes: the changeset's keys
+    FmgrInfo* attribute_out;    // output functions: the changeset's values are text
+};
+
 struct TableCapture {
     MemoryContext context;  // owns this struct and everything it points to
     Oid relid;
@@ -54,6 +73,8 @@ struct TableCapture {
     TopicCapture* topics;
     int ndependencies;      // models this table is a dependency of (per topic)
     DependencyCapture* dependencies;
+    int nobservers;         // models that observe attributes of this table
+    ObserverCapture* observers;
     Oid outbox_relid;
     Oid sequence_relid;
 };

@@ -10,6 +10,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 }
 
 #include <cstring>
@@ -246,8 +247,8 @@ RowSet query_cached_rows(const std::string& sql, const std::vector<Value>& param
 }
 
 std::vector<Row> query_cached(const std::string& sql, const std::vector<Value>& params,
-                              const std::vector<Oid>& types, bool generic_plan) {
-    return to_rows(run(sql, params, false, true, true, types, generic_plan));
+                              const std::vector<Oid>& types, bool generic_plan, bool read_only) {
+    return to_rows(run(sql, params, read_only, true, true, types, generic_plan));
 }
 
 uint64_t execute_cached(const std::string& sql, const std::vector<Value>& params,
@@ -264,6 +265,26 @@ void forget_cached_plans() {
         }
     }
     cached_plans.clear();
+}
+
+std::vector<Oid> result_types(const std::string& sql, Oid param_type, bool& select) {
+    Oid* types = nullptr;  // palloc'd inside the guard (no C++ allocation there)
+    bool* is_select = &select;
+    const int n = guard([&] {
+        Oid params[1] = {param_type};
+        SPIPlanPtr plan = SPI_prepare(sql.c_str(), 1, params);
+        if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        List* sources = SPI_plan_get_plan_sources(plan);
+        CachedPlanSource* source = list_length(sources) == 1 ? static_cast<CachedPlanSource*>(linitial(sources)) : nullptr;
+        TupleDesc desc = source ? source->resultDesc : nullptr;
+        *is_select = source && source->commandTag == CMDTAG_SELECT;
+        const int ncols = desc ? desc->natts : 0;
+        types = static_cast<Oid*>(palloc(sizeof(Oid) * (ncols + 1)));
+        for (int i = 0; i < ncols; i++) types[i] = TupleDescAttr(desc, i)->atttypid;
+        SPI_freeplan(plan);
+        return ncols;
+    });
+    return std::vector<Oid>(types, types + n);
 }
 
 Value query_value(const std::string& sql, const std::vector<Value>& params) {

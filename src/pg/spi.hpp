@@ -51,8 +51,9 @@ uint64_t execute(const std::string& sql, const std::vector<Value>& params = {});
 // type's input function).
 // `generic_plan`: plan once and reuse (for statements whose typed
 // parameters an index scan can use as they are, e.g. "id = ANY ($1)").
+// `read_only`: SPI's read-only mode (a statement that would modify data fails).
 std::vector<Row> query_cached(const std::string& sql, const std::vector<Value>& params = {},
-                              const std::vector<Oid>& types = {}, bool generic_plan = false);
+                              const std::vector<Oid>& types = {}, bool generic_plan = false, bool read_only = false);
 uint64_t execute_cached(const std::string& sql, const std::vector<Value>& params = {},
                         const std::vector<Oid>& types = {});
 // A query's rows as views into one buffer: the worker's hot path reads
@@ -90,6 +91,12 @@ private:
 // without calling their output functions (format_utc_timestamp).
 RowSet query_cached_rows(const std::string& sql, const std::vector<Value>& params = {},
                          const std::vector<Oid>& types = {}, bool generic_plan = false);
+
+// The result column types of `sql` with one parameter of type `param_type`,
+// from parsing and analysing it (it does not run): syntax errors and
+// unknown names raise the Postgres error; `select` tells whether it is one
+// SELECT statement.
+std::vector<Oid> result_types(const std::string& sql, Oid param_type, bool& select);
 
 // Drops every cached plan (e.g. after the extension was dropped).
 void forget_cached_plans();

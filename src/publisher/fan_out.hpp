@@ -2,8 +2,10 @@
 // model, the model rows its event is published for, in their current state
 // (snapshot at publish time). That is the row itself, found by primary key;
 // or, for a dependency change (resource_column set), every model row whose
-// column has the changed value: the fan-out. One query per model, plus one
-// per fan-out column.
+// column has the changed value: the fan-out; for an observed change, the
+// rows its observer's association finds (a foreign-key column, or the ids
+// its query returns). One query per model, plus one per fan-out column and
+// one per observed change with a query.
 #pragma once
 
 #include "publisher/model.hpp"
@@ -39,8 +41,9 @@ private:
 };
 
 // The primary keys (as text) of the model rows a has_one dependency change
-// `row` fans out to now, read as the worker (no user function runs): what a
-// failed fan-out is split into (outbox_queue.hpp, split_fan_out).
+// or an observed change `row` fans out to now, read as the table's owner
+// (no serializer runs): what a failed fan-out is split into
+// (outbox_queue.hpp, split_fan_out).
 std::vector<std::string> fan_out_target_ids(const Model& model, const OutboxRow& row);
 
 }  // namespace dionysus::publisher

@@ -6,6 +6,10 @@
 #include "catalog/relations.hpp"
 #include "wire/naming.hpp"
 
+extern "C" {
+#include "catalog/pg_type.h"
+}
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -49,17 +53,19 @@ Fetch fetch_sql(const Model& m, const std::string& column, bool ids_only = false
     // key of an extension's type, citext, compares with that extension's
     // operator). A domain column is relabeled to its base type first (no
     // code runs), so no operator a role created for the domain can match.
+    // Integer keys are bound as bigint: a foreign key may be narrower than
+    // the key it references (int referencing bigint), and the ids come from
+    // the wider one; int = bigint is a pg_catalog operator an index serves.
     const auto type = catalog::column_base_type(static_cast<Oid>(std::stoul(m.relid)), column);
+    const bool integer = type.base == INT2OID || type.base == INT4OID;
     const std::string equals = catalog::equality_operator(type.base);
+    const std::string relabel = type.column_type != type.base ? "::" + type.base_name : "";
     // (every piece a format() argument: names may hold '%')
     auto sql = pg::query_value(
         "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I%s %s ANY ($1::%s)', $3, "
-        "$1::pg_catalog.oid::pg_catalog.regclass, $2, "
-        "CASE WHEN $6::pg_catalog.bool THEN pg_catalog.format('::%s', $5::pg_catalog.oid::pg_catalog.regtype) "
-        "ELSE '' END, $4, $7::pg_catalog.oid::pg_catalog.regtype)",
-        {m.relid, column, select_list, equals, std::to_string(type.base),
-         type.column_type != type.base ? "true" : "false", std::to_string(type.base_array)});
-    return Fetch{*sql, type.base_array, m.table_owner};
+        "$1::pg_catalog.oid::pg_catalog.regclass, $2, $5, $4, $6)",
+        {m.relid, column, select_list, equals, relabel, integer ? "pg_catalog._int8" : type.base_array_name});
+    return Fetch{*sql, integer ? INT8ARRAYOID : type.base_array, m.table_owner};
 }
 
 // Default serializer: every column but foreign keys, which become has_one
@@ -216,12 +222,21 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
         "FROM dionysus.dependencies d JOIN pg_catalog.pg_class c ON c.oid = d.dependency "
         "WHERE d.topic = $1 AND d.model = $2::pg_catalog.oid ORDER BY d.position",
         {topic, relid});
-    // Events of dependency changes take their partition key from the row
-    // at publish time; other events carry it from capture.
+    // Observers of other tables (an observed table dropped since is left out).
+    enum { kObserverId, kObserverColumn, kObserverQuery, kObservedTable };
+    const auto observers = pg::query(
+        "SELECT o.id::pg_catalog.text, o.association_column::pg_catalog.text, o.association_query, "
+        "o.observed::pg_catalog.oid::pg_catalog.text FROM dionysus.observers o "
+        "JOIN pg_catalog.pg_class c ON c.oid = o.observed "
+        "WHERE o.topic = $1 AND o.model = $2::pg_catalog.oid ORDER BY o.id",
+        {topic, relid});
+    // Events of dependency changes and observed changes take their
+    // partition key from the row at publish time; other events carry it
+    // from capture.
     m.partition_key_kind = catalog::partition_key_kind(*d[kKeyKind]);
     if (m.partition_key_kind == PartitionKeyKind::Column) {
         m.partition_key_index = m.index_of(*d[kKey]).value_or(0);
-    } else if (m.partition_key_kind == PartitionKeyKind::Function && !dependencies.empty()) {
+    } else if (m.partition_key_kind == PartitionKeyKind::Function && (!dependencies.empty() || !observers.empty())) {
         m.partition_key_index = m.columns.size() + m.extra_columns.size();
         m.extra_columns.push_back(catalog::function_call_name(*d[kKey]) + "(t)");
         call_as_owner(m, *d[kKey]);
@@ -229,6 +244,25 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
     if (d[kSoftDeleteColumn]) m.soft_delete_index = m.index_of(*d[kSoftDeleteColumn]);
     m.after_soft_delete = *d[kAfterSoftDelete] == "true";
     m.fetch = fetch_sql(m, m.primary_key);
+
+    for (const auto& r : observers) {
+        Model::Observer observer;
+        if (r[kObserverColumn]) {
+            observer.column = *r[kObserverColumn];
+            if (!m.index_of(observer.column)) continue;  // renamed or dropped since
+            if (!m.fetch_by_column.count(observer.column)) {
+                m.fetch_by_column.emplace(observer.column, fetch_sql(m, observer.column));
+                m.ids_by_column.emplace(observer.column, fetch_sql(m, observer.column, true));
+            }
+        } else {
+            const Oid observed = static_cast<Oid>(std::stoul(*r[kObservedTable]));
+            const auto pk = catalog::primary_key_columns(observed);
+            if (pk.empty()) continue;
+            observer.query = *r[kObserverQuery];
+            observer.key_type = catalog::column_base_type(observed, pk[0]).base;
+        }
+        m.observers.emplace(std::stoll(*r[kObserverId]), std::move(observer));
+    }
 
     const bool declared_has_many = d[kDeclaresHasMany] && *d[kDeclaresHasMany] == "true";
     for (const auto& r : dependencies) {

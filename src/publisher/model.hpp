@@ -87,6 +87,16 @@ struct Model {
     bool after_soft_delete = false;  // publish_updates_after_soft_delete
     // Fan-out of dependency events: model rows by a foreign-key column.
     std::map<std::string, Fetch> fetch_by_column;
+    // Observers of other tables' attributes (dionysus.observe), by their
+    // dionysus.observers id: an observed change republishes the model rows
+    // whose `column` has the observed row's key (fetch_by_column), or whose
+    // ids `query` returns for it ($1, of type `key_type`).
+    struct Observer {
+        std::string column;  // "" for a query
+        std::string query;
+        Oid key_type = InvalidOid;
+    };
+    std::map<int64_t, Observer> observers;
     // The same rows' primary keys only, fetched as the worker
     // (no user function runs): the targets a failed fan-out is split into.
     std::map<std::string, Fetch> ids_by_column;

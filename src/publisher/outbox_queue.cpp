@@ -31,11 +31,13 @@ namespace {
 // The Kafka key of an outbox row's messages when it is known before
 // rendering (OutboxRow::key): a hand-built message's key; `Model:id` of a
 // model row's own event or of a has_many dependency change (resource_column
-// is the model's primary key); NULL for a has_one dependency change.
+// is the model's primary key); NULL for a has_one dependency change or an
+// observed change.
 // Must render the key as naming::message_key does.
 #define DIONYSUS_OUTBOX_KEY                                                                                  \
     "(CASE WHEN o.message_key IS NOT NULL THEN o.message_key "                                               \
-    "WHEN o.resource_column IS NULL OR o.resource_column = (SELECT m.primary_key FROM dionysus.models m "     \
+    "WHEN (o.resource_column IS NULL AND o.observer IS NULL) "                                               \
+    "  OR o.resource_column = (SELECT m.primary_key FROM dionysus.models m "                                 \
     "  WHERE m.topic = o.topic AND m.model_name = o.resource_class) "                                        \
     "THEN o.resource_class OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) COALESCE(o.resource_id, '') " \
     "END)"
@@ -48,11 +50,11 @@ BatchRead read_batch(const std::string& topic, int64_t after_id, int limit, int 
     // wait too, and a held backlog costs one index range, not a scan.
     enum {
         kId, kResourceClass, kResourceId, kEventName, kPartitionKey, kMessageKey, kMessage, kResourceColumn,
-        kKey, kRetryLater, kTooYoung,
+        kObserver, kKey, kRetryLater, kTooYoung,
     };
     auto rows = pg::query_cached(
         "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
-        "o.message_key, o.message::text, o.resource_column::text, " DIONYSUS_OUTBOX_KEY ", "
+        "o.message_key, o.message::text, o.resource_column::text, o.observer::text, " DIONYSUS_OUTBOX_KEY ", "
         "(o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now())::text, "
         "(o.created_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
         "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.topic = $1 "
@@ -82,6 +84,7 @@ BatchRead read_batch(const std::string& topic, int64_t after_id, int limit, int 
         row.resource_column = std::move(r[kResourceColumn]);
         row.message_key = std::move(r[kMessageKey]);
         row.message = std::move(r[kMessage]);
+        if (r[kObserver]) row.observer = std::stoll(*r[kObserver]);
         row.key = std::move(r[kKey]);
         out.rows.push_back(std::move(row));
     }
@@ -136,9 +139,9 @@ std::vector<int64_t> split_fan_out(const std::string& topic, int64_t id, const s
     if (target_ids.empty()) return out;
     auto rows = pg::query(
         "INSERT INTO dionysus.outbox (resource_class, resource_id, event_name, topic, resource_column, attempts, "
-        "created_at, updated_at) "
+        "created_at, updated_at, observer) "
         "SELECT o.resource_class, t.target, o.event_name, o.topic, m.primary_key, o.attempts, o.created_at, "
-        "pg_catalog.now() FROM dionysus.outbox o "
+        "pg_catalog.now(), o.observer FROM dionysus.outbox o "
         "JOIN dionysus.models m ON m.topic = o.topic AND m.model_name = o.resource_class "
         "CROSS JOIN LATERAL pg_catalog.unnest($3::pg_catalog.text[]) t(target) "
         "WHERE o.topic = $1 AND o.id = $2::pg_catalog.int8 AND o.published_at IS NULL "

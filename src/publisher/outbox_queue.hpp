@@ -22,13 +22,19 @@ struct OutboxRow {
     // Dependency changes: resource_id is a value of this column of the
     // model's table; the event goes to every row having it.
     std::optional<std::string> resource_column;
+    // Observed changes (dionysus.observe): the dionysus.observers id; the
+    // model rows are those its association finds for resource_id (the
+    // observed row's key), resource_column is its foreign key (unset for an
+    // association query); a row split from one by key has resource_column
+    // = the model's primary key. Soft-deleted rows are republished too.
+    std::optional<int64_t> observer;
     // Hand-built messages (enqueue/tombstone): key and value as given.
     std::optional<std::string> message_key;
     std::optional<std::string> message;  // nullopt with message_key: tombstone
     // The Kafka key of its messages when known before rendering (hand-built
     // messages, a model row's own events, has_many dependency changes);
-    // nullopt for a has_one dependency change, whose keys are those of the
-    // rows it fans out to.
+    // nullopt for a has_one dependency change or an observed change, whose
+    // keys are those of the rows it fans out to.
     std::optional<std::string> key;
 };
 

@@ -126,14 +126,17 @@ void render_model_events(const Model& model, const std::vector<const OutboxRow*>
         const OutboxRow* r = model_rows[k];
         const size_t position = r - batch_start;
         const std::vector<size_t>& target_rows = targets.targets_of(k);
-        if (r->resource_column) {
+        if (r->resource_column || r->observer) {
             // A dependency changed: `_updated` of every model row it
             // belongs to that still exists and is visible, with that row's
-            // key and partition key.
+            // key and partition key. An observed change: of every row its
+            // association finds, soft-deleted ones too (dionysus-rb's
+            // observers republish them, canceled_at set).
             const size_t before = rendered.size();
             for (size_t index : target_rows) {
                 const RowRef row = targets.rows()[index];
-                if (model.soft_delete_index && row[*model.soft_delete_index] && !model.after_soft_delete) continue;
+                if (!r->observer && model.soft_delete_index && row[*model.soft_delete_index] && !model.after_soft_delete)
+                    continue;
                 std::optional<std::string> partition_key;
                 if (model.partition_key_kind != catalog::PartitionKeyKind::None)
                     partition_key = std::string(partitioning::partition_key_text(row[model.partition_key_index]));
