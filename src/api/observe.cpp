@@ -6,11 +6,13 @@
 // out (src/publisher/fan_out.cpp).
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "pg/query_inspection.hpp"
 #include "pg/user_context.hpp"
 #include "api/arguments.hpp"
 #include "api/capture_triggers.hpp"
 #include "catalog/declarations.hpp"
 #include "catalog/foreign_keys.hpp"
+#include "catalog/functions.hpp"
 #include "catalog/relations.hpp"
 #include "util/pg_array_literal.hpp"
 
@@ -37,6 +39,7 @@ DIONYSUS_PG_FUNCTION(dionysus_observe) {
     pg::SpiConnection spi;
     catalog::require_topic(topic);
     const std::string model_table = catalog::table_name(model);
+    const std::string model_key_column = catalog::single_column_primary_key(model, model_table);
     if (!pg::query_value("SELECT 1 FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid",
                          {topic, std::to_string(model)}))
         throw Error(ERRCODE_UNDEFINED_OBJECT,
@@ -85,19 +88,26 @@ DIONYSUS_PG_FUNCTION(dionysus_observe) {
         // id ($1), run as the model table's owner (as every read of the
         // model): checked by parsing it as that role.
         const auto key_type = catalog::column_base_type(observed, observed_key);
-        bool select = false;
-        const std::vector<Oid> columns = pg::as_user(catalog::relation_owner(model), [&] {
-            return pg::result_types(association, key_type.base, select);
-        });
-        if (!select)
+        const Oid owner = catalog::relation_owner(model);
+        const pg::QueryInspection query =
+            pg::as_user(owner, [&] { return pg::inspect_query(association, key_type.base); });
+        if (!query.plain_select)
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                         "association must be a foreign-key column of " + model_table +
-                            " or one SELECT returning its ids for the observed row's id $1");
-        if (columns.size() != 1)
+                            " or one SELECT (without FOR UPDATE or data-modifying WITH) returning its ids for the "
+                            "observed row's id $1");
+        if (query.result_types.size() != 1)
             throw Error(ERRCODE_DATATYPE_MISMATCH,
                         "association query must return one column, the ids of " + model_table + " (it returns " +
-                            std::to_string(columns.size()) + ")",
+                            std::to_string(query.result_types.size()) + ")",
                         "", "e.g. SELECT r.id FROM rentals r WHERE r.account_id = $1");
+        // the ids are matched with the model's key by their text
+        const Oid model_key = catalog::column_base_type(model, model_key_column).base;
+        if (!catalog::keys_print_alike(query.result_types[0], model_key))
+            throw Error(ERRCODE_DATATYPE_MISMATCH,
+                        "association query returns " + catalog::type_name(query.result_types[0]) + ", the key of " +
+                            model_table + " is " + catalog::type_name(model_key));
+        catalog::require_objects_owned_by(owner, query.relations, query.functions, "association query");
         association_query = association;
     }
     pg::execute(

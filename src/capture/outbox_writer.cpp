@@ -105,24 +105,38 @@ JsonbValue text_value(FmgrInfo* out, Datum value, bool isnull) {
     return v;
 }
 
+// Whether the change touched observed attribute `i` of `o`: an update
+// changed it (bit for bit), an insert set it, a delete removed a set value.
+bool touched(const ObserverCapture* o, int i, TupleTableSlot* old_row, TupleTableSlot* new_row, Datum* old_value,
+             bool* old_null, Datum* new_value, bool* new_null) {
+    const AttrNumber att = o->attributes[i];
+    *old_null = *new_null = true;
+    *old_value = old_row ? slot_getattr(old_row, att, old_null) : (Datum)0;
+    *new_value = new_row ? slot_getattr(new_row, att, new_null) : (Datum)0;
+    if (*old_null && *new_null) return false;
+    if (*old_null || *new_null) return true;
+    Form_pg_attribute a = TupleDescAttr(new_row->tts_tupleDescriptor, att - 1);
+    return !datum_image_eq(*old_value, *new_value, a->attbyval, a->attlen);
+}
+
+bool any_touched(const ObserverCapture* o, TupleTableSlot* old_row, TupleTableSlot* new_row) {
+    Datum ov, nv;
+    bool on, nn;
+    for (int i = 0; i < o->nattributes; i++)
+        if (touched(o, i, old_row, new_row, &ov, &on, &nv, &nn)) return true;
+    return false;
+}
+
 // {"attribute": [before, after], …} of the observed attributes the change
 // touched (an insert: those set; a delete: those that were set), values as
-// their text; (Datum)0 when it touched none.
+// their text.
 Datum observed_changeset(const ObserverCapture* o, TupleTableSlot* old_row, TupleTableSlot* new_row) {
     JsonbParseState* state = nullptr;
-    bool any = false;
     pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
     for (int i = 0; i < o->nattributes; i++) {
-        const AttrNumber att = o->attributes[i];
-        bool old_null = true, new_null = true;
-        Datum old_value = old_row ? slot_getattr(old_row, att, &old_null) : (Datum)0;
-        Datum new_value = new_row ? slot_getattr(new_row, att, &new_null) : (Datum)0;
-        if (old_null && new_null) continue;
-        if (!old_null && !new_null) {
-            Form_pg_attribute a = TupleDescAttr(new_row->tts_tupleDescriptor, att - 1);
-            if (datum_image_eq(old_value, new_value, a->attbyval, a->attlen)) continue;
-        }
-        any = true;
+        Datum old_value, new_value;
+        bool old_null, new_null;
+        if (!touched(o, i, old_row, new_row, &old_value, &old_null, &new_value, &new_null)) continue;
         JsonbValue key;
         key.type = jbvString;
         key.val.string.val = o->names[i];
@@ -136,36 +150,46 @@ Datum observed_changeset(const ObserverCapture* o, TupleTableSlot* old_row, Tupl
         pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
     }
     JsonbValue* object = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
-    return any ? JsonbPGetDatum(JsonbValueToJsonb(object)) : (Datum)0;
+    return JsonbPGetDatum(JsonbValueToJsonb(object));
+}
+
+void write_observer_row(Sink* s, const ObserverCapture* o, Datum value, TupleTableSlot* old_row,
+                        TupleTableSlot* new_row) {
+    sink_begin(s);  // from here, allocations live as long as the row must
+    Datum* v = s->row.values;
+    bool* n = s->row.nulls;
+    fill_common(v, n, s->c, s->now);
+    v[kResourceClass] = o->model_name;
+    v[kResourceId] = text_of(const_cast<FmgrInfo*>(&o->value_out), value);
+    v[kEventName] = o->event_updated;
+    v[kTopic] = o->topic;
+    v[kChangeset] = observed_changeset(o, old_row, new_row);
+    v[kObserver] = Int64GetDatum(o->observer);
+    n[kResourceClass] = n[kResourceId] = n[kEventName] = n[kTopic] = n[kChangeset] = n[kObserver] = false;
+    if (o->resource_column != (Datum)0) {
+        v[kResourceColumn] = o->resource_column;
+        n[kResourceColumn] = false;
+    }
+    sink_end(s);
 }
 
 // One outbox row per observer whose attributes the change of this row
 // touched: `<model>_updated` of the model rows its association finds for
-// the observed row (at publish time), with the changeset.
+// the observed row (at publish time), with the changeset. An update that
+// changed the observed row's key names the rows of both keys.
 void write_observer_rows(Sink* s, TupleTableSlot* old_row, TupleTableSlot* new_row) {
     for (int i = 0; i < s->c->nobservers; i++) {
         const ObserverCapture* o = &s->c->observers[i];
-        bool isnull;
-        Datum value = slot_getattr(new_row ? new_row : old_row, o->value_att, &isnull);
-        if (isnull) continue;  // names no model row
-        Datum changeset = observed_changeset(o, old_row, new_row);
-        if (changeset == (Datum)0) continue;
-        sink_begin(s);
-        Datum* v = s->row.values;
-        bool* n = s->row.nulls;
-        fill_common(v, n, s->c, s->now);
-        v[kResourceClass] = o->model_name;
-        v[kResourceId] = text_of(const_cast<FmgrInfo*>(&o->value_out), value);
-        v[kEventName] = o->event_updated;
-        v[kTopic] = o->topic;
-        v[kChangeset] = changeset;
-        v[kObserver] = Int64GetDatum(o->observer);
-        n[kResourceClass] = n[kResourceId] = n[kEventName] = n[kTopic] = n[kChangeset] = n[kObserver] = false;
-        if (o->resource_column != (Datum)0) {
-            v[kResourceColumn] = o->resource_column;
-            n[kResourceColumn] = false;
+        if (!any_touched(o, old_row, new_row)) continue;
+        bool new_null = true, old_null = true;
+        Datum new_value = new_row ? slot_getattr(new_row, o->value_att, &new_null) : (Datum)0;
+        Datum old_value = old_row ? slot_getattr(old_row, o->value_att, &old_null) : (Datum)0;
+        if (!new_null) write_observer_row(s, o, new_value, old_row, new_row);
+        if (!old_null) {
+            Form_pg_attribute a = TupleDescAttr(old_row->tts_tupleDescriptor, o->value_att - 1);
+            if (new_null || !datum_image_eq(old_value, new_value, a->attbyval, a->attlen))
+                write_observer_row(s, o, old_value, old_row, new_row);
         }
-        sink_end(s);
     }
 }
 
@@ -240,8 +264,9 @@ void write_model_events(Sink* s, TupleTableSlot* old_row, TupleTableSlot* new_ro
 uint64 write_outbox_rows(const TableCapture* c, TriggerData* trigdata, CaptureEvent event) {
     if (c->ntopics == 0 && c->ndependencies == 0 && c->nobservers == 0) return 0;
     Tuplestorestate* counted = event == CaptureEvent::Delete ? trigdata->tg_oldtable : trigdata->tg_newtable;
-    // Upper bound: a moved dependency row names two model rows.
-    uint64 estimated = tuplestore_tuple_count(counted) * (c->ntopics + 2 * c->ndependencies + c->nobservers);
+    // Upper bound: a moved dependency row names two model rows, an observed
+    // row whose key changed two keys.
+    uint64 estimated = tuplestore_tuple_count(counted) * (c->ntopics + 2 * c->ndependencies + 2 * c->nobservers);
     // One pass over the statement's rows: the table's own events as they
     // come, the values naming model rows collected for write_dependency_rows.
     struct Capture {

@@ -83,11 +83,16 @@ struct TopicInfo {
     Oid key_fn_owner = InvalidOid;
 };
 
-AttrNumber attnum_of(TupleDesc desc, const std::string& name) {
+AttrNumber attnum_or_zero(TupleDesc desc, const std::string& name) {
     for (int i = 0; i < desc->natts; i++) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
         if (!att->attisdropped && name == NameStr(att->attname)) return att->attnum;
     }
+    return 0;
+}
+
+AttrNumber attnum_of(TupleDesc desc, const std::string& name) {
+    if (const AttrNumber att = attnum_or_zero(desc, name)) return att;
     throw Error(ERRCODE_UNDEFINED_COLUMN, "dionysus: column \"" + name +
                                               "\" of a published table no longer exists",
                 "", "Run dionysus.unpublish and dionysus.publish again.");
@@ -199,15 +204,22 @@ TableCapture* build_capture(Relation rel) {
                             "", "Run dionysus.unpublish and dionysus.publish (and observe) again.");
             value_column = pk[0];
         }
-        o.value_att = attnum_of(desc, value_column);
+        // An observed table is maybe not published itself: a column renamed
+        // or dropped since observe() must not fail its writes. Such an
+        // attribute is no longer observed; without its key column the
+        // observer names no rows.
+        o.value_att = attnum_or_zero(desc, value_column);
+        if (o.value_att == 0) continue;
         for (const auto& a : pg::query("SELECT u.a FROM dionysus.observers o, "
                                         "pg_catalog.unnest(o.attributes) WITH ORDINALITY u(a, n) "
                                         "WHERE o.id = $1::pg_catalog.int8 ORDER BY u.n",
                                         {*r[kObsId]})) {
+            const AttrNumber att = attnum_or_zero(desc, *a[0]);
+            if (att == 0) continue;
             o.names.push_back(*a[0]);
-            o.attributes.push_back(attnum_of(desc, *a[0]));
+            o.attributes.push_back(att);
         }
-        observers.push_back(std::move(o));
+        if (!o.attributes.empty()) observers.push_back(std::move(o));
     }
     const ObserverInfo* obs_info = observers.data();
     const int nobs = static_cast<int>(observers.size());

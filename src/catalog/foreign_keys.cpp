@@ -4,6 +4,7 @@
 #include "catalog/relations.hpp"
 
 extern "C" {
+#include "utils/lsyscache.h"
 #include "catalog/pg_type.h"
 #include "utils/errcodes.h"
 }
@@ -33,6 +34,23 @@ std::vector<std::string> foreign_keys(Oid from, Oid to) {
 // their text, so the two must print alike: the same type and modifier (not
 // a date/time type, whose text follows session settings), or both integers,
 // or both text/varchar. numeric(10,2) against numeric would print 1.00 and 1.
+bool keys_print_alike(Oid a, Oid b) {
+    pg::guard([&] {
+        a = getBaseType(a);
+        b = getBaseType(b);
+    });
+    auto family = [](Oid t) {
+        if (t == INT2OID || t == INT4OID || t == INT8OID) return 1;
+        if (t == TEXTOID || t == VARCHAROID) return 2;
+        return 0;
+    };
+    return a == b || (family(a) != 0 && family(a) == family(b));
+}
+
+std::string type_name(Oid type) {
+    return *pg::query_value("SELECT pg_catalog.format_type($1::pg_catalog.oid, NULL)", {std::to_string(type)});
+}
+
 void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
                      const std::string& to_table) {
     const auto key = primary_key_columns(to);  // its first column, as the publisher matches it

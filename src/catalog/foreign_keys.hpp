@@ -22,4 +22,12 @@ std::vector<std::string> foreign_keys(Oid from, Oid to);
 void check_key_types(Oid from, const std::string& column, Oid to, const std::string& from_table,
                      const std::string& to_table);
 
+// Whether values of the two types (domains: of their base types) print
+// alike, so that rows can be matched by the text of their keys: the same
+// type, or both integers, or both text/varchar.
+bool keys_print_alike(Oid a, Oid b);
+
+// A type's name for messages (format_type).
+std::string type_name(Oid type);
+
 }  // namespace dionysus::catalog

@@ -68,4 +68,28 @@ void require_owned_by_table_owner(Oid function, Oid relid, const std::string& ta
                     "ALTER FUNCTION " + *owners[0][1] + " OWNER TO " + *owners[0][3] + ";");
 }
 
+void require_objects_owned_by(Oid role, const std::vector<Oid>& relations, const std::vector<Oid>& functions,
+                              const std::string& what) {
+    auto list = [](const std::vector<Oid>& oids) {
+        std::string out = "{";
+        for (size_t i = 0; i < oids.size(); i++) out += (i ? "," : "") + std::to_string(oids[i]);
+        return out + "}";
+    };
+    auto foreign = pg::query(
+        "SELECT x.name, pg_catalog.pg_get_userbyid(x.owner)::pg_catalog.text, "
+        "pg_catalog.pg_get_userbyid($3::pg_catalog.oid)::pg_catalog.text FROM ("
+        " SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS name, c.relowner AS owner FROM pg_catalog.pg_class c"
+        "  WHERE c.oid = ANY ($1::pg_catalog.oid[])"
+        " UNION ALL SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text, p.proowner FROM pg_catalog.pg_proc p"
+        "  WHERE p.oid = ANY ($2::pg_catalog.oid[])) x "
+        "JOIN pg_catalog.pg_roles r ON r.oid = x.owner "
+        "WHERE x.owner OPERATOR(pg_catalog.<>) $3::pg_catalog.oid AND NOT r.rolsuper ORDER BY 1 LIMIT 1",
+        {list(relations), list(functions), std::to_string(role)});
+    if (foreign.empty()) return;
+    throw pg::Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    what + " uses " + *foreign[0][0] + ", owned by " + *foreign[0][1] + ": it runs as " +
+                        *foreign[0][2] + ", who would run that role's code",
+                    "Everything the query uses must be owned by " + *foreign[0][2] + " (or a superuser).");
+}
+
 }  // namespace dionysus::catalog

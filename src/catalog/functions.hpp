@@ -7,6 +7,7 @@ extern "C" {
 }
 
 #include <string>
+#include <vector>
 
 namespace dionysus::catalog {
 
@@ -33,5 +34,12 @@ Oid function_owner(const std::string& regprocedure);
 // `table`) is owned by the table's owner: the publisher runs it, and reads
 // the table, as the table's owner (README "Security model").
 void require_owned_by_table_owner(Oid function, Oid relid, const std::string& table, const std::string& what);
+
+// 42501 unless every relation and function a stored query uses is owned by
+// `role` (who the worker runs it as) or by a superuser: the code of another
+// role's (a view's functions, a table's index expressions) would run with
+// `role`'s privileges. `what` names the query in the message.
+void require_objects_owned_by(Oid role, const std::vector<Oid>& relations, const std::vector<Oid>& functions,
+                              const std::string& what);
 
 }  // namespace dionysus::catalog

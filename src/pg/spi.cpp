@@ -10,7 +10,6 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/plancache.h"
 }
 
 #include <cstring>
@@ -46,8 +45,16 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
     }
     const char* sql_c = sql.c_str();
     SPIPlanPtr plan = nullptr;
+    // A plan keeps the parameter types it was prepared with: the same text
+    // with other types is another plan (a Datum of the wrong type would be
+    // read as the plan's).
+    std::string plan_key;
     if (cached) {
-        auto it = cached_plans.find(sql);
+        plan_key = sql;
+        for (Oid t : types) plan_key += "\x1f" + std::to_string(t);
+    }
+    if (cached) {
+        auto it = cached_plans.find(plan_key);
         if (it == cached_plans.end()) {
             Oid* tp = types.data();
             plan = guard([&]() -> SPIPlanPtr {
@@ -61,7 +68,7 @@ CResult run(const std::string& sql, const std::vector<Value>& params, bool read_
                 SPI_keepplan(p);
                 return p;
             });
-            cached_plans.emplace(sql, plan);
+            cached_plans.emplace(plan_key, plan);
         } else {
             plan = it->second;
         }
@@ -265,26 +272,6 @@ void forget_cached_plans() {
         }
     }
     cached_plans.clear();
-}
-
-std::vector<Oid> result_types(const std::string& sql, Oid param_type, bool& select) {
-    Oid* types = nullptr;  // palloc'd inside the guard (no C++ allocation there)
-    bool* is_select = &select;
-    const int n = guard([&] {
-        Oid params[1] = {param_type};
-        SPIPlanPtr plan = SPI_prepare(sql.c_str(), 1, params);
-        if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-        List* sources = SPI_plan_get_plan_sources(plan);
-        CachedPlanSource* source = list_length(sources) == 1 ? static_cast<CachedPlanSource*>(linitial(sources)) : nullptr;
-        TupleDesc desc = source ? source->resultDesc : nullptr;
-        *is_select = source && source->commandTag == CMDTAG_SELECT;
-        const int ncols = desc ? desc->natts : 0;
-        types = static_cast<Oid*>(palloc(sizeof(Oid) * (ncols + 1)));
-        for (int i = 0; i < ncols; i++) types[i] = TupleDescAttr(desc, i)->atttypid;
-        SPI_freeplan(plan);
-        return ncols;
-    });
-    return std::vector<Oid>(types, types + n);
 }
 
 Value query_value(const std::string& sql, const std::vector<Value>& params) {

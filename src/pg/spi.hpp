@@ -92,12 +92,6 @@ private:
 RowSet query_cached_rows(const std::string& sql, const std::vector<Value>& params = {},
                          const std::vector<Oid>& types = {}, bool generic_plan = false);
 
-// The result column types of `sql` with one parameter of type `param_type`,
-// from parsing and analysing it (it does not run): syntax errors and
-// unknown names raise the Postgres error; `select` tells whether it is one
-// SELECT statement.
-std::vector<Oid> result_types(const std::string& sql, Oid param_type, bool& select);
-
 // Drops every cached plan (e.g. after the extension was dropped).
 void forget_cached_plans();
 // First column of the first row, or nullopt when no row / NULL.

@@ -4,6 +4,7 @@
 #include "util/pg_array_literal.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <map>
 
 namespace dionysus::publisher {
@@ -26,6 +27,7 @@ std::vector<std::string> query_ids(const Model& model, int64_t observer, const s
     std::vector<std::string> ids;
     auto found = model.observers.find(observer);
     if (found == model.observers.end() || found->second.query.empty()) return ids;
+    if (!found->second.refused.empty()) throw std::runtime_error(found->second.refused);
     const auto rows = pg::as_user(model.table_owner, [&] {
         return pg::query_cached(found->second.query, {key}, {found->second.key_type}, false, true);
     });

@@ -1,5 +1,6 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "pg/query_inspection.hpp"
 #include "pg/user_context.hpp"
 #include "publisher/model.hpp"
 #include "catalog/functions.hpp"
@@ -236,7 +237,7 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
     m.partition_key_kind = catalog::partition_key_kind(*d[kKeyKind]);
     if (m.partition_key_kind == PartitionKeyKind::Column) {
         m.partition_key_index = m.index_of(*d[kKey]).value_or(0);
-    } else if (m.partition_key_kind == PartitionKeyKind::Function && (!dependencies.empty() || !observers.empty())) {
+    } else if (m.partition_key_kind == PartitionKeyKind::Function) {
         m.partition_key_index = m.columns.size() + m.extra_columns.size();
         m.extra_columns.push_back(catalog::function_call_name(*d[kKey]) + "(t)");
         call_as_owner(m, *d[kKey]);
@@ -260,7 +261,25 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
             if (pk.empty()) continue;
             observer.query = *r[kObserverQuery];
             observer.key_type = catalog::column_base_type(observed, pk[0]).base;
+            // As at observe(): everything the query uses must still be the
+            // table owner's (it runs as that role).
+            // (A query that no longer parses fails the model's batch: a
+            // Postgres error is not caught inside its transaction.)
+            const auto query =
+                pg::as_user(m.table_owner, [&] { return pg::inspect_query(observer.query, observer.key_type); });
+            if (!query.plain_select || query.result_types.size() != 1) {
+                observer.refused = "the association query of observer " + *r[kObserverId] +
+                                   " is no longer one SELECT of one column";
+            } else {
+                try {
+                    catalog::require_objects_owned_by(m.table_owner, query.relations, query.functions,
+                                                      "the association query of observer " + *r[kObserverId]);
+                } catch (const pg::Error& e) {  // raised by the check itself, not by Postgres
+                    observer.refused = e.what();
+                }
+            }
         }
+        m.tables.push_back(static_cast<Oid>(std::stoul(*r[kObservedTable])));  // ALTER of its key: reload
         m.observers.emplace(std::stoll(*r[kObserverId]), std::move(observer));
     }
 

@@ -95,6 +95,9 @@ struct Model {
         std::string column;  // "" for a query
         std::string query;
         Oid key_type = InvalidOid;
+        // Why the query may not run (it uses another role's objects since it
+        // was declared): its rows fail with this; "" when it may.
+        std::string refused;
     };
     std::map<int64_t, Observer> observers;
     // The same rows' primary keys only, fetched as the worker

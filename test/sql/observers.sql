@@ -37,6 +37,21 @@ SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accoun
 SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accounts', ARRAY['name'],
   'DELETE FROM public.obs_bookings RETURNING id')$$);
 SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accounts', ARRAY['name'], 'SELEC nothing')$$);
+SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accounts', ARRAY['name'],
+  'SELECT b.id FROM public.obs_bookings b FOR UPDATE')$$);
+SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accounts', ARRAY['name'],
+  'WITH d AS (DELETE FROM public.obs_bookings RETURNING id) SELECT d.id FROM d')$$);
+-- ids of another type than the model's key
+SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accounts', ARRAY['name'],
+  'SELECT b.id::text FROM public.obs_bookings b')$$);
+-- another role's table: its code (index expressions, a view's functions) would run as the model's owner
+CREATE ROLE obs_other;
+CREATE TABLE obs_others (id bigint, account_id bigint);
+ALTER TABLE obs_others OWNER TO obs_other;
+SELECT try($$SELECT dionysus.observe('obs_bookings', 'obs_bookings', 'obs_accounts', ARRAY['name'],
+  'SELECT o.id FROM public.obs_others o WHERE o.account_id OPERATOR(pg_catalog.=) $1')$$);
+DROP TABLE obs_others;
+DROP ROLE obs_other;
 SELECT count(*) FROM dionysus.observers;
 
 -- A foreign-key association, and a query through a join (bookings of the account's rentals)
@@ -60,6 +75,8 @@ SET dionysus.capture = off;
 UPDATE obs_accounts SET name = 'Quiet' WHERE id = 2;
 RESET dionysus.capture;
 DELETE FROM obs_accounts WHERE id = 2;
+-- a changed key names the rows of both keys
+UPDATE obs_accounts SET id = 3, name = 'Moved' WHERE id = 1;
 SELECT topic, resource_class, resource_id, event_name, resource_column, changeset, observer IS NOT NULL AS observer,
        partition_key
   FROM dionysus.outbox ORDER BY id;
