@@ -7,7 +7,7 @@ MODULE_big  = dionysus
 # Folders hold either pure C++ (no postgres.h: unit-tested without a server)
 # or Postgres-facing C++ (every crossing through src/pg/boundary.hpp); the
 # folder a file is in says which. See README "Code layout".
-PURE_DIRS = src/util src/wire src/kafka src/recovery
+PURE_DIRS = src/util src/wire src/kafka src/recovery src/crypto
 PG_DIRS   = src/pg src/extension src/catalog src/api src/capture src/publisher bgworker
 objs_in   = $(patsubst %.cpp,%.o,$(sort $(foreach d,$(1),$(wildcard $(d)/*.cpp))))
 PURE_OBJS = $(call objs_in,$(PURE_DIRS))
@@ -42,7 +42,7 @@ REGRESS_OPTS = --inputdir=$(REGRESS_DIR) --outputdir=$(REGRESS_DIR) --temp-insta
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-missing-field-initializers -fno-omit-frame-pointer
-SHLIB_LINK  = -lrdkafka -lsimdjson -lstdc++
+SHLIB_LINK  = -lrdkafka -lsimdjson -lcrypto -lstdc++
 # Debian's PGXS would build LLVM bitcode with clang; the extension gains nothing from JIT inlining.
 override with_llvm = no
 # Rebuild objects when a header they include changes (.deps/*.Po).
@@ -75,7 +75,7 @@ install-tools: tools/dionysus-devbroker
 UNIT_SRCS = $(wildcard test/unit/*_test.cpp)
 test/unit/run_unit_tests: $(UNIT_SRCS) $(PURE_OBJS)
 	$(CXX) -std=c++17 -O1 -Wall -Wextra -I$(srcdir)/src -o $@ $(UNIT_SRCS) $(PURE_OBJS) \
-	  -lgtest -lgtest_main -lrdkafka -lsimdjson -lpthread
+	  -lgtest -lgtest_main -lrdkafka -lsimdjson -lcrypto -lpthread
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests
 

@@ -20,6 +20,11 @@ RETURNS void AS 'MODULE_PATHNAME', 'dionysus_observe' LANGUAGE C VOLATILE PARALL
 COMMENT ON FUNCTION dionysus.observe(text, regclass, regclass, text[], text) IS
     'Republish a model''s rows as <model>_updated when attributes of an observed table change.';
 
+CREATE FUNCTION dionysus.decrypt_changeset(outbox_id bigint)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'dionysus_decrypt_changeset' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dionysus.decrypt_changeset(bigint) IS
+    'The changeset of an outbox row in clear (encrypted at rest with dionysus.changeset_key).';
+
 CREATE FUNCTION dionysus.serializer(model regclass, attributes text[] DEFAULT NULL,
                                     "except" text[] DEFAULT NULL, has_one jsonb DEFAULT NULL,
                                     has_many jsonb DEFAULT NULL, function regprocedure DEFAULT NULL)

@@ -3,6 +3,8 @@
 #include "pg/user_context.hpp"
 #include "capture/change_events.hpp"
 #include "capture/outbox_sink.hpp"
+#include "crypto/changeset_cipher.hpp"
+#include "extension/guc.hpp"
 #include "wire/partitioning.hpp"
 
 extern "C" {
@@ -153,6 +155,49 @@ Datum observed_changeset(const ObserverCapture* o, TupleTableSlot* old_row, Tupl
     return JsonbPGetDatum(JsonbValueToJsonb(object));
 }
 
+// What binds an encrypted changeset to its outbox row (it cannot be moved
+// to another row): "dionysus changeset <outbox id>".
+int changeset_aad(char* out, size_t size, int64 id) {
+    return snprintf(out, size, "dionysus changeset " INT64_FORMAT, id);
+}
+
+// With dionysus.changeset_key set: {"key": <key id>, "encrypted": <sealed
+// text of the changeset>} instead of the changeset (crypto/changeset_cipher.hpp).
+Datum encrypted_changeset(Datum changeset, int64 id) {
+    crypto::Key key;
+    if (!dionysus_changeset_key || !*dionysus_changeset_key || !crypto::parse_key(dionysus_changeset_key, &key))
+        return changeset;
+    Jsonb* jb = DatumGetJsonbP(changeset);
+    char* text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+    const size_t len = strlen(text);
+    char aad[64];
+    const int aad_len = changeset_aad(aad, sizeof aad, id);
+    const size_t sealed_len = crypto::sealed_length(len);
+    char* sealed = static_cast<char*>(palloc(sealed_len + 1));
+    if (!crypto::seal(key, reinterpret_cast<unsigned char*>(text), len, reinterpret_cast<unsigned char*>(aad),
+                      static_cast<size_t>(aad_len), sealed))
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("dionysus: could not encrypt a changeset")));
+    JsonbParseState* state = nullptr;
+    JsonbValue k, v;
+    pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+    k.type = jbvString;
+    k.val.string.val = const_cast<char*>("key");
+    k.val.string.len = 3;
+    pushJsonbValue(&state, WJB_KEY, &k);
+    v.type = jbvString;
+    v.val.string.val = key.id;
+    v.val.string.len = static_cast<int>(strlen(key.id));
+    pushJsonbValue(&state, WJB_VALUE, &v);
+    k.val.string.val = const_cast<char*>("encrypted");
+    k.val.string.len = 9;
+    pushJsonbValue(&state, WJB_KEY, &k);
+    v.val.string.val = sealed;
+    v.val.string.len = static_cast<int>(sealed_len);
+    pushJsonbValue(&state, WJB_VALUE, &v);
+    JsonbValue* object = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+    return JsonbPGetDatum(JsonbValueToJsonb(object));
+}
+
 void write_observer_row(Sink* s, const ObserverCapture* o, Datum value, TupleTableSlot* old_row,
                         TupleTableSlot* new_row) {
     sink_begin(s);  // from here, allocations live as long as the row must
@@ -163,7 +208,7 @@ void write_observer_row(Sink* s, const ObserverCapture* o, Datum value, TupleTab
     v[kResourceId] = text_of(const_cast<FmgrInfo*>(&o->value_out), value);
     v[kEventName] = o->event_updated;
     v[kTopic] = o->topic;
-    v[kChangeset] = observed_changeset(o, old_row, new_row);
+    v[kChangeset] = encrypted_changeset(observed_changeset(o, old_row, new_row), DatumGetInt64(v[kId]));
     v[kObserver] = Int64GetDatum(o->observer);
     n[kResourceClass] = n[kResourceId] = n[kEventName] = n[kTopic] = n[kChangeset] = n[kObserver] = false;
     if (o->resource_column != (Datum)0) {

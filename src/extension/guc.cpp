@@ -1,5 +1,6 @@
 #include "pg/boundary.hpp"
 #include "extension/guc.hpp"
+#include "crypto/changeset_cipher.hpp"
 #include "wire/partitioning.hpp"
 
 extern "C" {
@@ -20,6 +21,8 @@ char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
 bool dionysus_capture_enabled = true;
 char* dionysus_fault_injection = nullptr;
+char* dionysus_changeset_key = nullptr;
+char* dionysus_changeset_previous_keys = nullptr;
 
 namespace {
 
@@ -27,6 +30,21 @@ bool check_partitioner(char** newval, void**, GucSource) {
     if (*newval && dionysus::partitioning::parse(*newval)) return true;
     GUC_check_errdetail("Valid partitioners: random, consistent, consistent_random, murmur2, "
                         "murmur2_random, fnv1a, fnv1a_random.");
+    return false;
+}
+
+bool check_changeset_key(char** newval, void**, GucSource) {
+    dionysus::crypto::Key key;
+    if (!*newval || !**newval || dionysus::crypto::parse_key(*newval, &key)) return true;
+    GUC_check_errdetail("A key is \"<id>:<64 hex digits>\" (32 random bytes), the id of [A-Za-z0-9_.-].");
+    return false;
+}
+
+bool check_changeset_keys(char** newval, void**, GucSource) {
+    dionysus::crypto::Key keys[8];
+    int n = 0;
+    if (!*newval || dionysus::crypto::parse_keys(*newval, keys, 8, &n)) return true;
+    GUC_check_errdetail("Keys \"<id>:<64 hex digits>\" separated by ';'.");
     return false;
 }
 
@@ -47,6 +65,17 @@ void define_gucs() {
         "Extra librdkafka properties, 'key=value' pairs separated by ';' (TLS, SASL, timeouts).",
         nullptr, &dionysus_kafka_properties, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr,
         nullptr);
+    // Secrets: superusers only, to set and to read, never listed by SHOW ALL.
+    DefineCustomStringVariable(
+        "dionysus.changeset_key",
+        "Key that encrypts the changesets capture writes to the outbox, \"<id>:<64 hex digits>\" (empty: none).",
+        nullptr, &dionysus_changeset_key, "", PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, check_changeset_key,
+        nullptr, nullptr);
+    DefineCustomStringVariable(
+        "dionysus.changeset_previous_keys",
+        "Earlier changeset keys, still accepted by dionysus.decrypt_changeset (key rotation), ';'-separated.",
+        nullptr, &dionysus_changeset_previous_keys, "", PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+        check_changeset_keys, nullptr, nullptr);
     DefineCustomStringVariable("dionysus.client_id", "Kafka client.id of the workers.", nullptr,
                                &dionysus_client_id, "dionysus", PGC_SIGHUP, 0, nullptr, nullptr,
                                nullptr);

@@ -16,6 +16,8 @@ extern char* dionysus_default_partition_key;
 extern char* dionysus_partitioner;
 extern bool dionysus_capture_enabled;
 extern char* dionysus_fault_injection;
+extern char* dionysus_changeset_key;
+extern char* dionysus_changeset_previous_keys;
 }
 
 namespace dionysus {
