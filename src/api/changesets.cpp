@@ -9,10 +9,13 @@
 #include "extension/guc.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/errcodes.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 }
+
+#include <openssl/crypto.h>
 
 #include <string>
 #include <vector>
@@ -22,6 +25,9 @@ using pg::Error;
 
 DIONYSUS_PG_FUNCTION(dionysus_decrypt_changeset) {
     if (PG_ARGISNULL(0)) throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "outbox_id must not be NULL");
+    // the keys are superuser-only: so is what they open, whoever was granted EXECUTE
+    if (!pg::guard([] { return superuser(); }))
+        throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "only superusers can decrypt changesets");
     const int64 id = PG_GETARG_INT64(0);
     std::string plain;
     {
@@ -32,6 +38,8 @@ DIONYSUS_PG_FUNCTION(dionysus_decrypt_changeset) {
         "SELECT o.changeset::pg_catalog.text, "
         "CASE WHEN o.changeset OPERATOR(pg_catalog.?&) ARRAY['key', 'encrypted'] "
         "  AND (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(o.changeset)) OPERATOR(pg_catalog.=) 2 "
+        "  AND pg_catalog.jsonb_typeof(o.changeset OPERATOR(pg_catalog.->) 'key') OPERATOR(pg_catalog.=) 'string' "
+        "  AND pg_catalog.jsonb_typeof(o.changeset OPERATOR(pg_catalog.->) 'encrypted') OPERATOR(pg_catalog.=) 'string' "
         "THEN o.changeset OPERATOR(pg_catalog.->>) 'key' END, o.changeset OPERATOR(pg_catalog.->>) 'encrypted' "
         "FROM dionysus.outbox o WHERE o.id = $1::pg_catalog.int8 LIMIT 1",
         {std::to_string(id)});
@@ -40,12 +48,13 @@ DIONYSUS_PG_FUNCTION(dionysus_decrypt_changeset) {
     if (!r[kChangeset]) PG_RETURN_NULL();
     plain = *r[kChangeset];  // not encrypted: as it is
     if (r[kKeyId] && r[kSealed]) {
-        crypto::Key keys[9];
+        crypto::Key keys[crypto::kMaxPreviousKeys + 1];
         int n = 0;
         if (dionysus_changeset_key && *dionysus_changeset_key && crypto::parse_key(dionysus_changeset_key, &keys[0]))
             n = 1;
         int previous = 0;
-        if (crypto::parse_keys(dionysus_changeset_previous_keys, keys + n, 8, &previous)) n += previous;
+        if (crypto::parse_keys(dionysus_changeset_previous_keys, keys + n, crypto::kMaxPreviousKeys, &previous))
+            n += previous;
         const crypto::Key* key = nullptr;
         for (int i = 0; i < n && !key; i++)
             if (*r[kKeyId] == keys[i].id) key = &keys[i];
@@ -56,6 +65,7 @@ DIONYSUS_PG_FUNCTION(dionysus_decrypt_changeset) {
         std::vector<unsigned char> out(r[kSealed]->size() + 1);
         const long len = crypto::open(*key, r[kSealed]->data(), r[kSealed]->size(),
                                       reinterpret_cast<const unsigned char*>(aad.data()), aad.size(), out.data());
+        OPENSSL_cleanse(keys, sizeof keys);
         if (len < 0)
             throw Error(ERRCODE_DATA_CORRUPTED, "the changeset of outbox row " + std::to_string(id) +
                                                     " does not decrypt with key \"" + *r[kKeyId] + "\"");

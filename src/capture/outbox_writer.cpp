@@ -17,6 +17,8 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+#include <openssl/crypto.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -174,9 +176,12 @@ Datum encrypted_changeset(Datum changeset, int64 id) {
     const int aad_len = changeset_aad(aad, sizeof aad, id);
     const size_t sealed_len = crypto::sealed_length(len);
     char* sealed = static_cast<char*>(palloc(sealed_len + 1));
-    if (!crypto::seal(key, reinterpret_cast<unsigned char*>(text), len, reinterpret_cast<unsigned char*>(aad),
-                      static_cast<size_t>(aad_len), sealed))
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("dionysus: could not encrypt a changeset")));
+    const bool sealed_ok = crypto::seal(key, reinterpret_cast<unsigned char*>(text), len,
+                                        reinterpret_cast<unsigned char*>(aad), static_cast<size_t>(aad_len), sealed);
+    OPENSSL_cleanse(key.bytes, sizeof key.bytes);  // (its id is stored below)
+    OPENSSL_cleanse(text, len);
+    pfree(text);
+    if (!sealed_ok) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("dionysus: could not encrypt a changeset")));
     JsonbParseState* state = nullptr;
     JsonbValue k, v;
     pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);

@@ -1,6 +1,7 @@
 #include "crypto/changeset_cipher.hpp"
 #include "util/cpp_only_file.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -96,7 +97,13 @@ long open(const Key& key, const char* sealed, size_t sealed_len, const unsigned 
     if (raw_len >= 0 && sealed_len >= 1 && sealed[sealed_len - 1] == '=') raw_len--;
     if (raw_len >= 0 && sealed_len >= 2 && sealed[sealed_len - 2] == '=') raw_len--;
     long plain_len = raw_len - static_cast<long>(kNonceBytes + kTagBytes);
-    bool ok = plain_len >= 0;
+    bool ok = plain_len >= 0 && sealed_length(static_cast<size_t>(plain_len)) == sealed_len;
+    if (ok) {  // canonical: exactly what seal() writes for these bytes
+        unsigned char* again = static_cast<unsigned char*>(OPENSSL_malloc(sealed_len + 1));
+        ok = again && EVP_EncodeBlock(again, raw, raw_len) == static_cast<int>(sealed_len) &&
+             std::memcmp(again, sealed, sealed_len) == 0;
+        OPENSSL_free(again);
+    }
     EVP_CIPHER_CTX* ctx = ok ? EVP_CIPHER_CTX_new() : nullptr;
     int len = 0;
     ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.bytes, raw) == 1 &&

@@ -16,6 +16,7 @@ constexpr size_t kKeyBytes = 32;
 constexpr size_t kNonceBytes = 12;
 constexpr size_t kTagBytes = 16;
 constexpr size_t kMaxKeyIdBytes = 63;
+constexpr int kMaxPreviousKeys = 8;  // dionysus.changeset_previous_keys
 
 struct Key {
     char id[kMaxKeyIdBytes + 1];
@@ -29,17 +30,19 @@ bool parse_key(const char* text, Key* key);
 // malformed. At most `capacity` are kept.
 bool parse_keys(const char* text, Key* keys, int capacity, int* count);
 
-// Bytes seal() writes for `plain_len` bytes of input (base64, no NUL).
+// Characters of a sealed value for `plain_len` bytes of input (base64).
 size_t sealed_length(size_t plain_len);
 
-// Encrypts `plain` into `out` (sealed_length(plain_len) bytes); false when
-// libcrypto fails (no random bytes).
+// Encrypts `plain` into `out`: sealed_length(plain_len) characters and a
+// terminating NUL (so sealed_length + 1 bytes); false when libcrypto fails
+// (no random bytes).
 bool seal(const Key& key, const unsigned char* plain, size_t plain_len, const unsigned char* aad, size_t aad_len,
           char* out);
 
 // Decrypts a sealed value into `out` (at least sealed_len bytes); returns
-// the plain length, or -1 when it is malformed, or the key or the
-// additional data do not match (the tag does not authenticate).
+// the plain length, or -1 when it is not exactly what seal() writes
+// (canonical base64), or the key or the additional data do not match (the
+// tag does not authenticate).
 long open(const Key& key, const char* sealed, size_t sealed_len, const unsigned char* aad, size_t aad_len,
           unsigned char* out);
 

@@ -7,6 +7,8 @@ extern "C" {
 #include "utils/guc.h"
 }
 
+#include <openssl/crypto.h>
+
 char* dionysus_database = nullptr;
 char* dionysus_brokers = nullptr;
 char* dionysus_kafka_properties = nullptr;
@@ -33,18 +35,43 @@ bool check_partitioner(char** newval, void**, GucSource) {
     return false;
 }
 
-bool check_changeset_key(char** newval, void**, GucSource) {
+// A key is a secret: never echoed back in an error (GUC_check_errmsg
+// replaces the message that would quote the value), and never stored where
+// every role can read it (ALTER ROLE/DATABASE … SET and a function's SET
+// clause land in world-readable catalogs): postgresql.conf, ALTER SYSTEM,
+// or a superuser's SET only.
+bool key_source_allowed(const char* value, GucSource source) {
+    if (!value || !*value) return true;
+    if (source == PGC_S_TEST || source == PGC_S_DATABASE || source == PGC_S_USER || source == PGC_S_DATABASE_USER) {
+        GUC_check_errmsg("changeset keys can only be set in postgresql.conf, ALTER SYSTEM or SET");
+        GUC_check_errdetail("ALTER ROLE, ALTER DATABASE and function SET clauses store them where every role can "
+                            "read them.");
+        return false;
+    }
+    return true;
+}
+
+bool check_changeset_key(char** newval, void**, GucSource source) {
+    if (!key_source_allowed(*newval, source)) return false;
     dionysus::crypto::Key key;
-    if (!*newval || !**newval || dionysus::crypto::parse_key(*newval, &key)) return true;
+    const bool ok = !*newval || !**newval || dionysus::crypto::parse_key(*newval, &key);
+    OPENSSL_cleanse(&key, sizeof key);
+    if (ok) return true;
+    GUC_check_errmsg("invalid value for parameter \"dionysus.changeset_key\" (not shown)");
     GUC_check_errdetail("A key is \"<id>:<64 hex digits>\" (32 random bytes), the id of [A-Za-z0-9_.-].");
     return false;
 }
 
-bool check_changeset_keys(char** newval, void**, GucSource) {
-    dionysus::crypto::Key keys[8];
+bool check_changeset_keys(char** newval, void**, GucSource source) {
+    if (!key_source_allowed(*newval, source)) return false;
+    dionysus::crypto::Key keys[dionysus::crypto::kMaxPreviousKeys + 1];
     int n = 0;
-    if (!*newval || dionysus::crypto::parse_keys(*newval, keys, 8, &n)) return true;
-    GUC_check_errdetail("Keys \"<id>:<64 hex digits>\" separated by ';'.");
+    const bool parsed = !*newval || dionysus::crypto::parse_keys(*newval, keys, dionysus::crypto::kMaxPreviousKeys + 1, &n);
+    OPENSSL_cleanse(keys, sizeof keys);
+    if (parsed && n <= dionysus::crypto::kMaxPreviousKeys) return true;
+    GUC_check_errmsg("invalid value for parameter \"dionysus.changeset_previous_keys\" (not shown)");
+    GUC_check_errdetail("At most %d keys \"<id>:<64 hex digits>\", separated by ';', ',' or spaces.",
+                        dionysus::crypto::kMaxPreviousKeys);
     return false;
 }
 

@@ -14,6 +14,8 @@ SELECT dionysus.observe('cs_rentals', 'cs_rentals', 'cs_accounts', ARRAY['email'
 SELECT try($$SET dionysus.changeset_key = 'k1:0011'$$);
 SELECT try($$SET dionysus.changeset_key = 'no colon'$$);
 SELECT try($$SET dionysus.changeset_previous_keys = 'k1:zz'$$);
+-- and never stored where every role can read them (pg_db_role_setting, pg_proc)
+SELECT try($$ALTER ROLE CURRENT_USER SET dionysus.changeset_key = 'k9:$$ || pg_catalog.repeat('ab', 32) || $$'$$);
 
 -- without a key: in clear
 INSERT INTO cs_accounts VALUES (1, 'ann@example.com');

@@ -12,10 +12,11 @@ using namespace dionysus::crypto;
 const char* kKeyText = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 std::string sealed(const Key& key, const std::string& plain, const std::string& aad = "") {
-    std::string out(sealed_length(plain.size()), '\0');
+    std::vector<char> out(sealed_length(plain.size()) + 1);  // and its NUL
     EXPECT_TRUE(seal(key, reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
                      reinterpret_cast<const unsigned char*>(aad.data()), aad.size(), out.data()));
-    return out;
+    EXPECT_EQ(out.back(), '\0');
+    return std::string(out.data(), sealed_length(plain.size()));
 }
 
 long opened(const Key& key, const std::string& value, std::string& plain, const std::string& aad = "") {
@@ -70,6 +71,11 @@ TEST(ChangesetCipher, RefusesAnotherKeyTamperingOrOtherData) {
     value[10] = value[10] == 'A' ? 'B' : 'A';
     EXPECT_EQ(opened(key, value, back, "aad"), -1);
     EXPECT_EQ(opened(key, "not base64!", back), -1);
+    // only the exact text seal() writes: no trailing space, no padding moved
+    const std::string good = sealed(key, "secret");
+    ASSERT_EQ(opened(key, good, back), 6);
+    EXPECT_EQ(opened(key, good + " ", back), -1);
+    EXPECT_EQ(opened(key, good.substr(0, good.size() - 4) + "====", back), -1);
     EXPECT_EQ(opened(key, "", back), -1);
 }
 
