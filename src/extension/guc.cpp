@@ -18,6 +18,7 @@ int dionysus_poll_interval_ms = 200;
 int dionysus_publishing_delay_ms = 0;
 int dionysus_max_retry_interval_s = 120;
 int dionysus_max_attempts = 10;
+int dionysus_observers_inline_maximum_size = 1000;
 char* dionysus_soft_delete_column = nullptr;
 char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
@@ -103,6 +104,11 @@ void define_gucs() {
         "Earlier changeset keys, still accepted by dionysus.decrypt_changeset (key rotation), ';'-separated.",
         nullptr, &dionysus_changeset_previous_keys, "", PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
         check_changeset_keys, nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.observers_inline_maximum_size",
+                            "Fan-outs (observed and has_one changes) to more rows than this are streamed: written "
+                            "as one outbox row per target row instead of rendered in one batch.",
+                            nullptr, &dionysus_observers_inline_maximum_size, 1000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr,
+                            nullptr, nullptr);
     DefineCustomStringVariable("dionysus.client_id", "Kafka client.id of the workers.", nullptr,
                                &dionysus_client_id, "dionysus", PGC_SIGHUP, 0, nullptr, nullptr,
                                nullptr);

@@ -115,6 +115,39 @@ std::string target_id_of(const kafka::Message& m, const std::string& model_name)
     return m.key.substr(std::min(m.key.size(), model_name.size() + 1));
 }
 
+// Fan-outs to more rows than dionysus.observers_inline_maximum_size (an
+// account with 200,000 rentals changed) are streamed instead of rendered
+// in one batch: the row is replaced by one keyed row per target, in
+// chunks, which drain like any rows, a batch at a time (the worker's
+// memory stays bounded by its batches, plus the target ids while they are
+// written: a few tens of bytes each), interleaved with the other topics.
+// They take new ids: sent after what was delivered meanwhile, each a
+// snapshot rendered when sent.
+constexpr size_t kStreamChunk = 10000;
+
+void stream_large_fan_outs(const std::string& topic, std::vector<OutboxRow>& rows) {
+    const size_t inline_maximum = static_cast<size_t>(dionysus_observers_inline_maximum_size);
+    std::vector<int64_t> streamed;
+    for (const auto& r : rows) {
+        if (r.key || r.message_key) continue;
+        const auto& model = cached_model(topic, r.resource_class);
+        if (!model) continue;
+        const std::vector<std::string> ids = fan_out_target_ids(*model, r);
+        if (ids.size() <= inline_maximum) continue;
+        for (size_t start = 0; start < ids.size(); start += kStreamChunk)
+            split_fan_out(topic, r.id,
+                          std::vector<std::string>(ids.begin() + start, ids.begin() + std::min(ids.size(), start + kStreamChunk)));
+        streamed.push_back(r.id);
+    }
+    if (streamed.empty()) return;
+    mark_published(topic, streamed);
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const OutboxRow& r) {
+                                  return std::find(streamed.begin(), streamed.end(), r.id) != streamed.end();
+                              }),
+               rows.end());
+}
+
 // The error message of a split row (outbox_queue.hpp, mark_split).
 std::string split_note(const std::string& cause, const std::vector<int64_t>& rows) {
     std::string note = "failed (" + cause + "): split by key into " + std::to_string(rows.size()) + " outbox row";
@@ -517,6 +550,7 @@ bool Publisher::drain_topics() {
                     BatchRead batch = read_batch(topic, cursor[topic], limit, dionysus_publishing_delay_ms,
                                                  blocked[topic]);
                     reading = std::move(batch.rows);
+                    stream_large_fan_outs(topic, reading);
                     if (!reading.empty()) {
                         next = std::make_unique<Batch>();
                         next->topic = topic;

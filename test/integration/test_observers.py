@@ -63,3 +63,38 @@ def test_observed_attribute_republishes_the_related_rows(cluster, db):
         sql(db, "SELECT dionysus.drop_topic('it_obs_bookings', discard_pending => true)")
         sql(db, "DROP FUNCTION obs_rental_json(obs_rentals)")
         sql(db, "DROP TABLE obs_bookings, obs_rentals, obs_accounts")
+
+
+def test_a_large_fan_out_is_streamed_as_rows_of_its_own(cluster, db):
+    """Above dionysus.observers_inline_maximum_size related rows, an observed
+    change is not rendered in one batch: it is replaced by one keyed outbox
+    row per related row, drained a batch at a time like any rows."""
+    from conftest import worker_settings
+    sql(db, "CREATE TABLE big_accounts (id bigint PRIMARY KEY, plan text)")
+    sql(db, "CREATE TABLE big_rentals (id bigint PRIMARY KEY, account_id bigint REFERENCES big_accounts)")
+    sql(db, "SELECT dionysus.declare_topic('it_big', 'rentals', partition_key => 'account_id')")
+    sql(db, "SELECT dionysus.publish('it_big_rentals', 'big_rentals', model_name => 'Rental')")
+    sql(db, "SELECT dionysus.observe('it_big_rentals', 'big_rentals', 'big_accounts', ARRAY['plan'], 'account_id')")
+    try:
+        sql(db, "SET dionysus.capture = off")
+        sql(db, "INSERT INTO big_accounts VALUES (1, 'basic'), (2, 'basic')")
+        sql(db, "INSERT INTO big_rentals SELECT g, 1 FROM generate_series(1, 1500) g")
+        sql(db, "INSERT INTO big_rentals SELECT g, 2 FROM generate_series(1501, 1550) g")
+        sql(db, "RESET dionysus.capture")
+        with worker_settings(db, observers_inline_maximum_size="100"):
+            sql(db, "UPDATE big_accounts SET plan = 'pro'")  # 1500 rentals of account 1, 50 of account 2
+            wait_drained(db, timeout=60, topic="it_big_rentals")
+        # account 1's change streamed: 1500 keyed rows; account 2's (50) rendered inline
+        assert sql(db, """SELECT r.account_id, count(*) FROM dionysus.outbox s
+                          JOIN big_rentals r ON r.id::text = s.resource_id
+                          WHERE s.topic = 'it_big_rentals' AND s.observer IS NOT NULL AND s.resource_column = 'id'
+                          GROUP BY 1 ORDER BY 1""") == [(1, 1500)]
+        assert sql(db, """SELECT resource_id, published_at IS NOT NULL FROM dionysus.outbox
+                          WHERE topic = 'it_big_rentals' AND resource_column = 'account_id' ORDER BY 1""") == [
+            ("1", True), ("2", True)]
+        msgs = consume(cluster.bootstrap, "it_big_rentals", 1550, timeout=60, idle=1.0)
+        assert len({m.key for m in msgs}) == 1550
+        assert {json.loads(m.value)["message"][0]["event"] for m in msgs} == {"rental_updated"}
+    finally:
+        sql(db, "SELECT dionysus.drop_topic('it_big_rentals', discard_pending => true)")
+        sql(db, "DROP TABLE big_rentals, big_accounts")
