@@ -120,7 +120,7 @@ std::string target_id_of(const kafka::Message& m, const std::string& model_name)
 // in one batch: the row is replaced by one keyed row per target, in
 // chunks, which drain like any rows, a batch at a time (the worker's
 // memory stays bounded by its batches, plus the target ids while they are
-// written: a few tens of bytes each), interleaved with the other topics.
+// written: about 100 bytes each), interleaved with the other topics.
 // They take new ids: sent after what was delivered meanwhile, each a
 // snapshot rendered when sent.
 constexpr size_t kStreamChunk = 10000;
