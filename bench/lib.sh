@@ -12,6 +12,9 @@
 #   publisher_errors           count of ERROR/WARNING/FATAL lines of the worker
 #   bench_bulk_insert T N      ms of one N-row INSERT … SELECT into table T (bench_table_ddl)
 #   bench_bulk_update T N      preload N rows into T without triggers, then ms of one UPDATE of them
+#   bench_insert_scripts T...  pgbench scripts $BENCH_CLUSTER/pgbench/T.sql: one single-row INSERT into T
+#   bench_pgbench_tps T SYNC S rows/s of T.sql, pgbench -c 2 -j 2 -T S, synchronous_commit=SYNC
+#   ratio A B, fmt X, rps MS   A/B (2 decimals), X rounded, $ROWS rows in MS ms per second
 
 set -euo pipefail
 
@@ -134,3 +137,26 @@ bench_bulk_update() {  # TABLE ROWS
   q "VACUUM ANALYZE $1" >/dev/null
   qt "UPDATE $1 SET price = price + 1, updated_at = now()"
 }
+
+# One pgbench script per bench_table_ddl table: a single-row INSERT.
+bench_insert_scripts() {  # TABLE...
+  local dir=$BENCH_CLUSTER/pgbench t
+  mkdir -p "$dir" && chmod 0777 "$dir"
+  for t in "$@"; do
+    cat >"$dir/$t.sql" <<SQL
+\set a random(1, 10000)
+INSERT INTO $t(account_id, name, price) VALUES (:a, 'name ' || :a, :a / 100.0);
+SQL
+  done
+}
+
+# rows/s of a bench_insert_scripts script (one row per transaction), after a checkpoint.
+bench_pgbench_tps() {  # TABLE SYNC SECONDS
+  q "CHECKPOINT" >/dev/null
+  PGOPTIONS="-c synchronous_commit=$2" pgbench -n -c 2 -j 2 -T "$3" -f "$BENCH_CLUSTER/pgbench/$1.sql" 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\) .*without initial connection time.*/\1/p'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+fmt() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
+rps() { awk -v ms="$1" -v n="$ROWS" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }

@@ -43,24 +43,8 @@ reset_tables() {
 bulk_insert() { reset_tables; bench_bulk_insert "$1" "$ROWS"; }  # TABLE -> ms
 bulk_update() { reset_tables; bench_bulk_update "$1" "$ROWS"; }  # TABLE -> ms
 
-WORK=$BENCH_CLUSTER/pgbench
-mkdir -p "$WORK" && chmod 0777 "$WORK"
-for t in plain keyed_by_column keyed_by_function; do
-  cat >"$WORK/$t.sql" <<SQL
-\set a random(1, 10000)
-INSERT INTO $t(account_id, name, price) VALUES (:a, 'name ' || :a, :a / 100.0);
-SQL
-done
-pgbench_tps() {  # TABLE -> rows/s
-  reset_tables
-  q "CHECKPOINT" >/dev/null
-  PGOPTIONS="-c synchronous_commit=off" pgbench -n -c 2 -j 2 -T "$SECS" -f "$WORK/$1.sql" 2>&1 |
-    sed -n 's/^tps = \([0-9.]*\) .*without initial connection time.*/\1/p'
-}
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-rps() { awk -v ms="$1" -v n="$ROWS" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }
-fmt() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
+bench_insert_scripts plain keyed_by_column keyed_by_function
+pgbench_tps() { reset_tables; bench_pgbench_tps "$1" off "$SECS"; }  # TABLE -> rows/s
 
 echo "== partition_key_function: bulk $ROWS-row statements, publishing held, best of 3 =="
 for op in insert update; do

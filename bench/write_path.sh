@@ -47,14 +47,7 @@ q "CREATE TABLE bench_outbox (LIKE dionysus.outbox INCLUDING ALL);
      FOR EACH ROW EXECUTE FUNCTION bench_outbox_trg();"
 q "SELECT string_agg(indexdef, '; ') FROM pg_indexes WHERE tablename='bench_outbox'" >/dev/null
 
-WORK=$BENCH_CLUSTER/pgbench
-mkdir -p "$WORK" && chmod 0777 "$WORK"
-for t in plain captured plpgsql; do
-  cat >"$WORK/$t.sql" <<EOF
-\set a random(1, 10000)
-INSERT INTO $t(account_id, name, price) VALUES (:a, 'name ' || :a, :a / 100.0);
-EOF
-done
+bench_insert_scripts plain captured plpgsql
 
 reset_tables() {
   # dionysus.outbox first: the publisher locks the outbox before the captured
@@ -64,16 +57,9 @@ reset_tables() {
 }
 
 # pgbench_tps TABLE SYNC -> rows/s (one row per transaction)
-pgbench_tps() {
-  reset_tables
-  q "CHECKPOINT" >/dev/null
-  PGOPTIONS="-c synchronous_commit=$2" pgbench -n -c 2 -j 2 -T "$SECS" -f "$WORK/$1.sql" 2>&1 |
-    sed -n 's/^tps = \([0-9.]*\) .*without initial connection time.*/\1/p'
-}
+pgbench_tps() { reset_tables; bench_pgbench_tps "$1" "$2" "$SECS"; }
 
 best() { printf '%s\n' "$@" | sort -g | tail -n1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-fmt() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 
 declare -A BEST
 run_setting() {  # LABEL SYNC TABLES...
@@ -149,7 +135,6 @@ q "INSERT INTO captured(account_id, name, price) SELECT g, 'x', 1 FROM generate_
 OUTBOX_ROWS=$(q "SELECT count(*) FROM dionysus.outbox")
 set_guc dionysus.publishing_delay 0
 
-rps() { awk -v ms="$1" -v n="$ROWS" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }
 echo "== write_path: bulk $ROWS-row statements, publishing held, best of 3 =="
 for op in insert update; do
   p=$(rps "${BULK[$op/plain]}"); c=$(rps "${BULK[$op/captured]}"); g=$(rps "${BULK[$op/plpgsql]}")

@@ -116,8 +116,7 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
             "ELSE $1 OPERATOR(pg_catalog.||) '(t)' END, $2::pg_catalog.oid::pg_catalog.regclass, $3, "
             "$6, $4)",
             {column ? *m[kKey] : catalog::function_call_name(*m[kKey]), std::to_string(relid), *m[kPrimaryKey],
-             catalog::equality_operator(type.base), std::string(column ? "true" : "false"),
-             type.column_type != type.base ? "::" + type.base_name : std::string()});
+             catalog::equality_operator(type.base), std::string(column ? "true" : "false"), type.relabel});
         // a partition-key function runs as the table's owner: it must be theirs (given away since publish?)
         if (!column)
             catalog::require_owned_by_table_owner(

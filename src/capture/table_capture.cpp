@@ -98,6 +98,22 @@ AttrNumber attnum_of(TupleDesc desc, const std::string& name) {
                 "", "Run dionysus.unpublish and dionysus.publish again.");
 }
 
+// The output function of a column's type into `out` (plain C, for the
+// guard region that fills a TableCapture).
+void set_output_function(TupleDesc desc, AttrNumber att, FmgrInfo* out, MemoryContext cxt) {
+    Oid fn;
+    bool varlena;
+    getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &fn, &varlena);
+    fmgr_info_cxt(fn, out, cxt);
+}
+
+// A name Datum allocated in the current memory context.
+Datum name_datum(const char* name) {
+    NameData* column = static_cast<NameData*>(palloc0(sizeof(NameData)));
+    namestrcpy(column, name);
+    return NameGetDatum(column);
+}
+
 // Reads a table's capture declarations (needs an SPI connection).
 TableCapture* build_capture(Relation rel) {
     const Oid relid = RelationGetRelid(rel);
@@ -245,12 +261,9 @@ TableCapture* build_capture(Relation rel) {
         c->sequence_relid = sequence;
         c->ntopics = n;
         c->topics = static_cast<TopicCapture*>(palloc0(sizeof(TopicCapture) * (n + 1)));
-        Oid out_fn;
-        bool varlena;
         if (n > 0) {
             c->pk_att = pk_att;
-            getTypeOutputInfo(TupleDescAttr(desc, pk_att - 1)->atttypid, &out_fn, &varlena);
-            fmgr_info_cxt(out_fn, &c->pk_out, cxt);
+            set_output_function(desc, pk_att, &c->pk_out, cxt);
         }
         for (int i = 0; i < n; i++) {
             TopicCapture* t = &c->topics[i];
@@ -262,8 +275,7 @@ TableCapture* build_capture(Relation rel) {
             t->key_kind = info[i].key_kind;
             if (t->key_kind == catalog::PartitionKeyKind::Column) {
                 t->key_att = key_att[i];
-                getTypeOutputInfo(TupleDescAttr(desc, key_att[i] - 1)->atttypid, &out_fn, &varlena);
-                fmgr_info_cxt(out_fn, &t->key_out, cxt);
+                set_output_function(desc, key_att[i], &t->key_out, cxt);
             } else if (t->key_kind == catalog::PartitionKeyKind::Function) {
                 fmgr_info_cxt(info[i].key_fn, &t->key_fn, cxt);
                 t->key_fn_owner = info[i].key_fn_owner;
@@ -279,13 +291,10 @@ TableCapture* build_capture(Relation rel) {
             d->topic = CStringGetTextDatum(dep_info[i].topic.c_str());
             d->model_name = CStringGetTextDatum(dep_info[i].model_name.c_str());
             d->event_updated = CStringGetTextDatum(dep_info[i].updated.c_str());
-            NameData* column = static_cast<NameData*>(palloc0(sizeof(NameData)));
-            namestrcpy(column, dep_info[i].resource_column.c_str());
-            d->resource_column = NameGetDatum(column);
+            d->resource_column = name_datum(dep_info[i].resource_column.c_str());
             d->value_att = dep_info[i].value_att;
             d->updates_only = dep_info[i].has_one;
-            getTypeOutputInfo(TupleDescAttr(desc, d->value_att - 1)->atttypid, &out_fn, &varlena);
-            fmgr_info_cxt(out_fn, &d->value_out, cxt);
+            set_output_function(desc, d->value_att, &d->value_out, cxt);
         }
         c->nobservers = nobs;
         c->observers = static_cast<ObserverCapture*>(palloc0(sizeof(ObserverCapture) * (nobs + 1)));
@@ -294,15 +303,10 @@ TableCapture* build_capture(Relation rel) {
             o->topic = CStringGetTextDatum(obs_info[i].topic.c_str());
             o->model_name = CStringGetTextDatum(obs_info[i].model_name.c_str());
             o->event_updated = CStringGetTextDatum(obs_info[i].updated.c_str());
-            if (!obs_info[i].resource_column.empty()) {
-                NameData* column = static_cast<NameData*>(palloc0(sizeof(NameData)));
-                namestrcpy(column, obs_info[i].resource_column.c_str());
-                o->resource_column = NameGetDatum(column);
-            }
+            if (!obs_info[i].resource_column.empty()) o->resource_column = name_datum(obs_info[i].resource_column.c_str());
             o->observer = obs_info[i].id;
             o->value_att = obs_info[i].value_att;
-            getTypeOutputInfo(TupleDescAttr(desc, o->value_att - 1)->atttypid, &out_fn, &varlena);
-            fmgr_info_cxt(out_fn, &o->value_out, cxt);
+            set_output_function(desc, o->value_att, &o->value_out, cxt);
             const int na = static_cast<int>(obs_info[i].attributes.size());
             o->nattributes = na;
             o->attributes = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (na + 1)));
@@ -311,8 +315,7 @@ TableCapture* build_capture(Relation rel) {
             for (int a = 0; a < na; a++) {
                 o->attributes[a] = obs_info[i].attributes[a];
                 o->names[a] = pstrdup(obs_info[i].names[a].c_str());
-                getTypeOutputInfo(TupleDescAttr(desc, o->attributes[a] - 1)->atttypid, &out_fn, &varlena);
-                fmgr_info_cxt(out_fn, &o->attribute_out[a], cxt);
+                set_output_function(desc, o->attributes[a], &o->attribute_out[a], cxt);
             }
         }
         MemoryContextSwitchTo(old);

@@ -167,6 +167,7 @@ ColumnBaseType column_base_type(Oid relid, const std::string& column) {
         {std::to_string(out.base), std::to_string(out.base_array)});
     out.base_name = *names.at(0)[0];
     out.base_array_name = *names.at(1)[0];
+    if (out.column_type != out.base) out.relabel = "::" + out.base_name;
     return out;
 }
 

@@ -64,6 +64,9 @@ struct ColumnBaseType {
     // Names to write in SQL: schema-qualified, quoted, without modifiers
     // (regtype prints bpchar as "character", which reads as char(1)).
     std::string base_name, base_array_name;
+    // What follows the column in SQL to compare it as its base type:
+    // "::<base_name>" for a domain (a relabeling, no code runs), else "".
+    std::string relabel;
 };
 ColumnBaseType column_base_type(Oid relid, const std::string& column);
 

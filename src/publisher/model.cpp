@@ -60,12 +60,11 @@ Fetch fetch_sql(const Model& m, const std::string& column, bool ids_only = false
     const auto type = catalog::column_base_type(static_cast<Oid>(std::stoul(m.relid)), column);
     const bool integer = type.base == INT2OID || type.base == INT4OID;
     const std::string equals = catalog::equality_operator(type.base);
-    const std::string relabel = type.column_type != type.base ? "::" + type.base_name : "";
     // (every piece a format() argument: names may hold '%')
     auto sql = pg::query_value(
         "SELECT pg_catalog.format('SELECT %s FROM %s t WHERE t.%I%s %s ANY ($1::%s)', $3, "
         "$1::pg_catalog.oid::pg_catalog.regclass, $2, $5, $4, $6)",
-        {m.relid, column, select_list, equals, relabel, integer ? "pg_catalog._int8" : type.base_array_name});
+        {m.relid, column, select_list, equals, type.relabel, integer ? "pg_catalog._int8" : type.base_array_name});
     return Fetch{*sql, integer ? INT8ARRAYOID : type.base_array, m.table_owner};
 }
 
