@@ -13,6 +13,14 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON sp_items TO dionysus_attacker;
 GRANT USAGE ON SEQUENCE sp_items_id_seq TO dionysus_attacker;
 SELECT dionysus.declare_topic('sp', 'items');
 SELECT dionysus.publish('sp_items', 'sp_items');
+-- an observed table (dionysus.observe): its capture writes observer rows with changesets
+CREATE TABLE sp_accounts (id int PRIMARY KEY, plan text);
+SET dionysus.capture = off;
+INSERT INTO sp_accounts VALUES (7, 'basic'), (8, 'basic');
+RESET dionysus.capture;
+ALTER TABLE sp_items ADD FOREIGN KEY (account_id) REFERENCES sp_accounts;
+SELECT dionysus.observe('sp_items', 'sp_items', 'sp_accounts', ARRAY['plan'], 'account_id');
+GRANT SELECT, UPDATE ON sp_accounts TO dionysus_attacker;
 
 SET ROLE dionysus_attacker;
 -- Every trap records who called it (and tries to become superuser).
@@ -49,11 +57,12 @@ SET search_path = evil, pg_temp, public, pg_catalog;
 INSERT INTO sp_items (account_id, name) VALUES (7, 'a'), (8, 'b');
 UPDATE sp_items SET name = 'c' WHERE id = 1;
 DELETE FROM sp_items WHERE id = 2;
+UPDATE sp_accounts SET plan = 'pro' WHERE id = 7;
 RESET search_path;
 SELECT who, what FROM evil.calls;
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'dionysus_attacker';
-SELECT resource_class, resource_id, event_name, partition_key FROM dionysus.outbox ORDER BY id;
+SELECT resource_class, resource_id, event_name, partition_key, resource_column, changeset FROM dionysus.outbox ORDER BY id;
 
 -- The SQL API called by a superuser whose search_path an attacker chose
 -- resolves nothing through it either.
@@ -63,6 +72,9 @@ SELECT dionysus.publish('sp_more', 'sp_items', model_name => 'Item');
 SELECT dionysus.serializer('sp_items', attributes => ARRAY['id', 'name']);
 SELECT dionysus.enqueue('sp_more', 'Item:1', '1', '{"message":[{"event":"item_updated","model_name":"Item","data":[{"id":1}]}]}') > 0;
 SELECT dionysus.tombstone('sp_more', 'sp_items', '1') > 0;
+SELECT dionysus.observe('sp_more', 'sp_items', 'sp_accounts', ARRAY['plan'],
+  'SELECT i.id FROM public.sp_items i WHERE i.account_id = $1');
+SELECT dionysus.decrypt_changeset(max(id)) FROM dionysus.outbox WHERE observer IS NOT NULL;
 SELECT dionysus.unpublish('sp_more', 'sp_items');
 SELECT dionysus.drop_topic('sp_more');
 RESET search_path;
@@ -70,7 +82,7 @@ SELECT who, what FROM evil.calls;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'dionysus_attacker';
 
 SELECT dionysus.drop_topic('sp_items', discard_pending => true);
-DROP TABLE sp_items;
+DROP TABLE sp_items, sp_accounts;
 DROP FUNCTION pg_temp.quote_ident(text);
 DROP SCHEMA evil CASCADE;
 DROP ROLE dionysus_attacker;
