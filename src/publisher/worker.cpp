@@ -380,9 +380,13 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
     // Messages held back for waiting keys (hold_back_waiting_keys) become
     // rows of their own now, with their row's outcome: unless that row is
     // sent again whole (its outcome unknown, or the cluster unreachable).
+    // A row done here says so (a split row's failure note comes below).
     const std::set<int64_t> done(published.begin(), published.end());
-    for (const auto& [id, targets] : batch.held_back)
-        if (done.count(id) || split.count(id)) split_fan_out(batch.topic, id, targets);
+    for (const auto& [id, targets] : batch.held_back) {
+        if (!done.count(id) && !split.count(id)) continue;
+        const std::vector<int64_t> rows = split_fan_out(batch.topic, id, targets);
+        if (done.count(id)) mark_split(batch.topic, id, split_note("held back behind waiting keys", rows));
+    }
     mark_published(batch.topic, published);
     if (!failures.empty() || !split.empty()) topics_with_failures_.insert(batch.topic);
     auto record_failure = [&](const Error& error, const std::vector<int64_t>& ids) {
