@@ -80,9 +80,40 @@ CREATE TABLE dionysus.observers (
 CREATE INDEX observers_observed ON dionysus.observers (observed);
 COMMENT ON TABLE dionysus.observers IS 'Observed attributes that republish models (dionysus.observe).';
 
+-- Genesis runs (dionysus.genesis): a model's existing rows re-streamed on
+-- its topic by the publisher worker, a chunk at a time in primary-key
+-- order, with no outbox row per streamed row. `cursor` is the last key of
+-- the rows acknowledged by the broker: a restart resumes after it.
+CREATE TABLE dionysus.genesis_run (
+    id           bigserial PRIMARY KEY,
+    topic        text NOT NULL,             -- the declared topic (without _genesis)
+    replica_only boolean NOT NULL,          -- called with <topic>_genesis: to the replica only
+    model        regclass NOT NULL,
+    model_name   text NOT NULL,
+    "from"       timestamptz,               -- rows whose updated_at is in ["from", "to"]
+    "to"         timestamptz,
+    duration     interval NOT NULL,         -- the run is spread evenly over it
+    visible_only boolean NOT NULL,          -- soft-deleted rows are skipped
+    condition    text,                      -- a WHERE condition over the model's row t
+    state        text NOT NULL DEFAULT 'running'
+                 CHECK (state IN ('running', 'finished', 'canceled', 'failed')),
+    rows_total   bigint,                    -- counted when the worker starts it
+    rows_done    bigint NOT NULL DEFAULT 0, -- acknowledged by the broker
+    cursor       text,                      -- primary key of the last acknowledged row
+    error        text,                      -- why it failed
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    started_at   timestamptz,
+    finished_at  timestamptz,
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX genesis_run_running ON dionysus.genesis_run (id) WHERE state = 'running';
+COMMENT ON TABLE dionysus.genesis_run IS 'Genesis runs (dionysus.genesis); see the view dionysus.genesis_runs.';
+
 SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.observers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.observers_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.dependencies', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.genesis_run', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.genesis_run_id_seq', '');

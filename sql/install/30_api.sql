@@ -53,6 +53,18 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_tombstone' LANGUAGE C VOLATILE PA
 COMMENT ON FUNCTION dionysus.tombstone(text, regclass, text, text, text) IS
     'Publish a Kafka tombstone (null value) under a model''s key and partition through the outbox; returns the outbox id.';
 
+CREATE FUNCTION dionysus.genesis(topic text, model regclass, "from" timestamptz DEFAULT NULL,
+                                 "to" timestamptz DEFAULT NULL, duration interval DEFAULT '0',
+                                 visible_only boolean DEFAULT false, condition text DEFAULT NULL)
+RETURNS bigint AS 'MODULE_PATHNAME', 'dionysus_genesis' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.genesis(text, regclass, timestamptz, timestamptz, interval, boolean, text) IS
+    'Re-stream every row of a published model on its topic (or its _genesis replica only); returns the run id.';
+
+CREATE FUNCTION dionysus.cancel_genesis(id bigint)
+RETURNS boolean AS 'MODULE_PATHNAME', 'dionysus_cancel_genesis' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.cancel_genesis(bigint) IS
+    'Stop a running genesis run; false when it had already ended.';
+
 -- The capture trigger needs no privilege from application roles: it writes
 -- the outbox with direct heap inserts and reads the (private) catalog as the
 -- bootstrap superuser; no SECURITY DEFINER switch on every statement.

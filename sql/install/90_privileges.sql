@@ -9,3 +9,4 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA dionysus FROM PUBLIC;
 -- Monitoring roles read the status views, and nothing else of the schema.
 GRANT USAGE ON SCHEMA dionysus TO pg_monitor;
 GRANT SELECT ON dionysus.parked TO pg_monitor;
+GRANT SELECT ON dionysus.genesis_runs TO pg_monitor;

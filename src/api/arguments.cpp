@@ -8,6 +8,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/errcodes.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 }
 
 namespace dionysus::api {
@@ -30,6 +31,16 @@ std::string nonempty_text_arg(FunctionCallInfo fcinfo, int n, const char* what) 
 pg::Value optional_text_arg(FunctionCallInfo fcinfo, int n) {
     if (PG_ARGISNULL(n)) return std::nullopt;
     return std::string(pg::guard([&] { return text_to_cstring(PG_GETARG_TEXT_PP(n)); }));
+}
+
+pg::Value optional_arg_as_text(FunctionCallInfo fcinfo, int n, Oid type) {
+    if (PG_ARGISNULL(n)) return std::nullopt;
+    return std::string(pg::guard([&] {
+        Oid output;
+        bool varlena;
+        getTypeOutputInfo(type, &output, &varlena);
+        return OidOutputFunctionCall(output, PG_GETARG_DATUM(n));
+    }));
 }
 
 Oid regclass_arg(FunctionCallInfo fcinfo, int n, const char* what) {

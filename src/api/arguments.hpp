@@ -24,6 +24,9 @@ pg::Value optional_jsonb_arg(FunctionCallInfo fcinfo, int n);
 bool bool_arg(FunctionCallInfo fcinfo, int n, const char* what);
 // regclass[] argument; NULL -> empty, a NULL element -> 22004 "<what> must not contain NULL".
 std::vector<Oid> regclass_array_arg(FunctionCallInfo fcinfo, int n, const char* what);
+// Any argument as its type's text output (timestamptz, interval: as the
+// session prints them, read back the same in this session), NULL allowed.
+pg::Value optional_arg_as_text(FunctionCallInfo fcinfo, int n, Oid type);
 // text[] argument as its text output ('{a,b}'), NULL allowed.
 pg::Value optional_text_array_arg(FunctionCallInfo fcinfo, int n);
 

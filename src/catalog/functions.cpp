@@ -33,8 +33,11 @@ std::string function_call_name(const std::string& regprocedure) {
     return *name;
 }
 
-std::string equality_operator(Oid type) {
-    const Oid op = pg::guard([&] { return lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr; });
+namespace {
+
+// "OPERATOR(schema.op)" of an operator of `type` the type cache found, or
+// 42883 naming `what` when it found none.
+std::string operator_text(Oid op, Oid type, const char* what) {
     auto text = OidIsValid(op) ? pg::query_value(
                                      "SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname) "
                                      "FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace "
@@ -42,8 +45,25 @@ std::string equality_operator(Oid type) {
                                      {std::to_string(op)})
                                : pg::Value();
     if (!text)
-        throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "type with OID " + std::to_string(type) + " has no equality operator");
+        throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, "type with OID " + std::to_string(type) + " has no " + what + " operator");
     return *text;
+}
+
+}  // namespace
+
+std::string equality_operator(Oid type) {
+    const Oid op = pg::guard([&] { return lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr; });
+    return operator_text(op, type, "equality");
+}
+
+OrderingOperators ordering_operators(Oid type) {
+    Oid lt = InvalidOid, gt = InvalidOid;
+    pg::guard([&] {
+        TypeCacheEntry* entry = lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR);
+        lt = entry->lt_opr;
+        gt = entry->gt_opr;
+    });
+    return {operator_text(lt, type, "ordering"), operator_text(gt, type, "ordering")};
 }
 
 Oid function_owner(const std::string& regprocedure) {

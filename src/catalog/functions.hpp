@@ -27,6 +27,14 @@ std::string function_call_name(const std::string& regprocedure);
 // extension's for citext. 42883 when the type has none.
 std::string equality_operator(Oid type);
 
+// The "<" and ">" of a type's default btree opclass, written as
+// equality_operator writes "=" (keyset pagination: ORDER BY … USING less
+// agrees with "greater than the last key"). 42883 when the type has none.
+struct OrderingOperators {
+    std::string less, greater;
+};
+OrderingOperators ordering_operators(Oid type);
+
 // The role owning the function (what its code runs as in capture).
 Oid function_owner(const std::string& regprocedure);
 

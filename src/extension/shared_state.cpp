@@ -62,6 +62,10 @@ void publisher_clear_wake() {
     if (state != nullptr) pg_atomic_exchange_u32(&state->wake_pending, 0);
 }
 
+bool publisher_take_wake() {
+    return state != nullptr && pg_atomic_exchange_u32(&state->wake_pending, 0) != 0;
+}
+
 void publisher_attach() {
     if (state == nullptr) return;
     SpinLockAcquire(&state->mutex);

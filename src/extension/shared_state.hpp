@@ -20,6 +20,10 @@ void init_shared_memory();     // from shmem_startup_hook
 void wake_publisher();
 // Called by the publisher before it looks for work.
 void publisher_clear_wake();
+// Whether a commit woke the publisher since it last looked (and clears
+// that): checked while a genesis streams, so live rows never wait for the
+// end of a drain cycle.
+bool publisher_take_wake();
 
 // The publisher process: this one from attach (its pid and latch, state
 // "starting") to detach (state "stopped").

@@ -5,6 +5,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "utils/plancache.h"
 }
 
@@ -86,6 +87,23 @@ QueryInspection inspect_query(const std::string& sql, Oid param_type) {
     inspection.relations.assign(found.relations, found.relations + found.nrelations);
     inspection.functions.assign(found.functions.functions, found.functions.functions + found.functions.nfunctions);
     return inspection;
+}
+
+bool is_plain_where_condition(const std::string& sql) {
+    const char* text = sql.c_str();
+    return guard([&] {
+        List* statements = raw_parser(text, RAW_PARSE_DEFAULT);
+        if (list_length(statements) != 1) return false;
+        Node* node = linitial_node(RawStmt, statements)->stmt;
+        if (!IsA(node, SelectStmt)) return false;
+        auto* select = reinterpret_cast<SelectStmt*>(node);
+        return select->op == SETOP_NONE && select->targetList == NIL && select->distinctClause == NIL &&
+               select->intoClause == nullptr && list_length(select->fromClause) == 1 &&
+               select->whereClause != nullptr && select->groupClause == NIL && select->havingClause == nullptr &&
+               select->windowClause == NIL && select->valuesLists == NIL && select->sortClause == NIL &&
+               select->limitOffset == nullptr && select->limitCount == nullptr && select->lockingClause == NIL &&
+               select->withClause == nullptr;
+    });
 }
 
 }  // namespace dionysus::pg

@@ -21,4 +21,11 @@ struct QueryInspection {
 // names raise the Postgres error (as pg::Error). Needs an SPI connection.
 QueryInspection inspect_query(const std::string& sql, Oid param_type);
 
+// Whether `sql`, "SELECT FROM <table> t WHERE (<condition>)" built around a
+// user's condition, parses as exactly that: one SELECT with one FROM item, a
+// WHERE clause and nothing else. A condition that closes the parenthesis to
+// add clauses of its own (ORDER BY, LIMIT, UNION, a second statement) parses
+// as something else. Syntax errors raise the Postgres error (as pg::Error).
+bool is_plain_where_condition(const std::string& sql);
+
 }  // namespace dionysus::pg

@@ -36,6 +36,14 @@ struct OutboxRow {
     // nullopt for a has_one dependency change or an observed change, whose
     // keys are those of the rows it fans out to.
     std::optional<std::string> key;
+    // A row of a genesis run's chunk (genesis_stream.hpp), not of the
+    // outbox: the run's id; id is its position in the chunk. Its event is
+    // <model>_updated, or _destroyed when the row is soft-deleted as
+    // rendered (skipped with visible_only); its partition key is taken from
+    // the row; with replica_only it goes to <topic>_genesis alone.
+    int64_t genesis_run = 0;
+    bool genesis_replica_only = false;
+    bool genesis_visible_only = false;
 };
 
 // Topics that have unpublished outbox rows (loose index scan over the partial index).

@@ -33,6 +33,7 @@ struct Rendered {
     std::string key;
     std::optional<std::string> value;
     std::optional<std::string> partition_key;
+    std::string event;  // when not its outbox row's (a genesis row rendered soft-deleted)
 };
 // (position of its outbox row in the batch, message): sorted by position at the end.
 using Positioned = std::vector<std::pair<size_t, Rendered>>;
@@ -117,6 +118,13 @@ private:
     std::vector<const std::pair<std::string, std::string>*> kids_of_;  // per has_many: ids, records
 };
 
+// The partition key of a model row's message, from the row as fetched
+// (events whose key is not captured: fan-out, genesis).
+std::optional<std::string> partition_key_of(const Model& model, const RowRef& row) {
+    if (model.partition_key_kind == catalog::PartitionKeyKind::None) return std::nullopt;
+    return std::string(partitioning::partition_key_text(row[model.partition_key_index]));
+}
+
 // The messages of one model's outbox rows.
 void render_model_events(const Model& model, const std::vector<const OutboxRow*>& model_rows,
                          const OutboxRow* batch_start, Positioned& rendered, std::vector<int64_t>& skipped) {
@@ -137,13 +145,30 @@ void render_model_events(const Model& model, const std::vector<const OutboxRow*>
                 const RowRef row = targets.rows()[index];
                 if (!r->observer && model.soft_delete_index && row[*model.soft_delete_index] && !model.after_soft_delete)
                     continue;
-                std::optional<std::string> partition_key;
-                if (model.partition_key_kind != catalog::PartitionKeyKind::None)
-                    partition_key = std::string(partitioning::partition_key_text(row[model.partition_key_index]));
                 rendered.emplace_back(position, Rendered{naming::message_key(r->resource_class, *row[model.pk_index]),
-                                                         records.value(r->event_name, index), std::move(partition_key)});
+                                                         records.value(r->event_name, index), partition_key_of(model, row)});
             }
             if (rendered.size() == before) skipped.push_back(r->id);
+            continue;
+        }
+        if (r->genesis_run) {
+            // A genesis row, as it is now: gone since its chunk was read
+            // (its _destroyed event follows in the live stream), or
+            // soft-deleted (_destroyed with its snapshot, unless visible_only).
+            if (target_rows.empty()) {
+                skipped.push_back(r->id);
+                continue;
+            }
+            const RowRef row = targets.rows()[target_rows[0]];
+            const bool soft_deleted = model.soft_delete_index && row[*model.soft_delete_index];
+            if (soft_deleted && r->genesis_visible_only) {
+                skipped.push_back(r->id);
+                continue;
+            }
+            const std::string event =
+                soft_deleted ? events::event_name(model.model_name, events::Event::Destroyed) : r->event_name;
+            rendered.emplace_back(position, Rendered{*r->key, records.value(event, target_rows[0]),
+                                                     partition_key_of(model, row), event});
             continue;
         }
         std::string value;
@@ -180,8 +205,14 @@ void emit_messages(const std::string& topic, const std::vector<OutboxRow>& rows,
         m.value = std::move(one.value);
         m.partition_key = std::move(one.partition_key);
         m.outbox_id = r.id;
-        m.headers = {{"event", r.event_name}, {"model", r.resource_class}, {"outbox_id", std::to_string(r.id)}};
-        if (replica) {
+        const std::string& event = one.event.empty() ? r.event_name : one.event;
+        if (r.genesis_run) {
+            m.headers = {{"event", event}, {"model", r.resource_class}, {"genesis_run", std::to_string(r.genesis_run)}};
+            if (r.genesis_replica_only) m.topic = topic + "_genesis";
+        } else {
+            m.headers = {{"event", event}, {"model", r.resource_class}, {"outbox_id", std::to_string(r.id)}};
+        }
+        if (replica && !r.genesis_replica_only) {
             kafka::Message copy = m;
             copy.topic = topic + "_genesis";
             out.push_back(std::move(m));

@@ -17,6 +17,7 @@
 #include "kafka/properties.hpp"
 #include "publisher/fan_out.hpp"
 #include "publisher/fault_injection.hpp"
+#include "publisher/genesis_stream.hpp"
 #include "publisher/model_cache.hpp"
 #include "publisher/model_record.hpp"
 #include "publisher/outbox_queue.hpp"
@@ -85,6 +86,14 @@ struct Batch {
     std::map<int64_t, std::string> keyless;
     // Their messages for keys that wait, taken out of the batch: outbox id -> target ids.
     std::map<int64_t, std::vector<std::string>> held_back;
+    // A chunk of a genesis run instead of outbox rows.
+    struct GenesisChunk {
+        int64_t run = 0;
+        int generation = 0;  // of the run's reading when read (GenesisProgress)
+        std::string last_key;
+        int64_t rows = 0;
+    };
+    std::optional<GenesisChunk> genesis;
     bool done() const {
         for (const auto& m : messages)
             if (m.status == kafka::Message::Status::Pending) return false;
@@ -104,6 +113,18 @@ constexpr int kClusterWideRetrySeconds = 1;
 constexpr long kCoalesceMicros = 1000;
 // Retry interval of a drain cycle that failed as a whole (e.g. a bad setting).
 constexpr long kErrorRetryMillis = 1000;
+// Genesis chunks in flight at once: one slot is left for live batches, so a
+// running genesis never holds back the live stream's next batch.
+constexpr size_t kMaxGenesisChunksInFlight = kMaxBatchesInFlight - 1;
+// A genesis chunk that was not acknowledged is read again after this long.
+constexpr auto kGenesisRetryDelay = std::chrono::seconds(1);
+// A genesis chunk that fails to render this many times in a row (or kills
+// the worker as often) fails its run, with the error.
+constexpr int kGenesisRenderFailures = 3;
+constexpr auto kGenesisRenderRetryDelay = std::chrono::seconds(5);
+// The crash marker's topic while a genesis chunk renders (not a Kafka topic
+// name: those have no spaces); its ids are the run's.
+const std::string kGenesisMarkerTopic = "genesis run";
 // Deaths of the worker while rendering one row before that row is parked:
 // the first death on a batch has it read again one row at a time, further
 // deaths single out the row.
@@ -241,6 +262,31 @@ private:
     bool formats_set_ = false;
     std::unique_ptr<recovery::CrashMarker> marker_;  // null: could not be kept (logged)
     std::optional<recovery::Suspect> suspect_;
+
+    // Genesis runs being streamed (genesis_stream.hpp), by id. Reloaded
+    // from dionysus.genesis_run at every cycle (no chunk is in flight then).
+    struct GenesisProgress {
+        GenesisRun run;                         // as recorded: cursor, rows_done
+        std::optional<std::string> read_after;  // where the next chunk starts
+        int64_t rows_read = 0;                  // rows_done plus the chunks in flight
+        int generation = 0;                     // grows when chunks in flight are given up
+        int chunks_in_flight = 0;               // of this generation
+        bool exhausted = false;                 // a read found the last row: done once acknowledged
+        int render_failures = 0;
+        std::chrono::steady_clock::time_point not_before{}, started{};
+    };
+    std::map<int64_t, GenesisProgress> genesis_;
+    int64_t last_genesis_pick_ = 0;  // round robin over runs
+    std::optional<recovery::Suspect> genesis_suspect_;  // a run whose chunk the previous worker died rendering
+    // `runs`: running_genesis_runs(), read with the cycle's topics.
+    void load_genesis_runs(std::vector<GenesisRun> runs);
+    bool genesis_ready(const GenesisProgress& p, std::chrono::steady_clock::time_point now) const;
+    std::optional<int64_t> pick_genesis(size_t chunks_in_flight);
+    // Reads and renders the run's next chunk into `next` (none when the run
+    // has no row left: it ends once its chunks are acknowledged).
+    void read_genesis(int64_t run_id, std::unique_ptr<Batch>& next);
+    void genesis_failed(int64_t run_id, const std::string& error);
+    void record_genesis(const Batch& batch);
 };
 
 void Publisher::recover_from_crash() {
@@ -257,6 +303,13 @@ void Publisher::recover_from_crash() {
         return;
     }
     if (!suspect_) return;
+    if (suspect_->topic == kGenesisMarkerTopic) {
+        log_message(WARNING, "the previous worker died rendering a chunk of genesis run " +
+                                 std::to_string(suspect_->first_id) + " (death " + std::to_string(suspect_->crashes) + ")");
+        genesis_suspect_ = suspect_;
+        suspect_.reset();
+        return;
+    }
     log_message(WARNING, "the previous worker died rendering outbox rows " + std::to_string(suspect_->first_id) +
                              ".." + std::to_string(suspect_->last_id) + " of topic " + suspect_->topic + " (death " +
                              std::to_string(suspect_->crashes) + " on them)");
@@ -339,6 +392,10 @@ void Publisher::flush_logs() {
 }
 
 Publisher::Outcome Publisher::record(const Batch& batch) {
+    if (batch.genesis) {
+        record_genesis(batch);
+        return {};
+    }
     // An outbox row is published when every message it produced was
     // acknowledged; a row whose outcome is unknown stays pending (sent again).
     using Error = std::pair<std::string, std::string>;  // error class, message
@@ -436,6 +493,179 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
     return outcome;
 }
 
+// The running genesis runs; one never started is started in a transaction
+// of its own (counting its rows runs its condition: a failure fails that
+// run alone).
+void Publisher::load_genesis_runs(std::vector<GenesisRun> runs) {
+    std::map<int64_t, GenesisProgress> loaded;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& run : runs) {
+        if (genesis_suspect_ && genesis_suspect_->first_id == run.id && genesis_suspect_->crashes >= kGenesisRenderFailures) {
+            const std::string error = "the worker died " + std::to_string(genesis_suspect_->crashes) +
+                                      " times rendering a chunk of this run after key " + run.cursor.value_or("(none)") +
+                                      " (a crashing serializer, or memory exhausted)";
+            in_transaction([&] { finish_genesis_run(run, error); });
+            log_message(WARNING, "genesis run " + std::to_string(run.id) + " failed: " + error);
+            genesis_suspect_.reset();
+            continue;
+        }
+        GenesisProgress p;
+        auto known = genesis_.find(run.id);
+        if (known != genesis_.end()) {  // what the last cycle learnt that the table does not say
+            p.generation = known->second.generation + 1;
+            p.render_failures = known->second.render_failures;
+            p.not_before = known->second.not_before;
+        }
+        if (!run.rows_total) {
+            try {
+                in_transaction([&] {
+                    reset_model_cache();
+                    const auto& model = cached_model(run.topic, run.model_name);
+                    if (!model) throw std::runtime_error("model " + run.model_name + " is no longer published on topic " + run.topic);
+                    start_genesis_run(run, *model);
+                });
+                log_message(LOG, "genesis run " + std::to_string(run.id) + ": streaming " +
+                                     std::to_string(*run.rows_total) + " rows of " + run.model_name + " on " +
+                                     run.topic + (run.replica_only ? "_genesis" : ""));
+            } catch (const std::exception& e) {
+                genesis_failed(run.id, e.what());
+                continue;
+            }
+        }
+        p.read_after = run.cursor;
+        p.rows_read = run.rows_done;
+        p.started = now - std::chrono::milliseconds(static_cast<int64_t>(run.seconds_running * 1000));
+        p.run = std::move(run);
+        loaded.emplace(p.run.id, std::move(p));
+    }
+    genesis_ = std::move(loaded);
+}
+
+bool Publisher::genesis_ready(const GenesisProgress& p, std::chrono::steady_clock::time_point now) const {
+    if (p.exhausted || now < p.not_before) return false;
+    if (p.run.duration_s <= 0 || !p.run.rows_total) return true;
+    // Spread evenly over the duration: no more rows read than are due by now.
+    const double elapsed = std::chrono::duration<double>(now - p.started).count();
+    return static_cast<double>(p.rows_read) < static_cast<double>(*p.run.rows_total) * elapsed / p.run.duration_s;
+}
+
+std::optional<int64_t> Publisher::pick_genesis(size_t chunks_in_flight) {
+    if (genesis_.empty() || chunks_in_flight >= kMaxGenesisChunksInFlight) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<int64_t> first;
+    for (const auto& [id, p] : genesis_) {
+        if (!genesis_ready(p, now)) continue;
+        if (id > last_genesis_pick_) return last_genesis_pick_ = id;
+        if (!first) first = id;
+    }
+    if (first) last_genesis_pick_ = *first;
+    return first;
+}
+
+void Publisher::read_genesis(int64_t run_id, std::unique_ptr<Batch>& next) {
+    GenesisProgress& p = genesis_.at(run_id);
+    const auto& model = cached_model(p.run.topic, p.run.model_name);
+    if (!model) throw std::runtime_error("model " + p.run.model_name + " is no longer published on topic " + p.run.topic);
+    const int limit = dionysus_batch_size;
+    GenesisChunk chunk = read_genesis_chunk(p.run, *model, p.read_after, limit);
+    if (static_cast<int>(chunk.rows.size()) < limit) p.exhausted = true;
+    if (chunk.rows.empty()) {
+        if (p.chunks_in_flight == 0) {
+            finish_genesis_run(p.run);
+            genesis_.erase(run_id);  // (committed by the caller's transaction, like the run's last chunk)
+        }
+        return;
+    }
+    next = std::make_unique<Batch>();
+    next->topic = p.run.topic;
+    next->genesis = Batch::GenesisChunk{run_id, p.generation, *chunk.last_key, static_cast<int64_t>(chunk.rows.size())};
+    int crashes = 0;
+    if (genesis_suspect_ && genesis_suspect_->first_id == run_id) crashes = genesis_suspect_->crashes;
+    if (marker_) {
+        try {
+            marker_->begin(kGenesisMarkerTopic, run_id, run_id, crashes);
+        } catch (const std::exception& e) {
+            log_message(WARNING, std::string("no crash protection: ") + e.what());
+            marker_fd = -1;
+            marker_.reset();
+        }
+    }
+    render(p.run.topic, chunk.rows, next->messages, next->skipped);
+    p.read_after = chunk.last_key;
+    p.rows_read += static_cast<int64_t>(chunk.rows.size());
+    p.chunks_in_flight++;
+    p.render_failures = 0;
+    if (genesis_suspect_ && genesis_suspect_->first_id == run_id) genesis_suspect_.reset();
+}
+
+// A chunk of the run failed to render: read again later from where the
+// run's acknowledged rows end; after kGenesisRenderFailures in a row the run
+// fails with the error (in a transaction of its own).
+void Publisher::genesis_failed(int64_t run_id, const std::string& error) {
+    auto it = genesis_.find(run_id);
+    if (it != genesis_.end() && ++it->second.render_failures < kGenesisRenderFailures) {
+        GenesisProgress& p = it->second;
+        p.generation++;
+        p.chunks_in_flight = 0;
+        p.read_after = p.run.cursor;
+        p.rows_read = p.run.rows_done;
+        p.exhausted = false;
+        p.not_before = std::chrono::steady_clock::now() + kGenesisRenderRetryDelay;
+        log_message(LOG, "genesis run " + std::to_string(run_id) + ": a chunk failed, read again in " +
+                             std::to_string(kGenesisRenderRetryDelay.count()) + " s: " + error);
+        return;
+    }
+    GenesisRun run;
+    run.id = run_id;
+    try {
+        in_transaction([&] { finish_genesis_run(run, error); });
+    } catch (const std::exception& e) {
+        log_message(WARNING, "genesis run " + std::to_string(run_id) + " could not be marked failed: " + e.what());
+    }
+    log_message(WARNING, "genesis run " + std::to_string(run_id) + " failed: " + error);
+    genesis_.erase(run_id);
+}
+
+// What became of a genesis chunk: acknowledged, its run's cursor moves on
+// (the run ends with its last chunk); otherwise the chunks after the run's
+// acknowledged rows are read again, as snapshots of then.
+void Publisher::record_genesis(const Batch& batch) {
+    auto it = genesis_.find(batch.genesis->run);
+    if (it == genesis_.end() || it->second.generation != batch.genesis->generation) return;  // given up
+    GenesisProgress& p = it->second;
+    p.chunks_in_flight--;
+    const kafka::Message* failed = nullptr;
+    for (const auto& m : batch.messages)
+        if (m.status != kafka::Message::Status::Delivered) {
+            failed = &m;
+            break;
+        }
+    if (failed) {
+        p.generation++;
+        p.chunks_in_flight = 0;
+        p.read_after = p.run.cursor;
+        p.rows_read = p.run.rows_done;
+        p.exhausted = false;
+        p.not_before = std::chrono::steady_clock::now() + kGenesisRetryDelay;
+        log_message(LOG, "genesis run " + std::to_string(p.run.id) + ": delivery failed, will retry: " +
+                             (failed->status == kafka::Message::Status::Failed ? failed->error_class + ": " + failed->error_message
+                                                                               : std::string("no acknowledgement")));
+        return;
+    }
+    if (!record_genesis_chunk(p.run.id, batch.genesis->last_key, batch.genesis->rows)) {
+        genesis_.erase(it);  // canceled meanwhile
+        return;
+    }
+    p.run.cursor = batch.genesis->last_key;
+    p.run.rows_done += batch.genesis->rows;
+    publisher_count(batch.messages.size(), 0);
+    if (p.exhausted && p.chunks_in_flight == 0) {
+        finish_genesis_run(p.run);
+        log_message(LOG, "genesis run " + std::to_string(p.run.id) + " finished: " + std::to_string(p.run.rows_done) + " rows");
+        genesis_.erase(it);
+    }
+}
+
 // One drain cycle over every topic with pending rows. Returns true when work
 // may remain (the caller starts the next cycle without waiting).
 bool Publisher::drain_cycle() {
@@ -454,6 +684,7 @@ bool Publisher::drain_cycle() {
 bool Publisher::drain_topics() {
     bool installed = false, parked_pending_commit = false;
     std::vector<std::string> topics;
+    std::vector<GenesisRun> runs;
     in_transaction([&] {
         installed = extension_installed();
         if (!installed) return;
@@ -473,14 +704,22 @@ bool Publisher::drain_topics() {
             failures_loaded_ = true;
         }
         topics = topics_with_pending();
+        runs = running_genesis_runs();
     });
     if (parked_pending_commit) suspect_.reset();
     if (!installed) {
         publisher_report("waiting for extension");
         return false;
     }
-    if (topics.empty()) {
-        publisher_report("idle");
+    load_genesis_runs(std::move(runs));
+    const auto ready_genesis = [&] {
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& [id, p] : genesis_)
+            if (genesis_ready(p, now)) return true;
+        return false;
+    };
+    if (topics.empty() && !ready_genesis()) {
+        publisher_report(genesis_.empty() ? "idle" : "streaming genesis (paced)");
         return false;
     }
     publisher_report("publishing");
@@ -504,7 +743,7 @@ bool Publisher::drain_topics() {
             if (!in_flight.empty()) producer.reset();
         }
     } producer_before_messages{producer_, in_flight};
-    bool time_up = false, abandoned = false;
+    bool time_up = false, abandoned = false, genesis_turn = false;
     auto sigterm_deadline = std::chrono::steady_clock::time_point::max();
 
     for (;;) {
@@ -519,13 +758,27 @@ bool Publisher::drain_topics() {
             sigterm_deadline = now + std::chrono::seconds(10);
         const bool can_read = !active.empty() && !time_up && !*stop &&
                               in_flight.size() < kMaxBatchesInFlight;
+        // While a genesis streams, a commit's rows are read at once, not at
+        // the end of the cycle: its topic joins the round robin again.
+        const bool relist = !genesis_.empty() && publisher_take_wake();
+        // A genesis chunk when there is no live batch to read, or every
+        // other read while live topics are busy: neither starves the other
+        // (a live batch waits for at most one chunk's rendering).
+        std::optional<int64_t> genesis_pick;
+        if ((!can_read || genesis_turn) && !time_up && !*stop && in_flight.size() < kMaxBatchesInFlight) {
+            size_t chunks = 0;
+            for (const auto& b : in_flight) chunks += b->genesis ? 1 : 0;
+            genesis_pick = pick_genesis(chunks);
+        }
+        if (genesis_pick) genesis_turn = false;
+        else if (can_read) genesis_turn = true;
 
         std::unique_ptr<Batch> next;
         bool read_on = false;  // a read moved the cursor without giving a batch: read again at once
         std::set<std::string> unreachable;  // topics whose cluster did not answer: they wait
         std::string first_error;
         uint64 failed = 0;
-        if (!finished.empty() || can_read) {
+        if (!finished.empty() || can_read || relist || genesis_pick) {
             std::string topic;  // the topic being read, once reading started
             std::vector<OutboxRow> reading;  // the rows being rendered
             auto record_finished = [&] {
@@ -538,9 +791,27 @@ bool Publisher::drain_topics() {
                     blocked[b->topic].insert(outcome.failed_keys.begin(), outcome.failed_keys.end());
                 }
             };
+            // Genesis chunks are recorded in a transaction of their own: the
+            // run's progress in memory follows what committed (a failed read
+            // below rolls back, and records the other batches again).
+            if (std::any_of(finished.begin(), finished.end(), [](const auto& b) { return b->genesis.has_value(); })) {
+                in_transaction([&] { record_finished(); });
+                finished.clear();
+            }
             try {
                 in_transaction([&] {
                     record_finished();
+                    if (relist) {
+                        for (auto& t : topics_with_pending())
+                            if (std::find(active.begin(), active.end(), t) == active.end()) active.push_back(std::move(t));
+                        read_on = !active.empty();
+                    }
+                    if (genesis_pick) {
+                        reset_model_cache();
+                        read_genesis(*genesis_pick, next);
+                        read_on = !next;
+                        return;
+                    }
                     if (!can_read) return;
                     // A declaration, a table or a function changed since the
                     // last read (invalidations arrive as a transaction
@@ -571,6 +842,18 @@ bool Publisher::drain_topics() {
                     if (batch.more) active.push_back(topic);
                 });
             } catch (const std::exception& e) {
+                if (genesis_pick && topic.empty()) {
+                    // A chunk failed to read or render: its run retries
+                    // later (or fails); redo the bookkeeping rolled back.
+                    mark_rendered();
+                    next.reset();
+                    failed = 0;
+                    first_error.clear();
+                    unreachable.clear();
+                    if (!finished.empty()) in_transaction([&] { record_finished(); });
+                    genesis_failed(*genesis_pick, e.what());
+                    continue;
+                }
                 if (topic.empty()) throw;
                 mark_rendered();
                 // Rendering failed (e.g. a serializer function raised). A batch
@@ -647,13 +930,14 @@ bool Publisher::drain_topics() {
             producer_->poll(0);
             continue;
         }
-        if (in_flight.empty() && (active.empty() || time_up || *stop)) break;
+        if (in_flight.empty() && ((active.empty() && !ready_genesis()) || time_up || *stop)) break;
         if (std::chrono::steady_clock::now() > sigterm_deadline) break;  // unacknowledged rows stay pending
         if (read_on) {
             producer_->poll(0);
             continue;
         }
-        producer_->poll(10);
+        // (1 ms while a genesis streams: a commit is seen within it)
+        producer_->poll(genesis_.empty() ? 10 : 1);
         pg::guard([] { CHECK_FOR_INTERRUPTS(); });
         if (!in_flight.empty() &&
             std::chrono::steady_clock::now() - in_flight.front()->produced_at >
