@@ -116,6 +116,8 @@ constexpr long kErrorRetryMillis = 1000;
 // Genesis chunks in flight at once: one slot is left for live batches, so a
 // running genesis never holds back the live stream's next batch.
 constexpr size_t kMaxGenesisChunksInFlight = kMaxBatchesInFlight - 1;
+// Rows of a genesis chunk, in live batches (dionysus.batch_size).
+constexpr int kGenesisChunkBatches = 2;
 // A genesis chunk that was not acknowledged is read again after this long.
 constexpr auto kGenesisRetryDelay = std::chrono::seconds(1);
 // A genesis chunk that fails to render this many times in a row (or kills
@@ -566,7 +568,9 @@ void Publisher::read_genesis(int64_t run_id, std::unique_ptr<Batch>& next) {
     GenesisProgress& p = genesis_.at(run_id);
     const auto& model = cached_model(p.run.topic, p.run.model_name);
     if (!model) throw std::runtime_error("model " + p.run.model_name + " is no longer published on topic " + p.run.topic);
-    const int limit = dionysus_batch_size;
+    // Chunks of twice a live batch: a chunk's queries cost about a batch's,
+    // and a live batch waits for at most one chunk's rendering.
+    const int limit = kGenesisChunkBatches * dionysus_batch_size;
     GenesisChunk chunk = read_genesis_chunk(p.run, *model, p.read_after, limit);
     if (static_cast<int>(chunk.rows.size()) < limit) p.exhausted = true;
     if (chunk.rows.empty()) {

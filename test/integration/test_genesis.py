@@ -288,7 +288,7 @@ def test_genesis_resumes_after_kill9_and_immediate_restart(cluster, db):
     db.close()
     conn = cluster.connect()
     try:
-        wait_until(lambda: 6000 < run_state(conn, run_id)[2], 30, "the run to get under way")
+        wait_until(lambda: 8000 < run_state(conn, run_id)[2], 30, "the run to get under way")
         pid = cluster.wait_worker()
         os.kill(pid, signal.SIGKILL)
         conn.close()
@@ -296,7 +296,7 @@ def test_genesis_resumes_after_kill9_and_immediate_restart(cluster, db):
         conn = cluster.connect(timeout=60)
         done_after_kill = run_state(conn, run_id)[2]
         assert run_state(conn, run_id)[0] == "running" and done_after_kill < total
-        wait_until(lambda: run_state(conn, run_id)[2] > done_after_kill + 6000, 30, "the run to resume")
+        wait_until(lambda: run_state(conn, run_id)[2] > done_after_kill + 8000, 30, "the run to resume")
         conn.close()
         cluster.pg_ctl("-m", "immediate", "restart")
         conn = cluster.connect(timeout=60)
@@ -306,9 +306,9 @@ def test_genesis_resumes_after_kill9_and_immediate_restart(cluster, db):
         msgs = consume(cluster.bootstrap, topic, total, timeout=60)
         keys = [m.key for m in msgs]
         assert set(keys) == {f"Item:{i}".encode() for i in range(1, total + 1)}
-        # resumed, not restarted (that would repeat the 6,000+ rows done before
+        # resumed, not restarted (that would repeat the 8,000+ rows done before
         # each crash): only chunks in flight or unrecorded at a crash are sent twice
-        assert len(keys) - total <= 2000, len(keys) - total
+        assert len(keys) - total <= 4000, len(keys) - total
     finally:
         conn.close()
         c = cluster.connect()
