@@ -19,6 +19,7 @@ int dionysus_publishing_delay_ms = 0;
 int dionysus_max_retry_interval_s = 120;
 int dionysus_max_attempts = 10;
 int dionysus_observers_inline_maximum_size = 1000;
+bool dionysus_remove_consecutive_duplicates = false;
 char* dionysus_soft_delete_column = nullptr;
 char* dionysus_default_partition_key = nullptr;
 char* dionysus_partitioner = nullptr;
@@ -109,6 +110,11 @@ void define_gucs() {
                             "as one outbox row per target row instead of rendered in one batch.",
                             nullptr, &dionysus_observers_inline_maximum_size, 1000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr,
                             nullptr, nullptr);
+    DefineCustomBoolVariable("dionysus.remove_consecutive_duplicates",
+                             "Consecutive outbox rows of a batch with the same key and event are published once "
+                             "(dionysus-rb's remove_consecutive_duplicates_before_publishing).",
+                             nullptr, &dionysus_remove_consecutive_duplicates, false, PGC_SIGHUP, 0, nullptr, nullptr,
+                             nullptr);
     DefineCustomStringVariable("dionysus.client_id", "Kafka client.id of the workers.", nullptr,
                                &dionysus_client_id, "dionysus", PGC_SIGHUP, 0, nullptr, nullptr,
                                nullptr);

@@ -12,6 +12,7 @@ extern int dionysus_publishing_delay_ms;
 extern int dionysus_max_retry_interval_s;
 extern int dionysus_max_attempts;
 extern int dionysus_observers_inline_maximum_size;
+extern bool dionysus_remove_consecutive_duplicates;
 extern char* dionysus_soft_delete_column;
 extern char* dionysus_default_partition_key;
 extern char* dionysus_partitioner;

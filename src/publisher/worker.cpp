@@ -171,6 +171,28 @@ void stream_large_fan_outs(const std::string& topic, std::vector<OutboxRow>& row
                rows.end());
 }
 
+// dionysus.remove_consecutive_duplicates (dionysus-rb's
+// remove_consecutive_duplicates_before_publishing): a model row's own event
+// right after the same event of the same key in the batch is published
+// once. Nothing is lost: every message is the row's state when rendered, so
+// the first one already carries what the later ones would. The later rows
+// are marked published with their batch (Batch::skipped).
+void remove_consecutive_duplicates(std::vector<OutboxRow>& rows, std::vector<int64_t>& skipped) {
+    if (!dionysus_remove_consecutive_duplicates || rows.size() < 2) return;
+    auto own_event = [](const OutboxRow& r) { return r.key && !r.message_key && !r.resource_column && !r.observer; };
+    std::vector<OutboxRow> kept;
+    kept.reserve(rows.size());
+    for (auto& r : rows) {
+        if (!kept.empty() && own_event(r) && own_event(kept.back()) && *r.key == *kept.back().key &&
+            r.event_name == kept.back().event_name) {
+            skipped.push_back(r.id);
+            continue;
+        }
+        kept.push_back(std::move(r));
+    }
+    rows = std::move(kept);
+}
+
 // The error message of a split row (outbox_queue.hpp, mark_split).
 std::string split_note(const std::string& cause, const std::vector<int64_t>& rows) {
     std::string note = "failed (" + cause + "): split by key into " + std::to_string(rows.size()) + " outbox row";
@@ -830,9 +852,12 @@ bool Publisher::drain_topics() {
                                                  blocked[topic]);
                     reading = std::move(batch.rows);
                     stream_large_fan_outs(topic, reading);
+                    std::vector<int64_t> duplicates;
+                    remove_consecutive_duplicates(reading, duplicates);
                     if (!reading.empty()) {
                         next = std::make_unique<Batch>();
                         next->topic = topic;
+                        next->skipped = std::move(duplicates);
                         mark_rendering(topic, reading);  // until produced (mark_rendered below)
                         render(topic, reading, next->messages, next->skipped);
                         for (const auto& r : reading)
