@@ -65,6 +65,135 @@ RETURNS boolean AS 'MODULE_PATHNAME', 'dionysus_cancel_genesis' LANGUAGE C VOLAT
 COMMENT ON FUNCTION dionysus.cancel_genesis(bigint) IS
     'Stop a running genesis run; false when it had already ended.';
 
+CREATE FUNCTION dionysus.check_observer_query(observer bigint)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_check_observer_query' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.check_observer_query(bigint) IS
+    'Raise what is wrong with an observer''s association query now (used by dionysus.validate).';
+
+-- Every problem with the declarations, one line each (README "validate"):
+-- tables, columns and functions they name that were dropped, renamed or
+-- changed since. Names are looked up in pg_catalog only.
+CREATE FUNCTION dionysus.validate()
+RETURNS SETOF text LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o record;
+    problem text;
+BEGIN
+    -- a column of a table, by name
+    RETURN QUERY
+    WITH cols(relid, col, what) AS (
+        SELECT m.model::oid, m.soft_delete_column::text,
+               format('model %s on topic %s: soft-delete column', m.model_name, m.topic)
+          FROM dionysus.models m WHERE m.soft_delete_column IS NOT NULL
+        UNION ALL
+        SELECT m.model::oid, m.partition_key,
+               format('model %s on topic %s: partition key column', m.model_name, m.topic)
+          FROM dionysus.models m WHERE m.partition_key_kind = 'c'
+        UNION ALL
+        SELECT CASE d.kind WHEN 'm' THEN d.dependency::oid ELSE d.model::oid END, d."column"::text,
+               format('dependency %s of %s on topic %s: foreign-key column', d.dependency::oid::regclass,
+                      d.model::oid::regclass, d.topic)
+          FROM dionysus.dependencies d
+        UNION ALL
+        SELECT s.model::oid, a, format('serializer of %s: attribute', s.model::oid::regclass)
+          FROM dionysus.serializers s, unnest(s.attributes) a
+        UNION ALL
+        SELECT s.model::oid, a, format('serializer of %s: except', s.model::oid::regclass)
+          FROM dionysus.serializers s, unnest(s."except") a
+        UNION ALL
+        SELECT s.model::oid, e.value, format('serializer of %s: has_one %s', s.model::oid::regclass, e.key)
+          FROM dionysus.serializers s, jsonb_each_text(s.has_one) e
+        UNION ALL
+        SELECT ob.observed::oid, a, format('observer of %s by %s on topic %s: attribute', ob.observed::oid::regclass,
+                                           ob.model::oid::regclass, ob.topic)
+          FROM dionysus.observers ob, unnest(ob.attributes) a
+        UNION ALL
+        SELECT ob.model::oid, ob.association_column::text,
+               format('observer of %s by %s on topic %s: association column', ob.observed::oid::regclass,
+                      ob.model::oid::regclass, ob.topic)
+          FROM dionysus.observers ob WHERE ob.association_column IS NOT NULL
+    )
+    SELECT format('%s "%s" does not exist in table %s', c.what, c.col, c.relid::regclass)
+      FROM cols c
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.relid)
+       AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.relid AND a.attname = c.col
+                                                     AND a.attnum > 0 AND NOT a.attisdropped);
+    -- tables that were dropped
+    RETURN QUERY
+    SELECT format('model %s on topic %s: its table was dropped', m.model_name, m.topic)
+      FROM dionysus.models m WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = m.model::oid)
+    UNION ALL
+    SELECT format('dependency of model %s on topic %s: its table was dropped', m.model_name, d.topic)
+      FROM dionysus.dependencies d JOIN dionysus.models m ON m.topic = d.topic AND m.model = d.model
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.dependency::oid)
+    UNION ALL
+    SELECT format('observer of model %s on topic %s: the observed table was dropped', m.model_name, ob.topic)
+      FROM dionysus.observers ob JOIN dionysus.models m ON m.topic = ob.topic AND m.model = ob.model
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.observed::oid);
+    -- a dependency whose foreign key was dropped
+    RETURN QUERY
+    SELECT format('dependency %s of %s on topic %s: no foreign key %s references %s any more',
+                  d.dependency::oid::regclass, d.model::oid::regclass, d.topic,
+                  CASE d.kind WHEN 'm' THEN d.dependency::oid::regclass ELSE d.model::oid::regclass END
+                      || '.' || quote_ident(d."column"),
+                  CASE d.kind WHEN 'm' THEN d.model::oid::regclass ELSE d.dependency::oid::regclass END)
+      FROM dionysus.dependencies d
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.dependency::oid)
+       AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.model::oid)
+       AND NOT EXISTS (
+           SELECT 1 FROM pg_constraint k
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+            WHERE k.contype = 'f' AND cardinality(k.conkey) = 1 AND a.attname = d."column"
+              AND k.conrelid = CASE d.kind WHEN 'm' THEN d.dependency::oid ELSE d.model::oid END
+              AND k.confrelid = CASE d.kind WHEN 'm' THEN d.model::oid ELSE d.dependency::oid END);
+    -- has_many declared by the serializer: "child_table.fk_column"
+    RETURN QUERY
+    SELECT format('serializer of %s: has_many %s names %s, %s', s.model::oid::regclass, e.key, e.value,
+                  CASE WHEN to_regclass(substring(e.value, '^(.*)\.[^.]*$')) IS NULL THEN 'a table that does not exist'
+                       ELSE 'a column that does not exist' END)
+      FROM dionysus.serializers s, jsonb_each_text(s.has_many) e
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = s.model::oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                        WHERE a.attrelid = to_regclass(substring(e.value, '^(.*)\.[^.]*$'))
+                          AND a.attname = substring(e.value, '\.([^.]*)$') AND a.attnum > 0 AND NOT a.attisdropped);
+    -- functions: gone, or no longer f(the table's row) -> the right type
+    RETURN QUERY
+    WITH fns(relid, fn, returns, what) AS (
+        SELECT m.model::oid, m.partition_key, 'text'::regtype::oid,
+               format('model %s on topic %s: partition key function', m.model_name, m.topic)
+          FROM dionysus.models m WHERE m.partition_key_kind = 'f'
+        UNION ALL
+        SELECT s.model::oid, s.function, 'jsonb'::regtype::oid, format('serializer of %s: function', s.model::oid::regclass)
+          FROM dionysus.serializers s WHERE s.function IS NOT NULL
+    )
+    SELECT CASE WHEN p.oid IS NULL THEN format('%s %s does not exist', f.what, f.fn)
+                ELSE format('%s %s no longer takes the row of %s and returns %s', f.what, f.fn, f.relid::regclass,
+                            f.returns::regtype) END
+      FROM fns f
+      LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.fn)
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = f.relid)
+       AND (p.oid IS NULL OR p.pronargs <> 1 OR p.prorettype <> f.returns
+            OR p.proargtypes[0] <> (SELECT r.reltype FROM pg_class r WHERE r.oid = f.relid));
+    -- observer queries: still one SELECT of ids, of the table owner's objects
+    FOR o IN SELECT ob.id, ob.topic, ob.model::oid AS model, ob.observed::oid AS observed
+               FROM dionysus.observers ob
+              WHERE ob.association_query IS NOT NULL
+                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.observed::oid)
+                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.model::oid)
+              ORDER BY ob.id LOOP
+        BEGIN
+            PERFORM dionysus.check_observer_query(o.id);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+            RETURN NEXT format('observer of %s by %s on topic %s: the association query no longer runs: %s',
+                               o.observed::regclass, o.model::regclass, o.topic, problem);
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION dionysus.validate() IS
+    'Every problem with the declarations (dropped or renamed tables, columns, functions, foreign keys; broken observer queries), one line each; empty when all is well.';
+
 -- The capture trigger needs no privilege from application roles: it writes
 -- the outbox with direct heap inserts and reads the (private) catalog as the
 -- bootstrap superuser; no SECURITY DEFINER switch on every statement.

@@ -28,6 +28,40 @@ using namespace dionysus;
 using pg::Error;
 using pg::Value;
 
+namespace {
+
+// A query returning the ids of the model rows for the observed row's id
+// ($1), run as the model table's owner (as every read of the model):
+// checked by parsing it as that role. Raises what is wrong with it.
+void check_association_query(Oid model, Oid observed, const std::string& association) {
+    const std::string model_table = catalog::table_name(model);
+    const std::string model_key_column = catalog::single_column_primary_key(model, model_table);
+    const std::string observed_key = catalog::single_column_primary_key(observed, catalog::table_name(observed));
+    const auto key_type = catalog::column_base_type(observed, observed_key);
+    const Oid owner = catalog::relation_owner(model);
+    const pg::QueryInspection query =
+        pg::as_user(owner, [&] { return pg::inspect_query(association, key_type.base); });
+    if (!query.plain_select)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+                    "association must be a foreign-key column of " + model_table +
+                        " or one SELECT (without FOR UPDATE or data-modifying WITH) returning its ids for the "
+                        "observed row's id $1");
+    if (query.result_types.size() != 1)
+        throw Error(ERRCODE_DATATYPE_MISMATCH,
+                    "association query must return one column, the ids of " + model_table + " (it returns " +
+                        std::to_string(query.result_types.size()) + ")",
+                    "", "e.g. SELECT r.id FROM rentals r WHERE r.account_id = $1");
+    // the ids are matched with the model's key by their text
+    const Oid model_key = catalog::column_base_type(model, model_key_column).base;
+    if (!catalog::keys_print_alike(query.result_types[0], model_key))
+        throw Error(ERRCODE_DATATYPE_MISMATCH,
+                    "association query returns " + catalog::type_name(query.result_types[0]) + ", the key of " +
+                        model_table + " is " + catalog::type_name(model_key));
+    catalog::require_objects_owned_by(owner, query.relations, query.functions, "association query");
+}
+
+}  // namespace
+
 DIONYSUS_PG_FUNCTION(dionysus_observe) {
     const std::string topic = api::text_arg(fcinfo, 0, "topic");
     const Oid model = api::regclass_arg(fcinfo, 1, "model");
@@ -84,30 +118,7 @@ DIONYSUS_PG_FUNCTION(dionysus_observe) {
         association_column = association;
         observed_column = observed_key;
     } else {
-        // A query returning the ids of the model rows for the observed row's
-        // id ($1), run as the model table's owner (as every read of the
-        // model): checked by parsing it as that role.
-        const auto key_type = catalog::column_base_type(observed, observed_key);
-        const Oid owner = catalog::relation_owner(model);
-        const pg::QueryInspection query =
-            pg::as_user(owner, [&] { return pg::inspect_query(association, key_type.base); });
-        if (!query.plain_select)
-            throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-                        "association must be a foreign-key column of " + model_table +
-                            " or one SELECT (without FOR UPDATE or data-modifying WITH) returning its ids for the "
-                            "observed row's id $1");
-        if (query.result_types.size() != 1)
-            throw Error(ERRCODE_DATATYPE_MISMATCH,
-                        "association query must return one column, the ids of " + model_table + " (it returns " +
-                            std::to_string(query.result_types.size()) + ")",
-                        "", "e.g. SELECT r.id FROM rentals r WHERE r.account_id = $1");
-        // the ids are matched with the model's key by their text
-        const Oid model_key = catalog::column_base_type(model, model_key_column).base;
-        if (!catalog::keys_print_alike(query.result_types[0], model_key))
-            throw Error(ERRCODE_DATATYPE_MISMATCH,
-                        "association query returns " + catalog::type_name(query.result_types[0]) + ", the key of " +
-                            model_table + " is " + catalog::type_name(model_key));
-        catalog::require_objects_owned_by(owner, query.relations, query.functions, "association query");
+        check_association_query(model, observed, association);
         association_query = association;
     }
     pg::execute(
@@ -117,5 +128,20 @@ DIONYSUS_PG_FUNCTION(dionysus_observe) {
          observed_column, association_query});
     api::install_capture(observed);
     catalog::declarations_changed();
+    PG_RETURN_VOID();
+}
+
+// dionysus.check_observer_query(observer) (for dionysus.validate): raises
+// what observe() would say of the observer's association query now.
+DIONYSUS_PG_FUNCTION(dionysus_check_observer_query) {
+    const int64 id = PG_GETARG_INT64(0);
+    pg::SpiConnection spi;
+    const auto rows = pg::query("SELECT model::pg_catalog.oid::pg_catalog.text, observed::pg_catalog.oid::pg_catalog.text, "
+                                "association_query FROM dionysus.observers WHERE id = $1::pg_catalog.int8",
+                                {std::to_string(id)});
+    if (rows.empty()) throw Error(ERRCODE_UNDEFINED_OBJECT, "observer " + std::to_string(id) + " does not exist");
+    if (rows[0][2])
+        check_association_query(static_cast<Oid>(std::stoul(*rows[0][0])), static_cast<Oid>(std::stoul(*rows[0][1])),
+                                *rows[0][2]);
     PG_RETURN_VOID();
 }
