@@ -99,7 +99,7 @@ DIONYSUS_PG_FUNCTION(dionysus_genesis) {
         if (!pg::is_plain_where_condition(sql))
             throw Error(ERRCODE_SYNTAX_ERROR,
                         "condition must be one boolean expression over the model's row (a WHERE condition, "
-                        "e.g. account_id = 1), without clauses of its own");
+                        "e.g. account_id = 1), without clauses or parameters of its own");
         const Oid owner = catalog::relation_owner(model);
         const pg::QueryInspection query = pg::as_user(owner, [&] { return pg::inspect_query(sql, INT8OID); });
         if (!query.plain_select)

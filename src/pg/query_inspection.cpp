@@ -89,6 +89,17 @@ QueryInspection inspect_query(const std::string& sql, Oid param_type) {
     return inspection;
 }
 
+namespace {
+
+bool has_param_ref(Node* node, void* context) {
+    if (node == nullptr) return false;
+    if (IsA(node, ParamRef)) return true;
+    return raw_expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(has_param_ref)),
+                                      context);
+}
+
+}  // namespace
+
 bool is_plain_where_condition(const std::string& sql) {
     const char* text = sql.c_str();
     return guard([&] {
@@ -102,7 +113,7 @@ bool is_plain_where_condition(const std::string& sql) {
                select->whereClause != nullptr && select->groupClause == NIL && select->havingClause == nullptr &&
                select->windowClause == NIL && select->valuesLists == NIL && select->sortClause == NIL &&
                select->limitOffset == nullptr && select->limitCount == nullptr && select->lockingClause == NIL &&
-               select->withClause == nullptr;
+               select->withClause == nullptr && !has_param_ref(select->whereClause, nullptr);
     });
 }
 

@@ -23,7 +23,7 @@ QueryInspection inspect_query(const std::string& sql, Oid param_type);
 
 // Whether `sql`, "SELECT FROM <table> t WHERE (<condition>)" built around a
 // user's condition, parses as exactly that: one SELECT with one FROM item, a
-// WHERE clause and nothing else. A condition that closes the parenthesis to
+// WHERE clause and nothing else, and no parameter ($1). A condition that closes the parenthesis to
 // add clauses of its own (ORDER BY, LIMIT, UNION, a second statement) parses
 // as something else. Syntax errors raise the Postgres error (as pg::Error).
 bool is_plain_where_condition(const std::string& sql);

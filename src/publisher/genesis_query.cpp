@@ -32,16 +32,21 @@ GenesisStatement restricted(const GenesisFilter& f, const std::string& select, s
     if (f.from) where.push_back(window + " OPERATOR(pg_catalog.>=) " + param(*f.from, TIMESTAMPTZOID));
     if (f.to) where.push_back(window + " OPERATOR(pg_catalog.<=) " + param(*f.to, TIMESTAMPTZOID));
     if (f.soft_delete_column) where.push_back("t." + quoted(*f.soft_delete_column) + " IS NULL");
-    if (f.condition) where.push_back("(\n" + *f.condition + "\n)");
-    s.sql = select + " FROM " + table_text(f.model) + " t";
+    // The condition alone in a subquery, exactly the text genesis() checked
+    // (genesis_condition_check_sql): one that closes its parenthesis early
+    // ("false) OR (true") cannot reach the conditions above. The planner
+    // flattens the subquery.
+    const std::string from = f.condition ? "(" + genesis_condition_check_sql(f.model, *f.condition, "t.*") + ") t"
+                                         : table_text(f.model) + " t";
+    s.sql = select + " FROM " + from;
     for (size_t i = 0; i < where.size(); i++) s.sql += (i == 0 ? " WHERE " : " AND ") + where[i];
     return s;
 }
 
 }  // namespace
 
-std::string genesis_condition_check_sql(Oid model, const std::string& condition) {
-    return "SELECT FROM " + table_text(model) + " t WHERE (\n" + condition + "\n)";
+std::string genesis_condition_check_sql(Oid model, const std::string& condition, const std::string& select_list) {
+    return "SELECT " + select_list + " FROM " + table_text(model) + " t WHERE (\n" + condition + "\n)";
 }
 
 GenesisStatement genesis_count(const GenesisFilter& filter) {

@@ -24,10 +24,11 @@ struct GenesisFilter {
     std::optional<std::string> condition;
 };
 
-// "SELECT FROM <table> t WHERE (\n<condition>\n)": the user's condition on
-// lines of its own (a trailing -- comment ends with its line), as the
-// worker's statements embed it.
-std::string genesis_condition_check_sql(Oid model, const std::string& condition);
+// "SELECT <select_list> FROM <table> t WHERE (\n<condition>\n)": the
+// user's condition on lines of its own (a trailing -- comment ends with its
+// line). With the select list "t.*" it is the subquery the worker's
+// statements read from; genesis() checks it with an empty select list.
+std::string genesis_condition_check_sql(Oid model, const std::string& condition, const std::string& select_list = "");
 
 // A statement with its text parameters and their types.
 struct GenesisStatement {

@@ -68,16 +68,19 @@ std::vector<GenesisRun> running_genesis_runs() {
     return runs;
 }
 
+void check_genesis_condition(const GenesisRun& run, const Model& model) {
+    if (!run.condition) return;
+    // As at genesis(): one expression, everything it uses still the table
+    // owner's (it runs as that role).
+    const std::string sql = genesis_condition_check_sql(run.model, *run.condition);
+    if (!pg::is_plain_where_condition(sql)) throw std::runtime_error("the condition is no longer one expression");
+    const auto query = pg::as_user(model.table_owner, [&] { return pg::inspect_query(sql, INT8OID); });
+    if (!query.plain_select) throw std::runtime_error("the condition must not lock rows or modify data");
+    catalog::require_objects_owned_by(model.table_owner, query.relations, query.functions, "condition");
+}
+
 void start_genesis_run(GenesisRun& run, const Model& model) {
-    if (run.condition) {
-        // As at genesis(): everything the condition uses must still be the
-        // table owner's (it runs as that role).
-        const std::string sql = genesis_condition_check_sql(run.model, *run.condition);
-        if (!pg::is_plain_where_condition(sql)) throw std::runtime_error("the condition is no longer one expression");
-        const auto query = pg::as_user(model.table_owner, [&] { return pg::inspect_query(sql, INT8OID); });
-        if (!query.plain_select) throw std::runtime_error("the condition must not lock rows or modify data");
-        catalog::require_objects_owned_by(model.table_owner, query.relations, query.functions, "condition");
-    }
+    check_genesis_condition(run, model);
     const auto count = run_as_owner(model, genesis_count(filter_of(run, model)));
     run.rows_total = std::stoll(*count.at(0).at(0));
     run.seconds_running = 0;

@@ -39,7 +39,12 @@ struct GenesisRun {
 // Every run in state 'running', oldest first.
 std::vector<GenesisRun> running_genesis_runs();
 
-// Starts a run that was never started: counts its rows, sets started_at.
+// Raises unless the run's condition still passes genesis()'s checks (one
+// expression; everything it uses the table owner's).
+void check_genesis_condition(const GenesisRun& run, const Model& model);
+
+// Starts a run that was never started (check_genesis_condition, then counts
+// its rows, sets started_at).
 void start_genesis_run(GenesisRun& run, const Model& model);
 
 // The next chunk of a run: up to `limit` rows after `after`, as outbox rows

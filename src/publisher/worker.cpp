@@ -184,7 +184,7 @@ void remove_consecutive_duplicates(std::vector<OutboxRow>& rows, std::vector<int
     kept.reserve(rows.size());
     for (auto& r : rows) {
         if (!kept.empty() && own_event(r) && own_event(kept.back()) && *r.key == *kept.back().key &&
-            r.event_name == kept.back().event_name) {
+            r.event_name == kept.back().event_name && r.partition_key == kept.back().partition_key) {
             skipped.push_back(r.id);
             continue;
         }
@@ -297,6 +297,7 @@ private:
         int chunks_in_flight = 0;               // of this generation
         bool exhausted = false;                 // a read found the last row: done once acknowledged
         int render_failures = 0;
+        int delivery_failures = 0;  // in a row; the run fails at dionysus.max_attempts
         std::chrono::steady_clock::time_point not_before{}, started{};
     };
     std::map<int64_t, GenesisProgress> genesis_;
@@ -538,20 +539,27 @@ void Publisher::load_genesis_runs(std::vector<GenesisRun> runs) {
         if (known != genesis_.end()) {  // what the last cycle learnt that the table does not say
             p.generation = known->second.generation + 1;
             p.render_failures = known->second.render_failures;
+            p.delivery_failures = known->second.delivery_failures;
             p.not_before = known->second.not_before;
         }
-        if (!run.rows_total) {
+        // Started here, or its condition checked again (names resolve anew
+        // when plans are: it must still use only the table owner's objects).
+        if (!run.rows_total || run.condition) {
+            const bool starting = !run.rows_total;
             try {
                 in_transaction([&] {
                     reset_model_cache();
                     const auto& model = cached_model(run.topic, run.model_name);
                     if (!model) throw std::runtime_error("model " + run.model_name + " is no longer published on topic " + run.topic);
-                    start_genesis_run(run, *model);
+                    if (starting) start_genesis_run(run, *model);
+                    else check_genesis_condition(run, *model);
                 });
-                log_message(LOG, "genesis run " + std::to_string(run.id) + ": streaming " +
-                                     std::to_string(*run.rows_total) + " rows of " + run.model_name + " on " +
-                                     run.topic + (run.replica_only ? "_genesis" : ""));
+                if (starting)
+                    log_message(LOG, "genesis run " + std::to_string(run.id) + ": streaming " +
+                                         std::to_string(*run.rows_total) + " rows of " + run.model_name + " on " +
+                                         run.topic + (run.replica_only ? "_genesis" : ""));
             } catch (const std::exception& e) {
+                genesis_.erase(run.id);
                 genesis_failed(run.id, e.what());
                 continue;
             }
@@ -567,7 +575,7 @@ void Publisher::load_genesis_runs(std::vector<GenesisRun> runs) {
 
 bool Publisher::genesis_ready(const GenesisProgress& p, std::chrono::steady_clock::time_point now) const {
     if (p.exhausted || now < p.not_before) return false;
-    if (p.run.duration_s <= 0 || !p.run.rows_total) return true;
+    if (p.run.duration_s <= 0 || !p.run.rows_total || *p.run.rows_total == 0) return true;
     // Spread evenly over the duration: no more rows read than are due by now.
     const double elapsed = std::chrono::duration<double>(now - p.started).count();
     return static_cast<double>(p.rows_read) < static_cast<double>(*p.run.rows_total) * elapsed / p.run.duration_s;
@@ -666,6 +674,17 @@ void Publisher::record_genesis(const Batch& batch) {
             failed = &m;
             break;
         }
+    if (failed && dionysus_max_attempts > 0 && ++p.delivery_failures >= dionysus_max_attempts) {
+        const std::string error = "delivery failed " + std::to_string(p.delivery_failures) + " times in a row: " +
+                                  (failed->status == kafka::Message::Status::Failed
+                                       ? failed->error_class + ": " + failed->error_message
+                                       : std::string("no acknowledgement"));
+        GenesisRun run = p.run;
+        genesis_.erase(it);
+        finish_genesis_run(run, error);
+        log_message(WARNING, "genesis run " + std::to_string(run.id) + " failed: " + error);
+        return;
+    }
     if (failed) {
         p.generation++;
         p.chunks_in_flight = 0;
@@ -684,6 +703,7 @@ void Publisher::record_genesis(const Batch& batch) {
     }
     p.run.cursor = batch.genesis->last_key;
     p.run.rows_done += batch.genesis->rows;
+    p.delivery_failures = 0;
     publisher_count(batch.messages.size(), 0);
     if (p.exhausted && p.chunks_in_flight == 0) {
         finish_genesis_run(p.run);

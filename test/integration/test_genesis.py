@@ -108,13 +108,18 @@ def test_genesis_parameters_window_visible_only_condition(cluster, db):
             "condition": (f"SELECT dionysus.genesis('{topic}', '{table}', condition => 'account_id = 10 AND "
                           f"name <> ''Barn'' -- a trailing comment')", {b"Rental:1": "rental_updated"}),
         }
+        # a condition closing its parenthesis early stays inside its own subquery
+        runs["escape"] = (f"SELECT dionysus.genesis('{topic}', '{table}', visible_only => true, "
+                          f"condition => 'false) OR (account_id = 11')", {b"Rental:2": "rental_updated"})
+        # nothing to stream, spread over an hour: done at once
+        runs["empty"] = (f"SELECT dionysus.genesis('{topic}', '{table}', duration => '1 hour', condition => 'false')", {})
         seen = 0
         for name, (call, expected) in runs.items():
             run_id = scalar(db, call)
             wait_run(db, run_id)
             assert run_state(db, run_id)[1:3] == (len(expected), len(expected)), name
             seen += len(expected)
-            msgs = [m for m in consume(cluster.bootstrap, topic, seen, idle=0.5)
+            msgs = [m for m in consume(cluster.bootstrap, topic, seen, idle=0.5 if expected else 1.0)
                     if header(m, "genesis_run") == str(run_id)]
             assert {m.key: header(m, "event") for m in msgs} == expected, name
             assert len(msgs) == len(expected), name

@@ -39,6 +39,8 @@ SELECT try($$SELECT dionysus.genesis('gen_rentals', 'gen_rentals', condition => 
 SELECT try($$SELECT dionysus.genesis('gen_rentals', 'gen_rentals', condition => 'true) UNION SELECT FROM gen_plain WHERE (true')$$);
 SELECT try($$SELECT dionysus.genesis('gen_rentals', 'gen_rentals', condition => 'true); DROP TABLE gen_plain; SELECT (1')$$);
 SELECT try($$SELECT dionysus.genesis('gen_rentals', 'gen_rentals', condition => 'true /*')$$);
+-- no parameters: $1 would be whatever the worker binds
+SELECT try($$SELECT dionysus.genesis('gen_rentals', 'gen_rentals', condition => 'id > $1')$$);
 -- names resolve with search_path pg_catalog only (qualify them); another
 -- role's code would run as the table's owner
 SELECT try($$SELECT dionysus.genesis('gen_rentals', 'gen_rentals', condition => 'gen_strangers_check(id)')$$);
