@@ -4,12 +4,9 @@
 // (src/publisher/genesis_stream.cpp).
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
-#include "pg/query_inspection.hpp"
-#include "pg/user_context.hpp"
 #include "api/arguments.hpp"
 #include "capture/commit_wakeup.hpp"
 #include "catalog/declarations.hpp"
-#include "catalog/functions.hpp"
 #include "catalog/relations.hpp"
 #include "publisher/genesis_query.hpp"
 
@@ -93,18 +90,8 @@ DIONYSUS_PG_FUNCTION(dionysus_genesis) {
         if (condition->find_first_not_of(" \t\r\n") == std::string::npos)
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "condition must not be empty", "",
                         "Pass NULL to stream every row.");
-        // The worker runs it as the table's owner (as every read of the
-        // model), inside its own query: checked by parsing it as that role.
-        const std::string sql = publisher::genesis_condition_check_sql(model, *condition);
-        if (!pg::is_plain_where_condition(sql))
-            throw Error(ERRCODE_SYNTAX_ERROR,
-                        "condition must be one boolean expression over the model's row (a WHERE condition, "
-                        "e.g. account_id = 1), without clauses or parameters of its own");
-        const Oid owner = catalog::relation_owner(model);
-        const pg::QueryInspection query = pg::as_user(owner, [&] { return pg::inspect_query(sql, INT8OID); });
-        if (!query.plain_select)
-            throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "condition must not lock rows or modify data");
-        catalog::require_objects_owned_by(owner, query.relations, query.functions, "condition");
+        // The worker runs it as the table's owner (as every read of the model).
+        publisher::check_genesis_condition(model, catalog::relation_owner(model), *condition);
     }
     const Value id = pg::query_value(
         "INSERT INTO dionysus.genesis_run (topic, replica_only, model, model_name, \"from\", \"to\", duration, "

@@ -1,10 +1,13 @@
 #include "pg/spi.hpp"
+#include "pg/query_inspection.hpp"
+#include "pg/user_context.hpp"
 #include "publisher/genesis_query.hpp"
 #include "catalog/functions.hpp"
 #include "catalog/relations.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "utils/errcodes.h"
 }
 
 namespace dionysus::publisher {
@@ -47,6 +50,19 @@ GenesisStatement restricted(const GenesisFilter& f, const std::string& select, s
 
 std::string genesis_condition_check_sql(Oid model, const std::string& condition, const std::string& select_list) {
     return "SELECT " + select_list + " FROM " + table_text(model) + " t WHERE (\n" + condition + "\n)";
+}
+
+void check_genesis_condition(Oid model, Oid owner, const std::string& condition) {
+    // Parsed as the worker embeds it, as the role that runs it.
+    const std::string sql = genesis_condition_check_sql(model, condition);
+    if (!pg::is_plain_where_condition(sql))
+        throw pg::Error(ERRCODE_SYNTAX_ERROR,
+                        "condition must be one boolean expression over the model's row (a WHERE condition, "
+                        "e.g. account_id = 1), without clauses or parameters of its own");
+    const pg::QueryInspection query = pg::as_user(owner, [&] { return pg::inspect_query(sql, INT8OID); });
+    if (!query.plain_select)
+        throw pg::Error(ERRCODE_INVALID_PARAMETER_VALUE, "condition must not lock rows or modify data");
+    catalog::require_objects_owned_by(owner, query.relations, query.functions, "condition");
 }
 
 GenesisStatement genesis_count(const GenesisFilter& filter) {

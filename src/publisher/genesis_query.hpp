@@ -30,6 +30,14 @@ struct GenesisFilter {
 // statements read from; genesis() checks it with an empty select list.
 std::string genesis_condition_check_sql(Oid model, const std::string& condition, const std::string& select_list = "");
 
+// Raises unless `condition` may be a run's condition over `model`, read
+// as `owner` (the table's owner, who the worker runs it as): one boolean
+// expression without clauses or parameters of its own (42601), neither
+// locking nor writing (22023), everything it uses owned by `owner` or a
+// superuser (42501). dionysus.genesis checks it, and the worker again while
+// the run goes on.
+void check_genesis_condition(Oid model, Oid owner, const std::string& condition);
+
 // A statement with its text parameters and their types.
 struct GenesisStatement {
     std::string sql;

@@ -267,6 +267,8 @@ private:
     // Parks the suspect row after kCrashesToPark deaths; true when it did.
     bool park_crashing_row();
     void mark_rendering(const std::string& topic, const std::vector<OutboxRow>& rows);
+    // The marker says these rows are being rendered (dropped, logged, when it cannot be written).
+    void begin_marker(const std::string& topic, int64_t first_id, int64_t last_id, int crashes);
     // A has_one dependency change that failed to render, split into a row
     // per current target in a transaction of its own; false when that failed.
     bool split_failed_render(const std::string& topic, const OutboxRow& row, const std::string& error);
@@ -299,6 +301,16 @@ private:
         int render_failures = 0;
         int delivery_failures = 0;  // in a row; the run fails at dionysus.max_attempts
         std::chrono::steady_clock::time_point not_before{}, started{};
+        // Gives up the chunks in flight (their outcomes are ignored): the
+        // next chunk starts after the acknowledged rows, in `delay`.
+        void rewind(std::chrono::steady_clock::duration delay) {
+            generation++;
+            chunks_in_flight = 0;
+            read_after = run.cursor;
+            rows_read = run.rows_done;
+            exhausted = false;
+            not_before = std::chrono::steady_clock::now() + delay;
+        }
     };
     std::map<int64_t, GenesisProgress> genesis_;
     int64_t last_genesis_pick_ = 0;  // round robin over runs
@@ -377,8 +389,13 @@ void Publisher::mark_rendering(const std::string& topic, const std::vector<Outbo
     if (suspect_ && suspect_->topic == topic && rows.front().id <= suspect_->last_id &&
         rows.back().id >= suspect_->first_id)
         crashes = suspect_->crashes;
+    begin_marker(topic, rows.front().id, rows.back().id, crashes);
+}
+
+void Publisher::begin_marker(const std::string& topic, int64_t first_id, int64_t last_id, int crashes) {
+    if (!marker_) return;
     try {
-        marker_->begin(topic, rows.front().id, rows.back().id, crashes);
+        marker_->begin(topic, first_id, last_id, crashes);
     } catch (const std::exception& e) {
         log_message(WARNING, std::string("no crash protection: ") + e.what());
         marker_fd = -1;
@@ -615,15 +632,7 @@ void Publisher::read_genesis(int64_t run_id, std::unique_ptr<Batch>& next) {
     next->genesis = Batch::GenesisChunk{run_id, p.generation, *chunk.last_key, static_cast<int64_t>(chunk.rows.size())};
     int crashes = 0;
     if (genesis_suspect_ && genesis_suspect_->first_id == run_id) crashes = genesis_suspect_->crashes;
-    if (marker_) {
-        try {
-            marker_->begin(kGenesisMarkerTopic, run_id, run_id, crashes);
-        } catch (const std::exception& e) {
-            log_message(WARNING, std::string("no crash protection: ") + e.what());
-            marker_fd = -1;
-            marker_.reset();
-        }
-    }
+    begin_marker(kGenesisMarkerTopic, run_id, run_id, crashes);
     render(p.run.topic, chunk.rows, next->messages, next->skipped);
     p.read_after = chunk.last_key;
     p.rows_read += static_cast<int64_t>(chunk.rows.size());
@@ -638,13 +647,7 @@ void Publisher::read_genesis(int64_t run_id, std::unique_ptr<Batch>& next) {
 void Publisher::genesis_failed(int64_t run_id, const std::string& error) {
     auto it = genesis_.find(run_id);
     if (it != genesis_.end() && ++it->second.render_failures < kGenesisRenderFailures) {
-        GenesisProgress& p = it->second;
-        p.generation++;
-        p.chunks_in_flight = 0;
-        p.read_after = p.run.cursor;
-        p.rows_read = p.run.rows_done;
-        p.exhausted = false;
-        p.not_before = std::chrono::steady_clock::now() + kGenesisRenderRetryDelay;
+        it->second.rewind(kGenesisRenderRetryDelay);
         log_message(LOG, "genesis run " + std::to_string(run_id) + ": a chunk failed, read again in " +
                              std::to_string(kGenesisRenderRetryDelay.count()) + " s: " + error);
         return;
@@ -674,11 +677,12 @@ void Publisher::record_genesis(const Batch& batch) {
             failed = &m;
             break;
         }
+    const std::string why = !failed ? std::string()
+                            : failed->status == kafka::Message::Status::Failed
+                                ? failed->error_class + ": " + failed->error_message
+                                : std::string("no acknowledgement");
     if (failed && dionysus_max_attempts > 0 && ++p.delivery_failures >= dionysus_max_attempts) {
-        const std::string error = "delivery failed " + std::to_string(p.delivery_failures) + " times in a row: " +
-                                  (failed->status == kafka::Message::Status::Failed
-                                       ? failed->error_class + ": " + failed->error_message
-                                       : std::string("no acknowledgement"));
+        const std::string error = "delivery failed " + std::to_string(p.delivery_failures) + " times in a row: " + why;
         GenesisRun run = p.run;
         genesis_.erase(it);
         finish_genesis_run(run, error);
@@ -686,15 +690,8 @@ void Publisher::record_genesis(const Batch& batch) {
         return;
     }
     if (failed) {
-        p.generation++;
-        p.chunks_in_flight = 0;
-        p.read_after = p.run.cursor;
-        p.rows_read = p.run.rows_done;
-        p.exhausted = false;
-        p.not_before = std::chrono::steady_clock::now() + kGenesisRetryDelay;
-        log_message(LOG, "genesis run " + std::to_string(p.run.id) + ": delivery failed, will retry: " +
-                             (failed->status == kafka::Message::Status::Failed ? failed->error_class + ": " + failed->error_message
-                                                                               : std::string("no acknowledgement")));
+        p.rewind(kGenesisRetryDelay);
+        log_message(LOG, "genesis run " + std::to_string(p.run.id) + ": delivery failed, will retry: " + why);
         return;
     }
     if (!record_genesis_chunk(p.run.id, batch.genesis->last_key, batch.genesis->rows)) {

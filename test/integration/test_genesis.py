@@ -27,6 +27,17 @@ def wait_run(db, run_id, timeout=60, state="finished"):
                lambda: str(run_state(db, run_id)))
 
 
+def publish_existing(db, ns, table, insert):
+    """Topic <ns>_items with `table` published as Item, and rows written by
+    `insert` with capture off: nothing live, only what a genesis streams."""
+    topic = sql(db, f"SELECT dionysus.declare_topic('{ns}', 'items')")[0][0]
+    sql(db, f"SELECT dionysus.publish('{topic}', '{table}', model_name => 'Item')")
+    sql(db, "SET dionysus.capture = off")
+    sql(db, insert)
+    sql(db, "RESET dionysus.capture")
+    return topic
+
+
 def setup_rentals(db, ns, replica=False):
     table = f"{ns}_rentals"
     sql(db, f"""CREATE TABLE {table} (id bigint PRIMARY KEY, account_id bigint, name text,
@@ -155,11 +166,7 @@ def test_genesis_on_the_replica_only_or_on_both(cluster, db):
 
 def test_duration_spreads_the_run_and_cancel_stops_it(cluster, db):
     sql(db, "CREATE TABLE gen_paced (id bigint PRIMARY KEY, n int)")
-    topic = sql(db, "SELECT dionysus.declare_topic('it_gen_paced', 'items')")[0][0]
-    sql(db, f"SELECT dionysus.publish('{topic}', 'gen_paced', model_name => 'Item')")
-    sql(db, "SET dionysus.capture = off")
-    sql(db, "INSERT INTO gen_paced SELECT g, g FROM generate_series(1, 1000) g")
-    sql(db, "RESET dionysus.capture")
+    topic = publish_existing(db, "it_gen_paced", "gen_paced", "INSERT INTO gen_paced SELECT g, g FROM generate_series(1, 1000) g")
     try:
         # 1000 rows over 3 s: chunks of dionysus.batch_size (100) about every 0.3 s
         run_id = scalar(db, f"SELECT dionysus.genesis('{topic}', 'gen_paced', duration => '3 seconds')")
@@ -196,11 +203,7 @@ def test_condition_runs_as_the_table_owner(cluster, db):
     sql(db, "CREATE ROLE gen_owner")
     sql(db, "CREATE TABLE gen_owned (id bigint PRIMARY KEY, n int)")
     sql(db, "ALTER TABLE gen_owned OWNER TO gen_owner")
-    topic = sql(db, "SELECT dionysus.declare_topic('it_gen_owner', 'items')")[0][0]
-    sql(db, f"SELECT dionysus.publish('{topic}', 'gen_owned', model_name => 'Item')")
-    sql(db, "SET dionysus.capture = off")
-    sql(db, "INSERT INTO gen_owned VALUES (1, 1), (2, 2)")
-    sql(db, "RESET dionysus.capture")
+    topic = publish_existing(db, "it_gen_owner", "gen_owned", "INSERT INTO gen_owned VALUES (1, 1), (2, 2)")
     try:
         as_owner = scalar(db, f"SELECT dionysus.genesis('{topic}', 'gen_owned', "
                               f"condition => 'current_user = ''gen_owner'' AND n = 1')")
@@ -240,11 +243,8 @@ def test_genesis_beside_concurrent_updates_keeps_per_key_order(cluster, db):
     delivered snapshots never goes backwards."""
     total = 100_000
     sql(db, "CREATE TABLE gen_live (id bigint PRIMARY KEY, account_id bigint, n int NOT NULL, updated_at timestamptz)")
-    topic = sql(db, "SELECT dionysus.declare_topic('it_gen', 'items')")[0][0]
-    sql(db, f"SELECT dionysus.publish('{topic}', 'gen_live', model_name => 'Item')")
-    sql(db, "SET dionysus.capture = off")
-    sql(db, f"INSERT INTO gen_live SELECT g, g % 97, 0, '2024-01-01Z' FROM generate_series(1, {total}) g")
-    sql(db, "RESET dionysus.capture")
+    topic = publish_existing(db, "it_gen", "gen_live",
+                             f"INSERT INTO gen_live SELECT g, g % 97, 0, '2024-01-01Z' FROM generate_series(1, {total}) g")
     stop, errors = threading.Event(), []
     updaters = [threading.Thread(target=_updater, args=(cluster.connect, "gen_live", list(range(1, total + 1)), stop,
                                                         errors)) for _ in range(2)]
@@ -283,11 +283,8 @@ def test_genesis_beside_concurrent_updates_keeps_per_key_order(cluster, db):
 def test_genesis_resumes_after_kill9_and_immediate_restart(cluster, db):
     total = 60_000
     sql(db, "CREATE TABLE gen_crash (id bigint PRIMARY KEY, account_id bigint, n int NOT NULL)")
-    topic = sql(db, "SELECT dionysus.declare_topic('it_gen_crash', 'items')")[0][0]
-    sql(db, f"SELECT dionysus.publish('{topic}', 'gen_crash', model_name => 'Item')")
-    sql(db, "SET dionysus.capture = off")
-    sql(db, f"INSERT INTO gen_crash SELECT g, g % 89, g FROM generate_series(1, {total}) g")
-    sql(db, "RESET dionysus.capture")
+    topic = publish_existing(db, "it_gen_crash", "gen_crash",
+                             f"INSERT INTO gen_crash SELECT g, g % 89, g FROM generate_series(1, {total}) g")
     # slow enough to be caught mid-run twice: 60,000 rows over 12 s
     run_id = scalar(db, f"SELECT dionysus.genesis('{topic}', 'gen_crash', duration => '12 seconds')")
     db.close()
