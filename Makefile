@@ -7,7 +7,7 @@ MODULE_big  = dionysus
 # Folders hold either pure C++ (no postgres.h: unit-tested without a server)
 # or Postgres-facing C++ (every crossing through src/pg/boundary.hpp); the
 # folder a file is in says which. See README "Code layout".
-PURE_DIRS = src/util src/wire src/kafka src/recovery src/crypto
+PURE_DIRS = src/util src/wire src/kafka src/recovery src/crypto src/metrics
 PG_DIRS   = src/pg src/extension src/catalog src/api src/capture src/publisher bgworker
 objs_in   = $(patsubst %.cpp,%.o,$(sort $(foreach d,$(1),$(wildcard $(d)/*.cpp))))
 PURE_OBJS = $(call objs_in,$(PURE_DIRS))
@@ -16,8 +16,10 @@ PG_OBJS   = $(call objs_in,$(PG_DIRS))
 OBJS = $(PURE_OBJS) $(PG_OBJS)
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(wildcard sql/$(EXTENSION)--*--*.sql)
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql tools/dionysus-devbroker test/unit/run_unit_tests \
+# Released install scripts are kept as they shipped (CREATE EXTENSION …
+# VERSION '<old>' must keep working), beside the upgrade scripts.
+DATA       = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql tools/dionysus-devbroker tools/dionysus-healthcheck test/unit/run_unit_tests \
               test/results test/regression.diffs test/regression.out test/tmp_check
 
 # pg_regress (make installcheck): the tests of test/schedule, in its order,
@@ -62,14 +64,17 @@ INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
 
-# Dev broker: librdkafka's mock cluster behind a small CLI.
-all: tools/dionysus-devbroker
+# Dev broker: librdkafka's mock cluster behind a small CLI; the health probe.
+all: tools/dionysus-devbroker tools/dionysus-healthcheck
+tools/dionysus-healthcheck: tools/healthcheck.c
+	$(CC) -O2 -Wall -Wextra -I$(shell $(PG_CONFIG) --includedir) -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq
 tools/dionysus-devbroker: tools/devbroker.cpp
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -o $@ $< -lrdkafka -lpthread -ldl
 
 install: install-tools
-install-tools: tools/dionysus-devbroker
+install-tools: tools/dionysus-devbroker tools/dionysus-healthcheck
 	$(INSTALL_PROGRAM) tools/dionysus-devbroker '$(DESTDIR)$(bindir)/dionysus-devbroker'
+	$(INSTALL_PROGRAM) tools/dionysus-healthcheck '$(DESTDIR)$(bindir)/dionysus-healthcheck'
 
 # Pure C++ unit tests (GoogleTest), no server needed.
 UNIT_SRCS = $(wildcard test/unit/*_test.cpp)

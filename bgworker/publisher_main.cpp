@@ -1,6 +1,7 @@
-// The publisher background worker's process: what the postmaster starts
-// (registered by _PG_init in src/extension/extension.cpp). Sets up signals,
-// connects to dionysus.database, announces itself in shared memory, and
+// The publisher background worker's process: what the launcher starts
+// (bgworker/launcher_main.cpp), one per database and worker index, its
+// shared-memory slot the argument. Sets up signals, connects to the
+// slot's database, announces itself in shared memory, and
 // enters C++ (src/publisher/worker.cpp) through one crossing: no exception
 // escapes into the worker's C frames.
 #include "pg/boundary.hpp"
@@ -48,24 +49,39 @@ void detach_from_shared_state(int, Datum) { dionysus::publisher_detach(); }
 
 }  // namespace
 
-void dionysus_publisher_main(Datum) {
+void dionysus_publisher_main(Datum arg) {
+    const int slot = DatumGetInt32(arg);
     pqsignal(SIGTERM, handle_sigterm);
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGQUIT, handle_sigquit);
     BackgroundWorkerUnblockSignals();
-    BackgroundWorkerInitializeConnection(dionysus_database, nullptr, 0);
+    // Copied out of the slot before anything can fail: a static buffer, no
+    // C++ object lives across the Postgres calls below.
+    static char database[NAMEDATALEN];
+    static int index = 0, count = 1;
+    {
+        const dionysus::PublisherAssignment a = dionysus::publisher_assignment(slot);
+        strlcpy(database, a.database.c_str(), sizeof database);
+        index = a.index;
+        count = a.count;
+    }
+    if (database[0] == '\0') ereport(FATAL, (errmsg("dionysus publisher: slot %d has no database", slot)));
+    BackgroundWorkerInitializeConnection(database, nullptr, 0);
     pgstat_report_appname("dionysus publisher");
 
-    dionysus::publisher_attach();
+    dionysus::publisher_attach(slot);
     before_shmem_exit(detach_from_shared_state, 0);
-    elog(LOG, "dionysus publisher started on database \"%s\"", dionysus_database);
+    if (count > 1)
+        elog(LOG, "dionysus publisher %d of %d started on database \"%s\"", index, count, database);
+    else
+        elog(LOG, "dionysus publisher started on database \"%s\"", database);
 
     // The message is copied into static space: nothing in a catch block may
     // raise a Postgres error (palloc could), and the FATAL comes after it.
     static char failure[1024];
     bool failed = false;
     try {
-        dionysus::publisher::run(&got_sigterm);
+        dionysus::publisher::run(&got_sigterm, index, count);
     } catch (const std::exception& e) {
         strlcpy(failure, e.what(), sizeof failure);
         failed = true;
@@ -75,8 +91,6 @@ void dionysus_publisher_main(Datum) {
     }
     if (failed) ereport(FATAL, (errmsg("dionysus publisher: %s", failure)));
     elog(LOG, "dionysus publisher stopped");
-    // Exit code 1: the postmaster restarts us after bgw_restart_time (exit 0
-    // would unregister the worker for good after a stray SIGTERM); at server
-    // shutdown nothing is restarted anyway.
-    proc_exit(1);
+    // The launcher starts a publisher again if its database still wants one.
+    proc_exit(0);
 }

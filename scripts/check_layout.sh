@@ -9,7 +9,7 @@
 #   - .cpp basenames are unique (PGXS keeps dependency files in one .deps/).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-PURE_DIRS="src/util src/wire src/kafka src/recovery src/crypto"
+PURE_DIRS="src/util src/wire src/kafka src/recovery src/crypto src/metrics"
 PG_DIRS="src/pg src/extension src/catalog src/api src/capture src/publisher bgworker"
 found=$(mktemp)
 trap 'rm -f "$found"' EXIT

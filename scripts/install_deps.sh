@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential g++ make
   postgresql-15 postgresql-client-15 postgresql-server-dev-15 postgresql-common
-  librdkafka-dev libsimdjson-dev libssl-dev libgtest-dev
+  librdkafka-dev libsimdjson-dev libssl-dev libgtest-dev libpq-dev
   kcat
   python3 python3-pytest python3-psycopg2 python3-confluent-kafka
   libipc-run-perl

@@ -2,7 +2,7 @@
 -- serializers and observers. Written by the SQL API (30_api.sql), read by capture and the
 -- publisher; dumped and restored with the database.
 
-CREATE TABLE dionysus.topics (
+CREATE TABLE dionysus.declared_topics (
     name            text PRIMARY KEY,            -- Kafka topic: <namespace>_<topic>
     namespace       text NOT NULL,
     topic           text NOT NULL,
@@ -10,10 +10,10 @@ CREATE TABLE dionysus.topics (
     genesis_replica boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE dionysus.topics IS 'Declared topics (dionysus.declare_topic).';
+COMMENT ON TABLE dionysus.declared_topics IS 'Declared topics (dionysus.declare_topic).';
 
-CREATE TABLE dionysus.models (
-    topic              text NOT NULL REFERENCES dionysus.topics (name) ON DELETE CASCADE,
+CREATE TABLE dionysus.published_models (
+    topic              text NOT NULL REFERENCES dionysus.declared_topics (name) ON DELETE CASCADE,
     model              regclass NOT NULL,
     model_name         text NOT NULL,
     primary_key        name NOT NULL,
@@ -25,8 +25,8 @@ CREATE TABLE dionysus.models (
     PRIMARY KEY (topic, model),
     UNIQUE (topic, model_name)
 );
-CREATE INDEX models_model ON dionysus.models (model);
-COMMENT ON TABLE dionysus.models IS 'Published models (dionysus.publish).';
+CREATE INDEX models_model ON dionysus.published_models (model);
+COMMENT ON TABLE dionysus.published_models IS 'Published models (dionysus.publish).';
 
 -- How a change of a dependency table reaches the model rows it belongs to,
 -- found at publish time through a single-column foreign key:
@@ -41,7 +41,7 @@ CREATE TABLE dionysus.dependencies (
     "column"   name NOT NULL,           -- the foreign-key column (of dependency for 'm', of model for 'o')
     relation   text NOT NULL,           -- links/sideload key: table name for 'm', column without _id for 'o'
     PRIMARY KEY (topic, model, dependency),
-    FOREIGN KEY (topic, model) REFERENCES dionysus.models (topic, model) ON DELETE CASCADE
+    FOREIGN KEY (topic, model) REFERENCES dionysus.published_models (topic, model) ON DELETE CASCADE
 );
 CREATE INDEX dependencies_dependency ON dionysus.dependencies (dependency);
 COMMENT ON TABLE dionysus.dependencies IS 'Dependency tables of published models (publish(dependencies => …)).';
@@ -74,7 +74,7 @@ CREATE TABLE dionysus.observers (
     association_query  text,          -- or: SELECT model ids for $1 (the observed primary key)
     created_at         timestamptz NOT NULL DEFAULT now(),
     UNIQUE (topic, model, observed),
-    FOREIGN KEY (topic, model) REFERENCES dionysus.models (topic, model) ON DELETE CASCADE,
+    FOREIGN KEY (topic, model) REFERENCES dionysus.published_models (topic, model) ON DELETE CASCADE,
     CHECK ((association_column IS NULL) <> (association_query IS NULL))
 );
 CREATE INDEX observers_observed ON dionysus.observers (observed);
@@ -109,10 +109,10 @@ CREATE TABLE dionysus.genesis_run (
 CREATE INDEX genesis_run_running ON dionysus.genesis_run (id) WHERE state = 'running';
 COMMENT ON TABLE dionysus.genesis_run IS 'Genesis runs (dionysus.genesis); see the view dionysus.genesis_runs.';
 
-SELECT pg_catalog.pg_extension_config_dump('dionysus.topics', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.declared_topics', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.observers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.observers_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('dionysus.models', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.published_models', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.dependencies', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.genesis_run', '');

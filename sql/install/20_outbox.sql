@@ -1,7 +1,9 @@
--- dionysus-rb's outbox columns. One partial index serves the worker; every
--- further index would tax each capture insert and each publish. No primary
--- key on purpose: ids come from the sequence, and without a unique index the
--- update that marks a row published inserts no index entry at all.
+-- dionysus-rb's outbox columns. Two partial indexes: unpublished rows (the
+-- worker's queue; capture inserts enter only this one) and published rows by
+-- publish time (retention, status views); every further index would tax
+-- each capture insert and each publish. No primary key on purpose: ids come
+-- from the sequence, and without a unique index the update that marks a row
+-- published enters only the publish-time index.
 CREATE TABLE dionysus.outbox (
     id             bigserial NOT NULL,
     resource_class text NOT NULL,
@@ -37,6 +39,10 @@ CREATE TABLE dionysus.outbox (
     observer       bigint
 );
 CREATE INDEX outbox_unpublished ON dionysus.outbox (topic, id) WHERE published_at IS NULL;
+-- Published rows by age: the retention deletes the oldest (dionysus.outbox_retention)
+-- and the status views read the last minute, neither scanning the table.
+-- Publish times only grow: each entry lands on the rightmost leaf.
+CREATE INDEX outbox_published ON dionysus.outbox (published_at) WHERE published_at IS NOT NULL;
 COMMENT ON TABLE dionysus.outbox IS 'Transactional outbox written by the capture triggers, drained by the publisher worker.';
 
 -- Unpublished rows are dumped with the database: a restore publishes them.

@@ -84,11 +84,11 @@ BEGIN
     WITH cols(relid, col, what) AS (
         SELECT m.model::oid, m.soft_delete_column::text,
                format('model %s on topic %s: soft-delete column', m.model_name, m.topic)
-          FROM dionysus.models m WHERE m.soft_delete_column IS NOT NULL
+          FROM dionysus.published_models m WHERE m.soft_delete_column IS NOT NULL
         UNION ALL
         SELECT m.model::oid, m.partition_key,
                format('model %s on topic %s: partition key column', m.model_name, m.topic)
-          FROM dionysus.models m WHERE m.partition_key_kind = 'c'
+          FROM dionysus.published_models m WHERE m.partition_key_kind = 'c'
         UNION ALL
         SELECT CASE d.kind WHEN 'm' THEN d.dependency::oid ELSE d.model::oid END, d."column"::text,
                format('dependency %s of %s on topic %s: foreign-key column', d.dependency::oid::regclass,
@@ -121,14 +121,14 @@ BEGIN
     -- tables that were dropped
     RETURN QUERY
     SELECT format('model %s on topic %s: its table was dropped', m.model_name, m.topic)
-      FROM dionysus.models m WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = m.model::oid)
+      FROM dionysus.published_models m WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = m.model::oid)
     UNION ALL
     SELECT format('dependency of model %s on topic %s: its table was dropped', m.model_name, d.topic)
-      FROM dionysus.dependencies d JOIN dionysus.models m ON m.topic = d.topic AND m.model = d.model
+      FROM dionysus.dependencies d JOIN dionysus.published_models m ON m.topic = d.topic AND m.model = d.model
      WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.dependency::oid)
     UNION ALL
     SELECT format('observer of model %s on topic %s: the observed table was dropped', m.model_name, ob.topic)
-      FROM dionysus.observers ob JOIN dionysus.models m ON m.topic = ob.topic AND m.model = ob.model
+      FROM dionysus.observers ob JOIN dionysus.published_models m ON m.topic = ob.topic AND m.model = ob.model
      WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.observed::oid);
     -- a dependency whose foreign key was dropped
     RETURN QUERY
@@ -161,7 +161,7 @@ BEGIN
     WITH fns(relid, fn, returns, what) AS (
         SELECT m.model::oid, m.partition_key, 'text'::regtype::oid,
                format('model %s on topic %s: partition key function', m.model_name, m.topic)
-          FROM dionysus.models m WHERE m.partition_key_kind = 'f'
+          FROM dionysus.published_models m WHERE m.partition_key_kind = 'f'
         UNION ALL
         SELECT s.model::oid, s.function, 'jsonb'::regtype::oid, format('serializer of %s: function', s.model::oid::regclass)
           FROM dionysus.serializers s WHERE s.function IS NOT NULL

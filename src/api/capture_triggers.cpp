@@ -1,5 +1,6 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "catalog/relations.hpp"
 #include "api/capture_triggers.hpp"
 
 #include <string>
@@ -39,7 +40,7 @@ void install_capture(Oid relid) {
 }
 
 void remove_capture_if_unused(Oid relid) {
-    if (pg::query_value("SELECT 1 FROM dionysus.models WHERE model = $1::pg_catalog.oid "
+    if (pg::query_value("SELECT 1 FROM " + catalog::models_table() + " WHERE model = $1::pg_catalog.oid "
                          "UNION ALL SELECT 1 FROM dionysus.dependencies WHERE dependency = "
                          "$1::pg_catalog.oid "
                          "UNION ALL SELECT 1 FROM dionysus.observers WHERE observed = $1::pg_catalog.oid",

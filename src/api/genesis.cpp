@@ -32,11 +32,11 @@ struct Destination {
 };
 
 Destination destination_of(const std::string& name) {
-    if (pg::query_value("SELECT 1 FROM dionysus.topics WHERE name = $1", {name})) return {name, false};
+    if (pg::query_value("SELECT 1 FROM " + catalog::topics_table() + " WHERE name = $1", {name})) return {name, false};
     const std::string suffix = kReplicaSuffix;
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
         const std::string base = name.substr(0, name.size() - suffix.size());
-        const Value replica = pg::query_value("SELECT genesis_replica::text FROM dionysus.topics WHERE name = $1", {base});
+        const Value replica = pg::query_value("SELECT genesis_replica::text FROM " + catalog::topics_table() + " WHERE name = $1", {base});
         if (replica && *replica == "true") return {base, true};
         if (replica)
             throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "topic \"" + base + "\" has no genesis replica", "",
@@ -62,7 +62,7 @@ DIONYSUS_PG_FUNCTION(dionysus_genesis) {
     const Destination destination = destination_of(topic_arg);
     const std::string table = catalog::table_name(model);
     const auto declared = pg::query(
-        "SELECT m.model_name FROM dionysus.models m WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
+        "SELECT m.model_name FROM " + catalog::models_table() + " m WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
         {destination.topic, std::to_string(model)});
     if (declared.empty()) {
         if (pg::query_value("SELECT 1 FROM dionysus.dependencies WHERE topic = $1 AND dependency = $2::pg_catalog.oid",

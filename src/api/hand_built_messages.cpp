@@ -92,7 +92,7 @@ DIONYSUS_PG_FUNCTION(dionysus_tombstone) {
     enum { kModelName, kKeyKind, kKey, kPrimaryKey };
     auto model = pg::query(
         "SELECT m.model_name, COALESCE(m.partition_key_kind::text, ''), m.partition_key, m.primary_key::text "
-        "FROM dionysus.models m WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
+        "FROM " + catalog::models_table() + " m WHERE m.topic = $1 AND m.model = $2::pg_catalog.oid",
         {topic, std::to_string(relid)});
     if (model.empty())
         throw Error(ERRCODE_UNDEFINED_OBJECT,

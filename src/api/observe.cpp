@@ -74,7 +74,7 @@ DIONYSUS_PG_FUNCTION(dionysus_observe) {
     catalog::require_topic(topic);
     const std::string model_table = catalog::table_name(model);
     const std::string model_key_column = catalog::single_column_primary_key(model, model_table);
-    if (!pg::query_value("SELECT 1 FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid",
+    if (!pg::query_value("SELECT 1 FROM " + catalog::models_table() + " WHERE topic = $1 AND model = $2::pg_catalog.oid",
                          {topic, std::to_string(model)}))
         throw Error(ERRCODE_UNDEFINED_OBJECT,
                     "table " + model_table + " is not published on topic \"" + topic + "\"",

@@ -112,12 +112,12 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
     std::string name = model_name ? *model_name : naming::model_name_for_table(catalog::relation_name(relid));
     if (name.empty()) throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "model_name must not be empty");
 
-    if (pg::query_value("SELECT 1 FROM dionysus.models WHERE topic = $1 AND model = "
+    if (pg::query_value("SELECT 1 FROM " + catalog::models_table() + " WHERE topic = $1 AND model = "
                          "$2::pg_catalog.oid",
                          {topic, oid_text(relid)}))
         throw Error(ERRCODE_DUPLICATE_OBJECT,
                     "table " + table + " is already published on topic \"" + topic + "\"");
-    if (pg::query_value("SELECT 1 FROM dionysus.models WHERE topic = $1 AND model_name = $2",
+    if (pg::query_value("SELECT 1 FROM " + catalog::models_table() + " WHERE topic = $1 AND model_name = $2",
                          {topic, name}))
         throw Error(ERRCODE_DUPLICATE_OBJECT,
                     "model name \"" + name + "\" is already used on topic \"" + topic + "\"");
@@ -140,7 +140,7 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
     }
 
     Value declared_key = pg::query_value(
-        "SELECT partition_key FROM dionysus.topics WHERE name = $1", {topic});
+        "SELECT partition_key FROM " + catalog::topics_table() + " WHERE name = $1", {topic});
     auto [key_kind, key] = resolve_partition_key(relid, table, declared_key);
 
     Value soft_delete;
@@ -150,7 +150,7 @@ DIONYSUS_PG_FUNCTION(dionysus_publish) {
 
     const char* stored_kind = catalog::stored(key_kind);
     pg::execute(
-        "INSERT INTO dionysus.models (topic, model, model_name, primary_key, partition_key, "
+        "INSERT INTO " + catalog::models_table() + " (topic, model, model_name, primary_key, partition_key, "
         "partition_key_kind, soft_delete_column, publish_updates_after_soft_delete) "
         "VALUES ($1, $2::pg_catalog.oid, $3, $4, $5, $6::\"char\", $7, $8::pg_catalog.bool)",
         {topic, oid_text(relid), name, primary_key, stored_kind ? Value(key) : Value(),
@@ -176,7 +176,7 @@ DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
     pg::SpiConnection spi;
     catalog::require_topic(topic);
     auto model_name = pg::query_value(
-        "SELECT model_name FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
+        "SELECT model_name FROM " + catalog::models_table() + " WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
     if (!model_name)
         throw Error(ERRCODE_UNDEFINED_OBJECT,
                     "table " + catalog::table_name(relid) + " is not published on topic \"" + topic + "\"");
@@ -191,7 +191,7 @@ DIONYSUS_PG_FUNCTION(dionysus_unpublish) {
     std::vector<Oid> tables{relid};
     for (const auto& row : dependencies) tables.push_back(static_cast<Oid>(std::stoul(*row[0])));
     api::settle_pending(topic, model_name, discard_pending, tables);
-    pg::execute("DELETE FROM dionysus.models WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
+    pg::execute("DELETE FROM " + catalog::models_table() + " WHERE topic = $1 AND model = $2::pg_catalog.oid", {topic, oid_text(relid)});
     api::remove_capture_if_unused(relid);
     for (const auto& row : dependencies) api::remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));
     catalog::declarations_changed();

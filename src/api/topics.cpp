@@ -40,10 +40,10 @@ DIONYSUS_PG_FUNCTION(dionysus_declare_topic) {
                     "Pass NULL to use dionysus.default_partition_key.");
 
     pg::SpiConnection spi;
-    if (pg::query_value("SELECT 1 FROM dionysus.topics WHERE name = $1", {full}))
+    if (pg::query_value("SELECT 1 FROM " + catalog::topics_table() + " WHERE name = $1", {full}))
         throw Error(ERRCODE_DUPLICATE_OBJECT, "topic \"" + full + "\" is already declared");
     pg::execute(
-        "INSERT INTO dionysus.topics (name, namespace, topic, partition_key, genesis_replica) "
+        "INSERT INTO " + catalog::topics_table() + " (name, namespace, topic, partition_key, genesis_replica) "
         "VALUES ($1, $2, $3, $4, $5::pg_catalog.bool)",
         {full, ns, name, partition_key, std::string(genesis_replica ? "true" : "false")});
     catalog::declarations_changed();
@@ -58,13 +58,13 @@ DIONYSUS_PG_FUNCTION(dionysus_drop_topic) {
     auto models = pg::query(
         "SELECT dependency::pg_catalog.oid::text FROM dionysus.dependencies WHERE topic = $1 "
         "UNION SELECT observed::pg_catalog.oid::text FROM dionysus.observers WHERE topic = $1 "
-        "UNION SELECT model::pg_catalog.oid::text FROM dionysus.models WHERE topic = $1",
+        "UNION SELECT model::pg_catalog.oid::text FROM " + catalog::models_table() + " WHERE topic = $1",
         {topic});
     std::vector<Oid> tables;
     for (const auto& row : models) tables.push_back(static_cast<Oid>(std::stoul(*row[0])));
     api::settle_pending(topic, std::nullopt, discard_pending, tables);
-    pg::execute("DELETE FROM dionysus.models WHERE topic = $1", {topic});
-    pg::execute("DELETE FROM dionysus.topics WHERE name = $1", {topic});
+    pg::execute("DELETE FROM " + catalog::models_table() + " WHERE topic = $1", {topic});
+    pg::execute("DELETE FROM " + catalog::topics_table() + " WHERE name = $1", {topic});
     for (const auto& row : models) api::remove_capture_if_unused(static_cast<Oid>(std::stoul(*row[0])));
     catalog::declarations_changed();
     PG_RETURN_VOID();

@@ -28,7 +28,7 @@ namespace {
 using pg::Error;
 
 // Invariants: `captures` holds what was built since the last invalidation
-// of its table or of dionysus.models. The relcache callback must neither
+// of its table or of dionysus.published_models. The relcache callback must neither
 // allocate nor free: it only notes what changed (in fixed space), and
 // table_capture() drops those entries before it looks one up. A dropped
 // entry's memory context waits in `stale_captures` until the next capture,
@@ -40,7 +40,7 @@ bool callback_registered = false;
 constexpr int kMaxNoted = 32;
 Oid noted[kMaxNoted];   // tables invalidated since the last apply_invalidations()
 int nnoted = 0;
-bool drop_all = false;  // dionysus.models changed, a cache reset, or too many to note
+bool drop_all = false;  // dionysus.published_models changed, a cache reset, or too many to note
 
 void relcache_callback(Datum, Oid relid) {
     if (relid == InvalidOid || relid == models_relid || nnoted == kMaxNoted) {
@@ -121,7 +121,7 @@ TableCapture* build_capture(Relation rel) {
     auto rows = pg::query(
         "SELECT m.topic, m.model_name, m.primary_key::text, COALESCE(m.partition_key_kind::text, ''), "
         "COALESCE(m.partition_key, ''), COALESCE(m.soft_delete_column::text, ''), "
-        "m.publish_updates_after_soft_delete::text FROM dionysus.models m "
+        "m.publish_updates_after_soft_delete::text FROM " + catalog::models_table() + " m "
         "WHERE m.model = $1::pg_catalog.oid ORDER BY m.topic",
         {std::to_string(relid)});
     std::vector<TopicInfo> topics;
@@ -165,7 +165,7 @@ TableCapture* build_capture(Relation rel) {
     for (const auto& r : pg::query(
              "SELECT d.topic, m.model_name, m.primary_key::text, d.kind::text, d.\"column\"::text, "
              "d.dependency::pg_catalog.oid::text "
-             "FROM dionysus.dependencies d JOIN dionysus.models m ON m.topic = d.topic AND m.model = d.model "
+             "FROM dionysus.dependencies d JOIN " + catalog::models_table() + " m ON m.topic = d.topic AND m.model = d.model "
              // a model table dropped since: nothing to republish
              "JOIN pg_catalog.pg_class c ON c.oid = d.model "
              "WHERE d.dependency = $1::pg_catalog.oid ORDER BY d.topic, m.model_name",
@@ -202,7 +202,7 @@ TableCapture* build_capture(Relation rel) {
     for (const auto& r : pg::query(
              "SELECT o.id::pg_catalog.text, o.topic, m.model_name, COALESCE(o.association_column::pg_catalog.text, ''), "
              "COALESCE(o.observed_column::pg_catalog.text, '') "
-             "FROM dionysus.observers o JOIN dionysus.models m ON m.topic = o.topic AND m.model = o.model "
+             "FROM dionysus.observers o JOIN " + catalog::models_table() + " m ON m.topic = o.topic AND m.model = o.model "
              "JOIN pg_catalog.pg_class c ON c.oid = o.model "
              "WHERE o.observed = $1::pg_catalog.oid ORDER BY o.id",
              {std::to_string(relid)})) {
@@ -336,11 +336,11 @@ const TableCapture* table_capture(Relation rel) {
         stale_captures.pop_back();
         pg::guard([&] { MemoryContextDelete(cxt); });
     }
-    if (!OidIsValid(models_relid)) models_relid = catalog::dionysus_relid("models");
+    if (!OidIsValid(models_relid)) models_relid = catalog::dionysus_relid(catalog::models_relname());
     const Oid relid = RelationGetRelid(rel);
     auto it = captures.find(relid);
     if (it != captures.end()) return it->second;
-    apply_invalidations();  // what looking up dionysus.models brought in
+    apply_invalidations();  // what looking up dionysus.published_models brought in
     // The catalog is private to the extension: read it as the bootstrap
     // superuser (restricted), whoever writes the table. Writing the outbox
     // needs no privilege: it is a direct heap insert.

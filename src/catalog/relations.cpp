@@ -20,8 +20,19 @@ Oid dionysus_relid(const char* name) {
     });
 }
 
+const char* models_relname() {
+    return OidIsValid(dionysus_relid("published_models")) ? "published_models" : "models";
+}
+
+const char* topics_relname() {
+    return OidIsValid(dionysus_relid("declared_topics")) ? "declared_topics" : "topics";
+}
+
+std::string topics_table() { return std::string("dionysus.") + topics_relname(); }
+std::string models_table() { return std::string("dionysus.") + models_relname(); }
+
 void declarations_changed() {
-    const Oid relid = dionysus_relid("models");
+    const Oid relid = dionysus_relid(models_relname());
     if (OidIsValid(relid)) pg::guard([&] { CacheInvalidateRelcacheByRelid(relid); });
 }
 

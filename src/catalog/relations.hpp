@@ -17,6 +17,18 @@ namespace dionysus::catalog {
 // is not installed. Needs no SPI connection.
 Oid dionysus_relid(const char* name);
 
+// The catalog tables of declared topics and published models, qualified.
+// 0.2.0 renamed them (dionysus.topics -> declared_topics, dionysus.models ->
+// published_models: the old names went to the monitoring views); in a
+// database whose extension is still 0.1.0 (the new library installed,
+// ALTER EXTENSION dionysus UPDATE not run yet) the old names are returned,
+// so capture and publishing keep working until the update. Needs no SPI
+// connection (a syscache lookup), only a transaction.
+std::string topics_table();
+std::string models_table();
+const char* models_relname();  // unqualified: "published_models" or "models"
+const char* topics_relname();
+
 // Declarations changed: every backend drops its cached capture metadata and
 // the publisher its cached models, at commit of the caller (relcache
 // invalidation of dionysus.models).

@@ -1,4 +1,5 @@
-// _PG_init: GUCs, shared memory and the publisher worker registration.
+// _PG_init: GUCs, shared memory and the launcher worker registration (the
+// launcher starts the publishers: bgworker/launcher_main.cpp).
 // Nothing here starts threads or talks to Kafka: the worker does that after
 // fork (librdkafka threads must not exist in the postmaster).
 #include "pg/boundary.hpp"
@@ -28,16 +29,19 @@ static void dionysus_shmem_startup() {
     dionysus::init_shared_memory();
 }
 
-static void register_publisher() {
+static void register_launcher() {
     BackgroundWorker worker;
     memset(&worker, 0, sizeof(worker));
+    // A database connection of none (shared catalogs only): the flag is
+    // needed to read pg_database.
     worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    // Not on a standby: publishers start within a second of promotion.
     worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = 5;  // seconds, after a crash or a FATAL (e.g. missing database)
+    worker.bgw_restart_time = 1;  // seconds, after a crash
     snprintf(worker.bgw_library_name, BGW_MAXLEN, "dionysus");
-    snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_publisher_main");
-    snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus publisher");
-    snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus publisher");
+    snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_launcher_main");
+    snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus launcher");
+    snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus launcher");
     RegisterBackgroundWorker(&worker);
 }
 
@@ -50,5 +54,5 @@ void _PG_init(void) {
     shmem_request_hook = dionysus_shmem_request;
     prev_shmem_startup_hook = shmem_startup_hook;
     shmem_startup_hook = dionysus_shmem_startup;
-    register_publisher();
+    register_launcher();
 }

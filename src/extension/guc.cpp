@@ -27,6 +27,9 @@ bool dionysus_capture_enabled = true;
 char* dionysus_fault_injection = nullptr;
 char* dionysus_changeset_key = nullptr;
 char* dionysus_changeset_previous_keys = nullptr;
+int dionysus_workers = 1;
+int dionysus_outbox_retention_s = 7 * 24 * 3600;
+char* dionysus_statsd_address = nullptr;
 
 namespace {
 
@@ -82,9 +85,18 @@ bool check_changeset_keys(char** newval, void**, GucSource source) {
 namespace dionysus {
 
 void define_gucs() {
-    DefineCustomStringVariable("dionysus.database", "Database the publisher worker connects to.",
-                               nullptr, &dionysus_database, "postgres", PGC_SIGHUP, 0, nullptr,
-                               nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.database",
+                               "Databases the publisher workers serve (comma-separated names).", nullptr,
+                               &dionysus_database, "postgres", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.workers", "Publisher workers per database; topics are spread across them.",
+                            nullptr, &dionysus_workers, 1, 1, 16, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.outbox_retention",
+                            "Published outbox rows older than this are deleted by the worker (0: kept).", nullptr,
+                            &dionysus_outbox_retention_s, 7 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
+                            nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.statsd_address",
+                               "host:port where the publisher sends StatsD/DogStatsD gauges over UDP (empty: none).",
+                               nullptr, &dionysus_statsd_address, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("dionysus.brokers",
                                "Kafka bootstrap brokers (host:port, comma- or semicolon-separated).",
                                nullptr, &dionysus_brokers, "127.0.0.1:9092", PGC_SIGHUP, 0,

@@ -20,6 +20,9 @@ extern bool dionysus_capture_enabled;
 extern char* dionysus_fault_injection;
 extern char* dionysus_changeset_key;
 extern char* dionysus_changeset_previous_keys;
+extern int dionysus_workers;
+extern int dionysus_outbox_retention_s;
+extern char* dionysus_statsd_address;
 }
 
 namespace dionysus {

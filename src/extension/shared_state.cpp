@@ -18,89 +18,265 @@ namespace dionysus {
 
 namespace {
 
-struct PublisherState {
-    slock_t mutex;                  // guards every field but wake_pending
-    pid_t pid;                      // 0 when no publisher runs
-    Latch* latch;                   // publisher's process latch, SetLatch at commit
+struct WorkerSlot {
+    // Every field but wake_pending is guarded by SharedState::mutex.
+    bool reserved;                  // the launcher gave it to a publisher (running or starting)
+    pid_t pid;                      // 0 when no process runs in it
+    Latch* latch;                   // the process latch, SetLatch at commit
     pg_atomic_uint32 wake_pending;  // 1: a commit already set the latch this cycle
-    TimestampTz heartbeat;          // last report
-    uint64 published;               // events acknowledged by the broker
-    uint64 failed;                  // events whose delivery failed
-    char state[32];                 // idle, publishing, waiting for extension, …
+    Oid database;
+    char dbname[NAMEDATALEN];
+    int index, count;
+    TimestampTz started_at, heartbeat, last_error_at;
+    uint64 published, failed, bytes, batches;
+    int broker;  // WorkerSnapshot::broker
+    char state[32];
     char last_error[512];
 };
 
-PublisherState* state = nullptr;  // nullptr when not preloaded
+struct SharedState {
+    slock_t mutex;
+    WorkerSlot launcher;
+    WorkerSlot publishers[kMaxPublishers];
+};
+
+SharedState* shared = nullptr;  // nullptr when not preloaded
+WorkerSlot* mine = nullptr;     // this process's slot (a worker's)
+
+void set_text(char* dst, size_t size, const char* src) { strlcpy(dst, src ? src : "", size); }
+
+void report(WorkerSlot* slot, const char* what, const std::string& error) {
+    if (shared == nullptr || slot == nullptr) return;
+    const TimestampTz now = GetCurrentTimestamp();  // not under the spinlock
+    SpinLockAcquire(&shared->mutex);
+    set_text(slot->state, sizeof slot->state, what);
+    if (!error.empty()) {
+        set_text(slot->last_error, sizeof slot->last_error, error.c_str());
+        slot->last_error_at = now;
+    }
+    slot->heartbeat = now;
+    SpinLockRelease(&shared->mutex);
+}
+
+void attach(WorkerSlot* slot) {
+    const TimestampTz now = GetCurrentTimestamp();
+    SpinLockAcquire(&shared->mutex);
+    slot->pid = MyProcPid;
+    slot->latch = MyLatch;
+    slot->started_at = now;
+    slot->heartbeat = now;
+    slot->last_error_at = 0;
+    slot->last_error[0] = '\0';
+    slot->published = slot->failed = slot->bytes = slot->batches = 0;
+    slot->broker = 0;
+    set_text(slot->state, sizeof slot->state, "starting");
+    SpinLockRelease(&shared->mutex);
+    mine = slot;
+}
 
 }  // namespace
 
-void request_shared_memory() { RequestAddinShmemSpace(MAXALIGN(sizeof(PublisherState))); }
+void request_shared_memory() { RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState))); }
 
 void init_shared_memory() {
     bool found = false;
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-    state = static_cast<PublisherState*>(ShmemInitStruct("dionysus publisher", sizeof(PublisherState), &found));
+    shared = static_cast<SharedState*>(ShmemInitStruct("dionysus workers", sizeof(SharedState), &found));
     if (!found) {
-        std::memset(state, 0, sizeof(PublisherState));
-        SpinLockInit(&state->mutex);
-        pg_atomic_init_u32(&state->wake_pending, 0);
+        std::memset(shared, 0, sizeof(SharedState));
+        SpinLockInit(&shared->mutex);
+        pg_atomic_init_u32(&shared->launcher.wake_pending, 0);
+        for (auto& s : shared->publishers) pg_atomic_init_u32(&s.wake_pending, 0);
     }
     LWLockRelease(AddinShmemInitLock);
 }
 
 void wake_publisher() {
-    if (state == nullptr) return;
-    // Reading the pointer without the spinlock is fine: a stale latch of an
-    // exited worker lives in shared memory and a spurious SetLatch is harmless.
-    Latch* latch = state->latch;
-    if (latch == nullptr) return;
-    if (pg_atomic_exchange_u32(&state->wake_pending, 1) == 0) SetLatch(latch);
+    if (shared == nullptr) return;
+    // Read without the spinlock (commits must not contend on it): a stale
+    // latch of an exited worker lives in shared memory, and a spurious
+    // SetLatch is harmless; a publisher that starts now looks anyway.
+    for (auto& s : shared->publishers) {
+        if (s.database != MyDatabaseId) continue;
+        Latch* latch = s.latch;
+        if (latch != nullptr && pg_atomic_exchange_u32(&s.wake_pending, 1) == 0) SetLatch(latch);
+    }
+}
+
+int reserve_publisher_slot(Oid database, const char* dbname, int index, int count) {
+    if (shared == nullptr) return -1;
+    int found = -1;
+    SpinLockAcquire(&shared->mutex);
+    for (int i = 0; i < kMaxPublishers; i++) {
+        WorkerSlot& s = shared->publishers[i];
+        if (s.reserved) continue;
+        s.reserved = true;
+        s.pid = 0;
+        s.latch = nullptr;
+        s.database = database;
+        set_text(s.dbname, sizeof s.dbname, dbname);
+        s.index = index;
+        s.count = count;
+        set_text(s.state, sizeof s.state, "starting");
+        found = i;
+        break;
+    }
+    SpinLockRelease(&shared->mutex);
+    return found;
+}
+
+void release_publisher_slot(int slot) {
+    if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return;
+    SpinLockAcquire(&shared->mutex);
+    WorkerSlot& s = shared->publishers[slot];
+    s.reserved = false;
+    s.pid = 0;
+    s.latch = nullptr;
+    s.database = InvalidOid;
+    SpinLockRelease(&shared->mutex);
+}
+
+std::vector<std::pair<int, int>> reserved_publisher_slots() {
+    std::vector<std::pair<int, int>> out;
+    if (shared == nullptr) return out;
+    int slots[kMaxPublishers], pids[kMaxPublishers], n = 0;
+    SpinLockAcquire(&shared->mutex);
+    for (int i = 0; i < kMaxPublishers; i++)
+        if (shared->publishers[i].reserved) {
+            slots[n] = i;
+            pids[n++] = shared->publishers[i].pid;
+        }
+    SpinLockRelease(&shared->mutex);
+    for (int i = 0; i < n; i++) out.emplace_back(slots[i], pids[i]);
+    return out;
+}
+
+void launcher_attach() {
+    if (shared != nullptr) attach(&shared->launcher);
+}
+
+void launcher_report(const char* state, const std::string& error) {
+    if (shared != nullptr) report(&shared->launcher, state, error);
+}
+
+PublisherAssignment publisher_assignment(int slot) {
+    PublisherAssignment a;
+    if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return a;
+    SpinLockAcquire(&shared->mutex);
+    const WorkerSlot& s = shared->publishers[slot];
+    a.database = s.dbname;
+    a.index = s.index;
+    a.count = s.count;
+    SpinLockRelease(&shared->mutex);
+    return a;
+}
+
+void publisher_attach(int slot) {
+    if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return;
+    attach(&shared->publishers[slot]);
+    SpinLockAcquire(&shared->mutex);
+    mine->database = MyDatabaseId;
+    SpinLockRelease(&shared->mutex);
+}
+
+void publisher_detach() {
+    if (shared == nullptr || mine == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    mine->pid = 0;
+    mine->latch = nullptr;
+    set_text(mine->state, sizeof mine->state, "stopped");
+    SpinLockRelease(&shared->mutex);
 }
 
 void publisher_clear_wake() {
     // A full barrier: commits after this point see 0 and set the latch again.
-    if (state != nullptr) pg_atomic_exchange_u32(&state->wake_pending, 0);
+    if (mine != nullptr) pg_atomic_exchange_u32(&mine->wake_pending, 0);
 }
 
-bool publisher_take_wake() {
-    return state != nullptr && pg_atomic_exchange_u32(&state->wake_pending, 0) != 0;
+bool publisher_take_wake() { return mine != nullptr && pg_atomic_exchange_u32(&mine->wake_pending, 0) != 0; }
+
+void publisher_report(const char* what, const std::string& error) { report(mine, what, error); }
+
+void publisher_count(uint64 published, uint64 failed, uint64 bytes, uint64 batches) {
+    if (shared == nullptr || mine == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    mine->published += published;
+    mine->failed += failed;
+    mine->bytes += bytes;
+    mine->batches += batches;
+    SpinLockRelease(&shared->mutex);
 }
 
-void publisher_attach() {
-    if (state == nullptr) return;
-    SpinLockAcquire(&state->mutex);
-    state->pid = MyProcPid;
-    state->latch = MyLatch;
-    strlcpy(state->state, "starting", sizeof state->state);
-    state->heartbeat = GetCurrentTimestamp();
-    SpinLockRelease(&state->mutex);
+PublisherCounters publisher_counters() {
+    PublisherCounters c;
+    if (shared == nullptr || mine == nullptr) return c;
+    SpinLockAcquire(&shared->mutex);
+    c.published = mine->published;
+    c.failed = mine->failed;
+    SpinLockRelease(&shared->mutex);
+    return c;
 }
 
-void publisher_detach() {
-    if (state == nullptr) return;
-    SpinLockAcquire(&state->mutex);
-    state->pid = 0;
-    state->latch = nullptr;
-    strlcpy(state->state, "stopped", sizeof state->state);
-    SpinLockRelease(&state->mutex);
+void publisher_broker_reachable(bool reachable) {
+    if (shared == nullptr || mine == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    mine->broker = reachable ? 1 : 2;
+    SpinLockRelease(&shared->mutex);
 }
 
-void publisher_report(const char* what, const std::string& error) {
-    if (state == nullptr) return;
-    const TimestampTz now = GetCurrentTimestamp();  // not under the spinlock
-    SpinLockAcquire(&state->mutex);
-    strlcpy(state->state, what, sizeof state->state);
-    if (!error.empty()) strlcpy(state->last_error, error.c_str(), sizeof state->last_error);
-    state->heartbeat = now;
-    SpinLockRelease(&state->mutex);
+void publisher_heartbeat() {
+    if (shared == nullptr || mine == nullptr) return;
+    const TimestampTz now = GetCurrentTimestamp();
+    SpinLockAcquire(&shared->mutex);
+    mine->heartbeat = now;
+    SpinLockRelease(&shared->mutex);
 }
 
-void publisher_count(uint64 published, uint64 failed) {
-    if (state == nullptr) return;
-    SpinLockAcquire(&state->mutex);
-    state->published += published;
-    state->failed += failed;
-    SpinLockRelease(&state->mutex);
+bool peer_alive(int index, int64_t max_age_ms) {
+    if (shared == nullptr) return false;
+    const TimestampTz now = GetCurrentTimestamp();
+    bool alive = false;
+    SpinLockAcquire(&shared->mutex);
+    for (const auto& s : shared->publishers)
+        if (s.reserved && s.pid != 0 && s.database == MyDatabaseId && s.index == index &&
+            now - s.heartbeat <= max_age_ms * 1000)
+            alive = true;
+    SpinLockRelease(&shared->mutex);
+    return alive;
+}
+
+std::vector<WorkerSnapshot> worker_snapshots() {
+    std::vector<WorkerSnapshot> out;
+    if (shared == nullptr) return out;
+    // Copied under the spinlock, converted after it (no allocation while held).
+    SharedState copy;
+    SpinLockAcquire(&shared->mutex);
+    std::memcpy(&copy.launcher, &shared->launcher, sizeof copy.launcher);
+    std::memcpy(copy.publishers, shared->publishers, sizeof copy.publishers);
+    SpinLockRelease(&shared->mutex);
+    auto add = [&out](const WorkerSlot& s, const char* role) {
+        WorkerSnapshot w;
+        w.pid = s.pid;
+        w.role = role;
+        w.database = s.dbname;
+        w.index = s.index;
+        w.count = s.count;
+        w.state = s.state;
+        w.last_error = s.last_error;
+        w.started_at = s.started_at;
+        w.heartbeat = s.heartbeat;
+        w.last_error_at = s.last_error_at;
+        w.published = s.published;
+        w.failed = s.failed;
+        w.bytes = s.bytes;
+        w.batches = s.batches;
+        w.broker = s.broker;
+        out.push_back(std::move(w));
+    };
+    if (copy.launcher.pid != 0) add(copy.launcher, "launcher");
+    for (const auto& s : copy.publishers)
+        if (s.reserved) add(s, "publisher");
+    return out;
 }
 
 }  // namespace dionysus

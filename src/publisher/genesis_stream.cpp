@@ -97,6 +97,10 @@ GenesisChunk read_genesis_chunk(const GenesisRun& run, const Model& model, const
 }
 
 bool record_genesis_chunk(int64_t run_id, const std::string& last_key, int64_t rows) {
+    // Durable at commit (the worker's session commits asynchronously): a run
+    // resumes where genesis_runs said it was, not up to a WAL writer delay
+    // (at 50,000 rows/s, some 10,000 rows) earlier. One WAL flush per chunk.
+    pg::query_cached("SELECT pg_catalog.set_config('synchronous_commit', 'on', true)");
     return pg::execute_cached("UPDATE dionysus.genesis_run SET cursor = $2, rows_done = rows_done "
                               "OPERATOR(pg_catalog.+) $3::pg_catalog.int8, updated_at = pg_catalog.now() "
                               "WHERE id = $1::pg_catalog.int8 AND state = 'running'",

@@ -209,7 +209,7 @@ std::optional<Model> load_model(const std::string& topic, const std::string& mod
         "m.soft_delete_column::text, m.publish_updates_after_soft_delete::text, "
         "(SELECT s.has_many IS NOT NULL FROM dionysus.serializers s WHERE s.model = m.model)::text "
         // a table dropped since it was published: its events are skipped
-        "FROM dionysus.models m JOIN pg_catalog.pg_class c ON c.oid = m.model "
+        "FROM " + catalog::models_table() + " m JOIN pg_catalog.pg_class c ON c.oid = m.model "
         "WHERE m.topic = $1 AND m.model_name = $2",
         {topic, model_name});
     if (decl.empty()) return std::nullopt;

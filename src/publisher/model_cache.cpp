@@ -83,7 +83,7 @@ void reset_model_cache() {
     models.clear();
     watched.clear();
     // Declarations (publish, unpublish, serializer…) invalidate dionysus.models.
-    for (const char* table : {"models", "serializers", "topics", "dependencies"}) {
+    for (const char* table : {catalog::models_relname(), "serializers", catalog::topics_relname(), "dependencies"}) {
         Oid relid = catalog::dionysus_relid(table);
         if (OidIsValid(relid)) watched.insert(relid);
     }

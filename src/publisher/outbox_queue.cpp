@@ -1,5 +1,6 @@
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "catalog/relations.hpp"
 #include "publisher/outbox_queue.hpp"
 #include "util/pg_array_literal.hpp"
 
@@ -34,13 +35,14 @@ namespace {
 // is the model's primary key); NULL for a has_one dependency change or an
 // observed change.
 // Must render the key as naming::message_key does.
-#define DIONYSUS_OUTBOX_KEY                                                                                  \
-    "(CASE WHEN o.message_key IS NOT NULL THEN o.message_key "                                               \
-    "WHEN (o.resource_column IS NULL AND o.observer IS NULL) "                                               \
-    "  OR o.resource_column = (SELECT m.primary_key FROM dionysus.models m "                                 \
-    "  WHERE m.topic = o.topic AND m.model_name = o.resource_class) "                                        \
-    "THEN o.resource_class OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) COALESCE(o.resource_id, '') " \
-    "END)"
+std::string outbox_key_sql() {
+    return "(CASE WHEN o.message_key IS NOT NULL THEN o.message_key "
+           "WHEN (o.resource_column IS NULL AND o.observer IS NULL) "
+           "  OR o.resource_column = (SELECT m.primary_key FROM " + catalog::models_table() + " m "
+           "  WHERE m.topic = o.topic AND m.model_name = o.resource_class) "
+           "THEN o.resource_class OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) COALESCE(o.resource_id, '') "
+           "END)";
+}
 
 }  // namespace
 
@@ -54,7 +56,7 @@ BatchRead read_batch(const std::string& topic, int64_t after_id, int limit, int 
     };
     auto rows = pg::query_cached(
         "SELECT o.id::text, o.resource_class, o.resource_id, o.event_name, o.partition_key, "
-        "o.message_key, o.message::text, o.resource_column::text, o.observer::text, " DIONYSUS_OUTBOX_KEY ", "
+        "o.message_key, o.message::text, o.resource_column::text, o.observer::text, " + outbox_key_sql() + ", "
         "(o.retry_at IS NOT NULL AND o.retry_at > pg_catalog.now())::text, "
         "(o.created_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2::pg_catalog.float8 / 1000))::text "
         "FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.topic = $1 "
@@ -114,7 +116,8 @@ void mark_published(const std::string& topic, const std::vector<int64_t>& ids) {
 // (`attempts` on the right is the value before the increment: the first
 // retry comes after 5·2^1 = 10 s), capped by $4 seconds; parked once the
 // attempts reach $5 (0: never).
-const char* const kRecordFailure =
+std::string record_failure_sql() {
+    return
     "UPDATE dionysus.outbox o SET attempts = attempts + 1, failed_at = pg_catalog.now(), "
     "updated_at = pg_catalog.now(), error_class = $2, error_message = $3, "
     "retry_at = pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(5 * pg_catalog.power(2, "
@@ -122,14 +125,15 @@ const char* const kRecordFailure =
     "parked_at = CASE WHEN $5::pg_catalog.int4 > 0 AND attempts + 1 >= $5::pg_catalog.int4 "
     "THEN pg_catalog.now() END, "
     // a has_one dependency change becomes the newest row (see mark_failed)
-    "id = CASE WHEN " DIONYSUS_OUTBOX_KEY " IS NULL "
+    "id = CASE WHEN " + outbox_key_sql() + " IS NULL "
     "THEN pg_catalog.nextval('dionysus.outbox_id_seq'::pg_catalog.regclass) ELSE o.id END "
     "WHERE topic = $1 AND published_at IS NULL AND parked_at IS NULL AND ";
+}
 
 void mark_failed(const std::string& topic, const std::vector<int64_t>& ids, const std::string& error_class,
                  const std::string& error_message, const Backoff& backoff) {
     if (ids.empty()) return;
-    pg::execute(std::string(kRecordFailure) + "id = ANY ($6::pg_catalog.int8[])",
+    pg::execute(record_failure_sql() + "id = ANY ($6::pg_catalog.int8[])",
                 {topic, error_class, error_message, std::to_string(backoff.max_retry_interval_s),
                  std::to_string(backoff.park_after_attempts), util::int_array_literal(ids)});
 }
@@ -142,7 +146,7 @@ std::vector<int64_t> split_fan_out(const std::string& topic, int64_t id, const s
         "created_at, updated_at, observer) "
         "SELECT o.resource_class, t.target, o.event_name, o.topic, m.primary_key, o.attempts, o.created_at, "
         "pg_catalog.now(), o.observer FROM dionysus.outbox o "
-        "JOIN dionysus.models m ON m.topic = o.topic AND m.model_name = o.resource_class "
+        "JOIN " + catalog::models_table() + " m ON m.topic = o.topic AND m.model_name = o.resource_class "
         "CROSS JOIN LATERAL pg_catalog.unnest($3::pg_catalog.text[]) t(target) "
         "WHERE o.topic = $1 AND o.id = $2::pg_catalog.int8 AND o.published_at IS NULL "
         "RETURNING id::pg_catalog.text",
@@ -171,7 +175,7 @@ uint64_t supersede_older(const std::string& topic, const std::vector<std::string
         "FROM (SELECT u.k, pg_catalog.max(u.i) AS id FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) "
         "  u(k, i) GROUP BY u.k) d "
         "WHERE o.topic = $1 AND o.published_at IS NULL AND o.failed_at IS NOT NULL AND o.id < d.id "
-        "AND " DIONYSUS_OUTBOX_KEY " = d.k",
+        "AND " + outbox_key_sql() + " = d.k",
         {topic, util::text_array_literal(keys), util::int_array_literal(ids)}, {TEXTOID, TEXTARRAYOID, INT8ARRAYOID});
 }
 

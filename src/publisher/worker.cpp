@@ -23,6 +23,9 @@
 #include "publisher/outbox_queue.hpp"
 #include "publisher/render.hpp"
 #include "publisher/session.hpp"
+#include "publisher/topic_ownership.hpp"
+#include "publisher/metrics_reporter.hpp"
+#include "publisher/outbox_retention.hpp"
 #include "recovery/crash_marker.hpp"
 
 extern "C" {
@@ -107,6 +110,10 @@ constexpr size_t kMaxBatchesInFlight = 4;
 // A cycle re-reads every topic from its oldest unpublished row at least this
 // often, so rows of transactions that committed late are never passed over.
 constexpr auto kMaxCycle = std::chrono::seconds(1);
+// Published rows deleted per retention batch (dionysus.outbox_retention).
+constexpr int kRetentionBatch = 2000;
+// The longest a waiting publisher goes without refreshing its heartbeat.
+constexpr long kHeartbeatMillis = 10000;
 // Retry interval of rows that failed because the cluster was unreachable.
 constexpr int kClusterWideRetrySeconds = 1;
 // How long a wake-up waits for further commits before reading.
@@ -237,6 +244,7 @@ void hold_back_waiting_keys(Batch& batch, const std::set<std::string>& blocked) 
 
 class Publisher {
 public:
+    Publisher(int index, int count) : index_(index), ownership_(index, count), metrics_(index) {}
     void run();
 
 private:
@@ -275,6 +283,13 @@ private:
     void mark_rendered();
 
     std::unique_ptr<kafka::Producer> producer_;
+    int index_;
+    TopicOwnership ownership_;
+    MetricsReporter metrics_;
+    bool extension_ready_ = false;  // the last cycle found the extension installed
+    std::chrono::steady_clock::time_point retention_due_{};
+    // Retention and metrics, between drain cycles.
+    void housekeep();
     // Topics read one row at a time: a batch of theirs failed to render and
     // the failing row is not found yet.
     // Value: the last outbox id of the batch that failed; past it, whole
@@ -327,8 +342,9 @@ private:
 };
 
 void Publisher::recover_from_crash() {
-    // One file per database (the worker's working directory is the data directory).
-    const std::string path = "dionysus/publisher_" + std::to_string(MyDatabaseId) + ".rendering";
+    // One file per database and publisher (the worker's working directory is the data directory).
+    const std::string path = "dionysus/publisher_" + std::to_string(MyDatabaseId) +
+                             (index_ > 0 ? "_" + std::to_string(index_) : "") + ".rendering";
     // The postmaster's identity: its pid and start time (crash restarts keep both).
     const std::string owner = std::to_string(PostmasterPid) + "-" + std::to_string(PgStartTime);
     try {
@@ -531,7 +547,16 @@ Publisher::Outcome Publisher::record(const Batch& batch) {
             }
         supersede_older(batch.topic, keys, ids);
     }
-    publisher_count(published.size() - batch.skipped.size(), outcome.failed);
+    uint64 bytes = 0;
+    bool delivered = false;
+    for (const auto& m : batch.messages)
+        if (m.status == kafka::Message::Status::Delivered) {
+            bytes += m.key.size() + (m.value ? m.value->size() : 0);
+            delivered = true;
+        }
+    publisher_count(published.size() - batch.skipped.size(), outcome.failed, bytes);
+    if (outcome.cluster_wide) publisher_broker_reachable(false);
+    else if (delivered) publisher_broker_reachable(true);
     return outcome;
 }
 
@@ -701,7 +726,10 @@ void Publisher::record_genesis(const Batch& batch) {
     p.run.cursor = batch.genesis->last_key;
     p.run.rows_done += batch.genesis->rows;
     p.delivery_failures = 0;
-    publisher_count(batch.messages.size(), 0);
+    uint64 bytes = 0;
+    for (const auto& m : batch.messages) bytes += m.key.size() + (m.value ? m.value->size() : 0);
+    publisher_count(batch.messages.size(), 0, bytes);
+    publisher_broker_reachable(true);
     if (p.exhausted && p.chunks_in_flight == 0) {
         finish_genesis_run(p.run);
         log_message(LOG, "genesis run " + std::to_string(p.run.id) + " finished: " + std::to_string(p.run.rows_done) + " rows");
@@ -746,10 +774,19 @@ bool Publisher::drain_topics() {
             for (auto& t : topics_with_failures()) topics_with_failures_.insert(std::move(t));
             failures_loaded_ = true;
         }
-        topics = topics_with_pending();
-        runs = running_genesis_runs();
+        // Only the topics this publisher holds (several publishers per database).
+        std::vector<GenesisRun> all_runs = running_genesis_runs();
+        std::vector<std::string> pending = topics_with_pending();
+        std::set<std::string> candidates(pending.begin(), pending.end());
+        for (const auto& r : all_runs) candidates.insert(r.topic);
+        const std::set<std::string> owned = ownership_.claim(candidates);
+        for (auto& t : pending)
+            if (owned.count(t)) topics.push_back(std::move(t));
+        for (auto& r : all_runs)
+            if (owned.count(r.topic)) runs.push_back(std::move(r));
     });
     if (parked_pending_commit) suspect_.reset();
+    extension_ready_ = installed;
     if (!installed) {
         publisher_report("waiting for extension");
         return false;
@@ -1028,6 +1065,9 @@ void Publisher::wait_for_work(long min_millis) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                         deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) return;
+        // A long poll_interval must not make the heartbeat look stale (health_check).
+        left = std::min<long>(left, kHeartbeatMillis);
+        publisher_heartbeat();
         int rc = pg::guard([&] {
             return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
                              PG_WAIT_EXTENSION);
@@ -1044,6 +1084,25 @@ void Publisher::wait_for_work(long min_millis) {
         pg::guard([] { pg_usleep(kCoalesceMicros); });
         return;
     }
+}
+
+void Publisher::housekeep() {
+    metrics_.maybe_report();
+    if (index_ != 0 || dionysus_outbox_retention_s <= 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < retention_due_) return;
+    uint64_t deleted = 0;
+    try {
+        in_transaction([&] { deleted = delete_expired_published(dionysus_outbox_retention_s, kRetentionBatch); });
+    } catch (const pg::Error& e) {
+        report_error(std::string("outbox retention: ") + e.what());
+        retention_due_ = now + std::chrono::seconds(10);
+        return;
+    }
+    // A full batch: more are due, soon (a backlog of expired rows goes at
+    // up to 20 batches a second, between drain cycles).
+    retention_due_ = now + (deleted == static_cast<uint64_t>(kRetentionBatch) ? std::chrono::milliseconds(50)
+                                                                            : std::chrono::milliseconds(1000));
 }
 
 // A query cancel (pg_cancel_backend, statement_timeout) raises an error at
@@ -1063,15 +1122,10 @@ void Publisher::run() {
     while (!*stop) {
         surviving_cancel([] { pg::guard([] { CHECK_FOR_INTERRUPTS(); }); });
         if (ConfigReloadPending) {
+            // (a change of dionysus.database or dionysus.workers: the
+            // launcher stops and starts publishers)
             ConfigReloadPending = false;
-            std::string database = dionysus_database ? dionysus_database : "";
             pg::guard([] { ProcessConfigFile(PGC_SIGHUP); });
-            if (database != (dionysus_database ? dionysus_database : "")) {
-                // Reconnecting means a new process: exit and let the postmaster restart us.
-                log_message(LOG, "dionysus.database changed, restarting");
-                producer_.reset();
-                pg::guard([] { proc_exit(1); });
-            }
         }
         bool more = false, failed = false;
         if (pg::guard([] { return RecoveryInProgress(); })) {
@@ -1092,6 +1146,7 @@ void Publisher::run() {
                 producer_.reset();
             }
         }
+        if (!failed && extension_ready_) housekeep();
         if (more) continue;
         pg::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
         // An error that persists (a bad setting, the extension broken) is
@@ -1106,9 +1161,9 @@ void Publisher::run() {
 
 int rendering_marker_fd() { return marker_fd; }
 
-void run(const volatile sig_atomic_t* stop_requested) {
+void run(const volatile sig_atomic_t* stop_requested, int index, int count) {
     stop = stop_requested;
-    Publisher publisher;
+    Publisher publisher(index, count);
     publisher.run();
 }
 

@@ -9,7 +9,9 @@ namespace dionysus::publisher {
 // Drains the outbox until *stop_requested (set by the SIGTERM handler),
 // then serves what is in flight for a bounded time and returns. C++
 // exceptions escape: the caller is the crossing into Postgres.
-void run(const volatile sig_atomic_t* stop_requested);
+// `index` of `count`: which share of the database's topics it prefers
+// (topic_ownership.hpp).
+void run(const volatile sig_atomic_t* stop_requested, int index, int count);
 
 // The file descriptor of the worker's crash marker (-1: none), for the
 // SIGQUIT handler: a worker told to quit (another process crashed, an

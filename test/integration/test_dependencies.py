@@ -293,7 +293,7 @@ def test_partition_key_function_in_another_schema(cluster, db):
     sql(db, "SELECT dionysus.declare_topic('it_dep', 'schema', partition_key => 'order_region')")
     sql(db, "SELECT dionysus.publish('it_dep_schema', 'orders', dependencies => ARRAY['lines']::regclass[])")
     sql(db, "RESET search_path")
-    assert scalar(db, "SELECT partition_key FROM dionysus.models WHERE topic = 'it_dep_schema'") == \
+    assert scalar(db, "SELECT partition_key FROM dionysus.published_models WHERE topic = 'it_dep_schema'") == \
         "depk.order_region(depk.orders)"
     sql(db, "INSERT INTO depk.orders VALUES (1, 'north'), (2, 'south')")
     wait_drained(db, timeout=30)

@@ -12,7 +12,7 @@ CREATE VIEW rentals_view AS SELECT * FROM rentals;
 SELECT dionysus.declare_topic('v3', 'rentals');
 SELECT dionysus.declare_topic(namespace => 'v3', name => 'fees', partition_key => 'amount',
                               genesis_replica => true);
-SELECT name, namespace, topic, partition_key, genesis_replica FROM dionysus.topics ORDER BY name;
+SELECT name, namespace, topic, partition_key, genesis_replica FROM dionysus.declared_topics ORDER BY name;
 
 -- Bad topic declarations
 SELECT try($$SELECT dionysus.declare_topic('v3', 'rentals')$$);
@@ -36,7 +36,7 @@ SELECT dionysus.publish('v3_rentals', 'accounts', model_name => 'Account');
 SELECT dionysus.publish('v3_fees', 'bookings_fees');
 SELECT topic, model::text, model_name, primary_key, partition_key, partition_key_kind,
        soft_delete_column, publish_updates_after_soft_delete
-  FROM dionysus.models ORDER BY topic, model_name;
+  FROM dionysus.published_models ORDER BY topic, model_name;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'rentals'::regclass AND NOT tgisinternal ORDER BY tgname;
 
 -- Bad publish calls
@@ -75,7 +75,7 @@ SELECT try($$SELECT dionysus.publish('v3_rentals', 'bookings_fees', model_name =
 CREATE FUNCTION rental_region(r rentals) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'region-' || r.account_id $$;
 SELECT dionysus.declare_topic('v3', 'regional', partition_key => 'rental_region');
 SELECT dionysus.publish('v3_regional', 'rentals');
-SELECT partition_key, partition_key_kind FROM dionysus.models WHERE topic = 'v3_regional';
+SELECT partition_key, partition_key_kind FROM dionysus.published_models WHERE topic = 'v3_regional';
 
 -- Declarations are transactional
 BEGIN;
@@ -86,8 +86,8 @@ BEGIN;
 SELECT dionysus.declare_topic('v3', 'rolled_back');
 SELECT dionysus.publish('v3_rolled_back', 'bookings_fees', model_name => 'Fee');
 ROLLBACK;
-SELECT count(*) FROM dionysus.topics WHERE name = 'v3_rolled_back';
-SELECT count(*) FROM dionysus.models WHERE topic = 'v3_rolled_back';
+SELECT count(*) FROM dionysus.declared_topics WHERE name = 'v3_rolled_back';
+SELECT count(*) FROM dionysus.published_models WHERE topic = 'v3_rolled_back';
 
 -- unpublish / drop_topic
 SELECT try($$SELECT dionysus.unpublish('v3_fees', 'rentals')$$);
@@ -99,7 +99,7 @@ SELECT dionysus.drop_topic('v3_regional');
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'rentals'::regclass AND NOT tgisinternal;  -- still published on v3_rentals
 SELECT dionysus.drop_topic('v3_rentals');
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'rentals'::regclass AND NOT tgisinternal;
-SELECT name FROM dionysus.topics ORDER BY name;
+SELECT name FROM dionysus.declared_topics ORDER BY name;
 
 -- Catalog tables are dumped with the database
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid

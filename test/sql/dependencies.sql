@@ -33,7 +33,7 @@ SELECT try($$SELECT dionysus.publish('dep_bookings', 'dep_bookings', dependencie
 SELECT try($$SELECT dionysus.publish('dep_bookings', 'dep_bookings', dependencies => ARRAY['dep_view']::regclass[])$$);
 SELECT try($$SELECT dionysus.publish('dep_bookings', 'dep_bookings', dependencies => ARRAY['dep_missing']::regclass[])$$);
 SELECT try($$SELECT dionysus.publish('dep_bookings', 'dep_bookings', dependencies => ARRAY['dep_composite_fk']::regclass[])$$);
-SELECT count(*) AS models, (SELECT count(*) FROM dionysus.dependencies) AS dependencies FROM dionysus.models WHERE topic = 'dep_bookings';
+SELECT count(*) AS models, (SELECT count(*) FROM dionysus.dependencies) AS dependencies FROM dionysus.published_models WHERE topic = 'dep_bookings';
 
 -- has_many (the fee references the booking) and has_one (the booking references the rental)
 SELECT dionysus.publish('dep_bookings', 'dep_bookings', model_name => 'Booking',
@@ -131,6 +131,6 @@ SELECT dionysus.publish('dep_types', 'dep_big', dependencies => ARRAY['dep_small
 CREATE FUNCTION dep_big_key(b dep_big) RETURNS text LANGUAGE sql AS $$ SELECT b.id::text $$;
 SELECT dionysus.declare_topic('dep', 'keyed', partition_key => 'dep_big_key');
 SELECT dionysus.publish('dep_keyed', 'dep_big');
-SELECT partition_key, partition_key_kind FROM dionysus.models WHERE topic = 'dep_keyed';
+SELECT partition_key, partition_key_kind FROM dionysus.published_models WHERE topic = 'dep_keyed';
 SELECT dionysus.drop_topic('dep_keyed');
 SELECT dionysus.drop_topic('dep_types');

@@ -1,0 +1,291 @@
+-- dionysus 0.1.0 -> 0.2.0 (ALTER EXTENSION dionysus UPDATE)
+\echo Use "ALTER EXTENSION dionysus UPDATE TO '0.2.0'" to load this file. \quit
+
+-- The catalog tables give their names to the monitoring views. Renaming
+-- keeps their OIDs, so their rows, pg_extension_config_dump registrations,
+-- foreign keys and the capture triggers' caches are untouched; constraints
+-- and indexes get the names a fresh install gives them.
+ALTER TABLE dionysus.topics RENAME TO declared_topics;
+ALTER TABLE dionysus.declared_topics RENAME CONSTRAINT topics_pkey TO declared_topics_pkey;
+ALTER TABLE dionysus.models RENAME TO published_models;
+ALTER TABLE dionysus.published_models RENAME CONSTRAINT models_pkey TO published_models_pkey;
+ALTER TABLE dionysus.published_models RENAME CONSTRAINT models_topic_model_name_key TO published_models_topic_model_name_key;
+ALTER TABLE dionysus.published_models RENAME CONSTRAINT models_topic_fkey TO published_models_topic_fkey;
+COMMENT ON TABLE dionysus.declared_topics IS 'Declared topics (dionysus.declare_topic).';
+COMMENT ON TABLE dionysus.published_models IS 'Published models (dionysus.publish).';
+
+-- Published rows by publish time (retention, status views). Built here
+-- with the outbox locked against writes: on a large outbox, run the update
+-- when writes can wait for the build (or delete old published rows first).
+CREATE INDEX outbox_published ON dionysus.outbox (published_at) WHERE published_at IS NOT NULL;
+
+-- validate() reads the renamed tables.
+CREATE OR REPLACE FUNCTION dionysus.validate()
+RETURNS SETOF text LANGUAGE plpgsql STABLE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    o record;
+    problem text;
+BEGIN
+    -- a column of a table, by name
+    RETURN QUERY
+    WITH cols(relid, col, what) AS (
+        SELECT m.model::oid, m.soft_delete_column::text,
+               format('model %s on topic %s: soft-delete column', m.model_name, m.topic)
+          FROM dionysus.published_models m WHERE m.soft_delete_column IS NOT NULL
+        UNION ALL
+        SELECT m.model::oid, m.partition_key,
+               format('model %s on topic %s: partition key column', m.model_name, m.topic)
+          FROM dionysus.published_models m WHERE m.partition_key_kind = 'c'
+        UNION ALL
+        SELECT CASE d.kind WHEN 'm' THEN d.dependency::oid ELSE d.model::oid END, d."column"::text,
+               format('dependency %s of %s on topic %s: foreign-key column', d.dependency::oid::regclass,
+                      d.model::oid::regclass, d.topic)
+          FROM dionysus.dependencies d
+        UNION ALL
+        SELECT s.model::oid, a, format('serializer of %s: attribute', s.model::oid::regclass)
+          FROM dionysus.serializers s, unnest(s.attributes) a
+        UNION ALL
+        SELECT s.model::oid, a, format('serializer of %s: except', s.model::oid::regclass)
+          FROM dionysus.serializers s, unnest(s."except") a
+        UNION ALL
+        SELECT s.model::oid, e.value, format('serializer of %s: has_one %s', s.model::oid::regclass, e.key)
+          FROM dionysus.serializers s, jsonb_each_text(s.has_one) e
+        UNION ALL
+        SELECT ob.observed::oid, a, format('observer of %s by %s on topic %s: attribute', ob.observed::oid::regclass,
+                                           ob.model::oid::regclass, ob.topic)
+          FROM dionysus.observers ob, unnest(ob.attributes) a
+        UNION ALL
+        SELECT ob.model::oid, ob.association_column::text,
+               format('observer of %s by %s on topic %s: association column', ob.observed::oid::regclass,
+                      ob.model::oid::regclass, ob.topic)
+          FROM dionysus.observers ob WHERE ob.association_column IS NOT NULL
+    )
+    SELECT format('%s "%s" does not exist in table %s', c.what, c.col, c.relid::regclass)
+      FROM cols c
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = c.relid)
+       AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.relid AND a.attname = c.col
+                                                     AND a.attnum > 0 AND NOT a.attisdropped);
+    -- tables that were dropped
+    RETURN QUERY
+    SELECT format('model %s on topic %s: its table was dropped', m.model_name, m.topic)
+      FROM dionysus.published_models m WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = m.model::oid)
+    UNION ALL
+    SELECT format('dependency of model %s on topic %s: its table was dropped', m.model_name, d.topic)
+      FROM dionysus.dependencies d JOIN dionysus.published_models m ON m.topic = d.topic AND m.model = d.model
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.dependency::oid)
+    UNION ALL
+    SELECT format('observer of model %s on topic %s: the observed table was dropped', m.model_name, ob.topic)
+      FROM dionysus.observers ob JOIN dionysus.published_models m ON m.topic = ob.topic AND m.model = ob.model
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.observed::oid);
+    -- a dependency whose foreign key was dropped
+    RETURN QUERY
+    SELECT format('dependency %s of %s on topic %s: no foreign key %s references %s any more',
+                  d.dependency::oid::regclass, d.model::oid::regclass, d.topic,
+                  CASE d.kind WHEN 'm' THEN d.dependency::oid::regclass ELSE d.model::oid::regclass END
+                      || '.' || quote_ident(d."column"),
+                  CASE d.kind WHEN 'm' THEN d.model::oid::regclass ELSE d.dependency::oid::regclass END)
+      FROM dionysus.dependencies d
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.dependency::oid)
+       AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = d.model::oid)
+       AND NOT EXISTS (
+           SELECT 1 FROM pg_constraint k
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+            WHERE k.contype = 'f' AND cardinality(k.conkey) = 1 AND a.attname = d."column"
+              AND k.conrelid = CASE d.kind WHEN 'm' THEN d.dependency::oid ELSE d.model::oid END
+              AND k.confrelid = CASE d.kind WHEN 'm' THEN d.model::oid ELSE d.dependency::oid END);
+    -- has_many declared by the serializer: "child_table.fk_column"
+    RETURN QUERY
+    SELECT format('serializer of %s: has_many %s names %s, %s', s.model::oid::regclass, e.key, e.value,
+                  CASE WHEN to_regclass(substring(e.value, '^(.*)\.[^.]*$')) IS NULL THEN 'a table that does not exist'
+                       ELSE 'a column that does not exist' END)
+      FROM dionysus.serializers s, jsonb_each_text(s.has_many) e
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = s.model::oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                        WHERE a.attrelid = to_regclass(substring(e.value, '^(.*)\.[^.]*$'))
+                          AND a.attname = substring(e.value, '\.([^.]*)$') AND a.attnum > 0 AND NOT a.attisdropped);
+    -- functions: gone, or no longer f(the table's row) -> the right type
+    RETURN QUERY
+    WITH fns(relid, fn, returns, what) AS (
+        SELECT m.model::oid, m.partition_key, 'text'::regtype::oid,
+               format('model %s on topic %s: partition key function', m.model_name, m.topic)
+          FROM dionysus.published_models m WHERE m.partition_key_kind = 'f'
+        UNION ALL
+        SELECT s.model::oid, s.function, 'jsonb'::regtype::oid, format('serializer of %s: function', s.model::oid::regclass)
+          FROM dionysus.serializers s WHERE s.function IS NOT NULL
+    )
+    SELECT CASE WHEN p.oid IS NULL THEN format('%s %s does not exist', f.what, f.fn)
+                ELSE format('%s %s no longer takes the row of %s and returns %s', f.what, f.fn, f.relid::regclass,
+                            f.returns::regtype) END
+      FROM fns f
+      LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.fn)
+     WHERE EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = f.relid)
+       AND (p.oid IS NULL OR p.pronargs <> 1 OR p.prorettype <> f.returns
+            OR p.proargtypes[0] <> (SELECT r.reltype FROM pg_class r WHERE r.oid = f.relid));
+    -- observer queries: still one SELECT of ids, of the table owner's objects
+    FOR o IN SELECT ob.id, ob.topic, ob.model::oid AS model, ob.observed::oid AS observed
+               FROM dionysus.observers ob
+              WHERE ob.association_query IS NOT NULL
+                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.observed::oid)
+                AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = ob.model::oid)
+              ORDER BY ob.id LOOP
+        BEGIN
+            PERFORM dionysus.check_observer_query(o.id);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+            RETURN NEXT format('observer of %s by %s on topic %s: the association query no longer runs: %s',
+                               o.observed::regclass, o.model::regclass, o.topic, problem);
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION dionysus.validate() IS
+    'Every problem with the declarations (dropped or renamed tables, columns, functions, foreign keys; broken observer queries), one line each; empty when all is well.';
+
+-- Declared topics, with the Kafka topics they write and their models.
+CREATE VIEW dionysus.topics AS
+SELECT t.name, t.namespace, t.topic, t.partition_key, t.genesis_replica,
+       CASE WHEN t.genesis_replica THEN t.name || '_genesis' END AS genesis_topic,
+       ARRAY(SELECT m.model_name FROM dionysus.published_models m WHERE m.topic = t.name
+              ORDER BY m.model_name) AS models,
+       t.created_at
+  FROM dionysus.declared_topics t;
+COMMENT ON VIEW dionysus.topics IS 'Declared topics (dionysus.declare_topic) and their models.';
+
+-- dionysus-rb's topics_models_mapping: topic -> model -> dependencies (in
+-- sideload order) -> observers.
+CREATE VIEW dionysus.models AS
+SELECT m.topic, m.model_name, m.model, m.primary_key, m.partition_key, m.soft_delete_column,
+       m.publish_updates_after_soft_delete,
+       ARRAY(SELECT d.dependency FROM dionysus.dependencies d
+              WHERE d.topic = m.topic AND d.model = m.model ORDER BY d.position) AS dependencies,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                         'observed', o.observed::text, 'attributes', to_jsonb(o.attributes),
+                         'association', COALESCE(o.association_column::text, o.association_query)) ORDER BY o.id)
+                   FROM dionysus.observers o WHERE o.topic = m.topic AND o.model = m.model), '[]') AS observers,
+       m.created_at
+  FROM dionysus.published_models m;
+COMMENT ON VIEW dionysus.models IS 'Published models with their dependencies and observers (dionysus-rb topics_models_mapping).';
+
+-- Per topic: rows waiting (pending: not published, not parked; failed: of
+-- those, the ones that failed at least once), parked, the age of the oldest
+-- pending row, rows published in the last minute. Reads the unpublished rows
+-- and the last minute of published ones through the partial indexes: cheap
+-- whatever the size of the outbox.
+CREATE VIEW dionysus.outbox_status AS
+WITH u AS (
+    SELECT o.topic,
+           count(*) FILTER (WHERE o.parked_at IS NULL) AS pending,
+           count(*) FILTER (WHERE o.parked_at IS NULL AND o.failed_at IS NOT NULL) AS failed,
+           count(*) FILTER (WHERE o.parked_at IS NOT NULL) AS parked,
+           min(o.created_at) FILTER (WHERE o.parked_at IS NULL) AS oldest
+      FROM dionysus.outbox o WHERE o.published_at IS NULL GROUP BY o.topic),
+p AS (
+    SELECT o.topic, count(*) AS published
+      FROM dionysus.outbox o
+     WHERE o.published_at > now() - interval '1 minute' AND o.error_class IS NULL
+     GROUP BY o.topic),
+t AS (SELECT d.name AS topic FROM dionysus.declared_topics d UNION SELECT u.topic FROM u UNION SELECT p.topic FROM p)
+SELECT t.topic, COALESCE(u.pending, 0) AS pending, COALESCE(u.failed, 0) AS failed,
+       COALESCE(u.parked, 0) AS parked, now() - u.oldest AS oldest_pending_age,
+       COALESCE(p.published, 0) AS published_last_minute
+  FROM t LEFT JOIN u ON u.topic = t.topic LEFT JOIN p ON p.topic = t.topic;
+COMMENT ON VIEW dionysus.outbox_status IS 'Per topic: pending, failed, parked, oldest pending age, published in the last minute.';
+
+-- dionysus-rb's LatencyTracker, per topic: published_at - created_at of the
+-- rows published in the last minute (rows marked done without being sent,
+-- superseded or split, are left out), and highest_since_creation_date: the
+-- age of the oldest pending row.
+CREATE VIEW dionysus.outbox_latency AS
+WITH p AS (
+    SELECT o.topic, count(*) AS published, min(o.published_at - o.created_at) AS minimum,
+           max(o.published_at - o.created_at) AS maximum, avg(o.published_at - o.created_at) AS average
+      FROM dionysus.outbox o
+     WHERE o.published_at > now() - interval '1 minute' AND o.error_class IS NULL
+     GROUP BY o.topic),
+u AS (
+    SELECT o.topic, now() - min(o.created_at) AS highest_since_creation_date
+      FROM dionysus.outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL GROUP BY o.topic)
+SELECT COALESCE(p.topic, u.topic) AS topic, COALESCE(p.published, 0) AS published, p.minimum, p.maximum,
+       p.average, u.highest_since_creation_date
+  FROM p FULL JOIN u ON u.topic = p.topic;
+COMMENT ON VIEW dionysus.outbox_latency IS 'Per topic: latency of the last minute''s publishes, age of the oldest pending row.';
+
+-- Every dionysus worker of the cluster, from shared memory (empty unless
+-- shared_preload_libraries has dionysus): the launcher and each publisher
+-- (worker: its index among the database's `workers`), its state, heartbeat,
+-- last error, and counters since it started.
+CREATE FUNCTION dionysus.worker_status(
+    OUT pid integer, OUT role text, OUT database text, OUT worker integer, OUT workers integer,
+    OUT state text, OUT started_at timestamptz, OUT last_heartbeat timestamptz, OUT last_error text,
+    OUT last_error_at timestamptz, OUT published bigint, OUT failed bigint, OUT bytes bigint,
+    OUT batches bigint, OUT broker text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'dionysus_worker_status' LANGUAGE C VOLATILE;
+CREATE VIEW dionysus.workers AS SELECT * FROM dionysus.worker_status();
+COMMENT ON VIEW dionysus.workers IS 'dionysus workers: pid, role, database, state, heartbeat, last error, counters.';
+
+-- Why the publishing of this database is unhealthy, or NULL when it is
+-- healthy: no publisher runs (or fewer than dionysus.workers), a
+-- publisher's heartbeat is older than max_age, or a pending row never tried
+-- yet is older than max_age while the broker is reachable (a broker outage
+-- is not the worker's fault: restarting it would not help). A standby is
+-- healthy (its publishers start at promotion).
+CREATE FUNCTION dionysus.health_problem(max_age interval DEFAULT '2 minutes') RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    running integer;
+    wanted integer := COALESCE(current_setting('dionysus.workers', true)::integer, 1);
+    stale record;
+    reachable boolean;
+    oldest record;
+BEGIN
+    IF max_age IS NULL OR max_age <= interval '0' THEN
+        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    IF pg_is_in_recovery() THEN
+        RETURN NULL;
+    END IF;
+    SELECT count(*), NOT COALESCE(bool_or(w.broker = 'unreachable'), false) INTO running, reachable
+      FROM dionysus.worker_status() w
+     WHERE w.role = 'publisher' AND w.database = current_database() AND w.pid IS NOT NULL;
+    IF running = 0 THEN
+        RETURN format('no dionysus publisher runs for database %I', current_database());
+    END IF;
+    IF running < wanted THEN
+        RETURN format('%s of %s dionysus publishers run for database %I', running, wanted, current_database());
+    END IF;
+    SELECT w.pid, now() - w.last_heartbeat AS age INTO stale
+      FROM dionysus.worker_status() w
+     WHERE w.role = 'publisher' AND w.database = current_database() AND w.pid IS NOT NULL
+       AND w.last_heartbeat < now() - max_age
+     ORDER BY w.last_heartbeat LIMIT 1;
+    IF FOUND THEN
+        RETURN format('the heartbeat of dionysus publisher %s is %s old (max_age %s)', stale.pid,
+                      date_trunc('second', stale.age), max_age);
+    END IF;
+    IF reachable THEN
+        SELECT o.topic, o.id, now() - o.created_at AS age INTO oldest
+          FROM dionysus.outbox o
+         WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.failed_at IS NULL
+           AND o.created_at < now() - max_age
+         ORDER BY o.created_at LIMIT 1;
+        IF FOUND THEN
+            RETURN format('outbox row %s of topic %s has waited %s (max_age %s) while the broker is reachable',
+                          oldest.id, oldest.topic, date_trunc('second', oldest.age), max_age);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- true when dionysus.health_problem(max_age) finds nothing (for probes:
+-- dionysus-healthcheck prints the problem).
+CREATE FUNCTION dionysus.health_check(max_age interval DEFAULT '2 minutes') RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT dionysus.health_problem(max_age) IS NULL $$;
+
+REVOKE ALL ON FUNCTION dionysus.worker_status(), dionysus.health_check(interval),
+    dionysus.health_problem(interval) FROM PUBLIC;
+GRANT SELECT ON dionysus.topics, dionysus.models, dionysus.outbox_status, dionysus.outbox_latency,
+    dionysus.workers TO pg_monitor;
+GRANT EXECUTE ON FUNCTION dionysus.worker_status(), dionysus.health_check(interval),
+    dionysus.health_problem(interval) TO pg_monitor;
