@@ -79,7 +79,7 @@ set_guc() {
   q "ALTER SYSTEM SET $1 = '$2'" && q "SELECT pg_reload_conf()" >/dev/null
 }
 
-# The publisher starts before database "bench" exists and retries every 5 s;
+# The publisher starts within a second of database "bench" being created;
 # wait until it acknowledges a probe row (in a throwaway table).
 wait_worker_ready() {
   q "CREATE TABLE IF NOT EXISTS bench_probe(id bigserial primary key, account_id bigint);

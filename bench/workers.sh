@@ -45,7 +45,7 @@ drain_round() {  # WORKERS -> prints events/s
     sleep 0.1
   done
   local holders
-  holders=$(q "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1684631406")
+  holders=$(q "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 7")
   awk -v n="$(( pending - left ))" -v a="$t0" -v b="$t1" -v w="$workers" -v h="$holders" -v l="$left" \
     'BEGIN { printf "%.0f %s\n", n / (b - a), "(" n " events in " sprintf("%.2f", b - a) " s, " w " publisher(s), topics held by " h " process(es)" (l > 0 ? ", NOT drained: " l " left" : "") ")" }'
 }

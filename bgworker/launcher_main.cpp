@@ -51,13 +51,18 @@ using dionysus::pg::guard;
 
 struct Publisher {
     Oid database = InvalidOid;
+    int count = 0;  // dionysus.workers when it was started
     int slot = -1;
+    uint32 generation = 0;
     BackgroundWorkerHandle* handle = nullptr;
     bool stopping = false;
 };
 
-// (database name, index, count) -> its publisher
-using Key = std::tuple<std::string, int, int>;
+// (database name, index) -> its publisher. A new one for a key starts only
+// once the previous one stopped (a change of dionysus.workers, a database
+// dropped and created again): one process per database and index, hence
+// one crash marker file each.
+using Key = std::pair<std::string, int>;
 
 // The databases that exist, by name. A heap scan of pg_database, as the
 // autovacuum launcher does: without a database, an index of pg_database
@@ -89,10 +94,11 @@ std::map<std::string, Oid> existing_databases() {
     return out;
 }
 
-bool start_publisher(const Key& key, Oid database, Publisher& p) {
-    const auto& [name, index, count] = key;
+bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
+    const auto& [name, index] = key;
     p.database = database;
-    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), index, count);
+    p.count = count;
+    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), index, count, &p.generation);
     if (p.slot < 0) return false;
     BackgroundWorker worker;
     memset(&worker, 0, sizeof(worker));
@@ -104,10 +110,11 @@ bool start_publisher(const Key& key, Oid database, Publisher& p) {
     snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus publisher %d for %s", index, name.c_str());
     snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus publisher");
     worker.bgw_main_arg = Int32GetDatum(p.slot);
+    memcpy(worker.bgw_extra, &p.generation, sizeof p.generation);
     worker.bgw_notify_pid = MyProcPid;  // our latch is set when it starts or stops
     const bool ok = guard([&] { return RegisterDynamicBackgroundWorker(&worker, &p.handle); });
     if (!ok) {
-        dionysus::release_publisher_slot(p.slot);
+        dionysus::release_publisher_slot(p.slot, p.generation);
         p.slot = -1;
     }
     return ok;
@@ -115,18 +122,20 @@ bool start_publisher(const Key& key, Oid database, Publisher& p) {
 
 // Publishers a previous launcher started (it died; the postmaster restarted
 // us, not them): stopped, so that each (database, index) has one publisher.
+// One registered but not started yet finds its reservation gone when it
+// starts (another generation, or none) and exits without attaching.
 void stop_orphans() {
-    auto orphans = dionysus::reserved_publisher_slots();
-    for (const auto& [slot, pid] : orphans)
-        if (pid > 0) kill(pid, SIGTERM);
-    for (int waited = 0; waited < 300; waited++) {  // up to 30 s: they finish in-flight deliveries
+    const auto orphans = dionysus::reserved_publisher_slots();
+    for (const auto& o : orphans)
+        if (o.pid > 0) kill(o.pid, SIGTERM);
+    for (int waited = 0; waited < 300 && !got_sigterm; waited++) {  // up to 30 s: they finish in-flight deliveries
         bool alive = false;
-        for (const auto& [slot, pid] : dionysus::reserved_publisher_slots())
-            if (pid > 0 && kill(pid, 0) == 0) alive = true;
+        for (const auto& o : dionysus::reserved_publisher_slots())
+            if (o.pid > 0 && kill(o.pid, 0) == 0) alive = true;
         if (!alive) break;
         guard([] { pg_usleep(100000L); });
     }
-    for (const auto& [slot, pid] : orphans) dionysus::release_publisher_slot(slot);
+    for (const auto& o : orphans) dionysus::release_publisher_slot(o.slot, o.generation);
 }
 
 void run() {
@@ -142,7 +151,7 @@ void run() {
         }
         const auto names = dionysus::util::split_name_list(dionysus_database ? dionysus_database : "");
         const int count = dionysus_workers;
-        std::set<Key> wanted;
+        std::set<Key> wanted;  // each with `count`
         std::map<std::string, Oid> oids;
         const std::map<std::string, Oid> existing = existing_databases();
         for (const auto& name : names) {
@@ -155,7 +164,7 @@ void run() {
             }
             waiting_logged.erase(name);
             oids[name] = oid;
-            for (int i = 0; i < count; i++) wanted.insert({name, i, count});
+            for (int i = 0; i < count; i++) wanted.insert({name, i});
         }
         // Reap publishers that stopped; stop those no longer wanted (or of a
         // database dropped and created again).
@@ -164,13 +173,14 @@ void run() {
             pid_t pid = 0;
             const BgwHandleStatus status = guard([&] { return GetBackgroundWorkerPid(p.handle, &pid); });
             if (status == BGWH_STOPPED) {
-                dionysus::release_publisher_slot(p.slot);
+                dionysus::release_publisher_slot(p.slot, p.generation);
                 guard([&] { pfree(p.handle); });
                 it = running.erase(it);
                 continue;
             }
-            const auto oid = oids.find(std::get<0>(it->first));
-            if (!p.stopping && (!wanted.count(it->first) || oid == oids.end() || oid->second != p.database)) {
+            const auto oid = oids.find(it->first.first);
+            if (!p.stopping && (!wanted.count(it->first) || p.count != count || oid == oids.end() ||
+                                oid->second != p.database)) {
                 guard([&] { TerminateBackgroundWorker(p.handle); });
                 p.stopping = true;
             }
@@ -180,7 +190,7 @@ void run() {
         for (const auto& key : wanted) {
             if (running.count(key)) continue;
             Publisher p;
-            if (start_publisher(key, oids[std::get<0>(key)], p)) running.emplace(key, p);
+            if (start_publisher(key, count, oids[key.first], p)) running.emplace(key, p);
             else full = true;
         }
         if (full && full_logged != dionysus_database) {
@@ -222,5 +232,8 @@ void dionysus_launcher_main(Datum) {
         failed = true;
     }
     if (failed) ereport(FATAL, (errmsg("dionysus launcher: %s", failure)));
-    proc_exit(0);
+    // Exit code 1: the postmaster starts the launcher again after
+    // bgw_restart_time (0 would unregister it for good after a stray
+    // SIGTERM); at server shutdown nothing is restarted anyway.
+    proc_exit(1);
 }

@@ -55,21 +55,29 @@ void dionysus_publisher_main(Datum arg) {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGQUIT, handle_sigquit);
     BackgroundWorkerUnblockSignals();
-    // Copied out of the slot before anything can fail: a static buffer, no
+    // Copied out of the slot before anything can fail: static space, no
     // C++ object lives across the Postgres calls below.
     static char database[NAMEDATALEN];
     static int index = 0, count = 1;
+    static Oid database_oid = InvalidOid;
+    uint32 generation = 0;
+    memcpy(&generation, MyBgworkerEntry->bgw_extra, sizeof generation);
+    bool valid = false;
     {
-        const dionysus::PublisherAssignment a = dionysus::publisher_assignment(slot);
-        strlcpy(database, a.database.c_str(), sizeof database);
+        const dionysus::PublisherAssignment a = dionysus::publisher_assignment(slot, generation);
+        valid = a.valid;
+        strlcpy(database, a.dbname.c_str(), sizeof database);
+        database_oid = a.database;
         index = a.index;
         count = a.count;
     }
-    if (database[0] == '\0') ereport(FATAL, (errmsg("dionysus publisher: slot %d has no database", slot)));
-    BackgroundWorkerInitializeConnection(database, nullptr, 0);
+    // Started for a reservation that is gone (a launcher died meanwhile): not ours.
+    if (!valid) proc_exit(0);
+    // By OID: a database dropped and created again under its name is not ours either.
+    BackgroundWorkerInitializeConnectionByOid(database_oid, InvalidOid, 0);
     pgstat_report_appname("dionysus publisher");
 
-    dionysus::publisher_attach(slot);
+    if (!dionysus::publisher_attach(slot, generation)) proc_exit(0);
     before_shmem_exit(detach_from_shared_state, 0);
     if (count > 1)
         elog(LOG, "dionysus publisher %d of %d started on database \"%s\"", index, count, database);

@@ -178,6 +178,12 @@ got=$(wc -l <"$MESSAGES")
 psql_demo -c "SELECT id, topic, event_name, resource_id, partition_key, attempts,
                      published_at IS NOT NULL AS published
                 FROM dionysus.outbox ORDER BY id"
+say "operations: status views and the health check"
+psql_demo -c "SELECT topic, pending, failed, parked, published_last_minute FROM dionysus.outbox_status ORDER BY topic"
+psql_demo -c "SELECT topic, published, minimum, maximum, average FROM dionysus.outbox_latency ORDER BY topic"
+psql_demo -c "SELECT role, database, state, published, bytes, broker FROM dionysus.workers ORDER BY role"
+"$PGBIN/dionysus-healthcheck" "host=127.0.0.1 port=$PGPORT dbname=dionysus_demo user=postgres"
+echo "    dionysus-healthcheck: healthy (exit 0)"
 if [ "$got" -ne "$EXPECTED" ]; then
   echo "demo: expected $EXPECTED messages on Kafka, got $got" >&2
   exit 1

@@ -21,6 +21,7 @@ namespace {
 struct WorkerSlot {
     // Every field but wake_pending is guarded by SharedState::mutex.
     bool reserved;                  // the launcher gave it to a publisher (running or starting)
+    uint32 generation;              // of the reservation
     pid_t pid;                      // 0 when no process runs in it
     Latch* latch;                   // the process latch, SetLatch at commit
     pg_atomic_uint32 wake_pending;  // 1: a commit already set the latch this cycle
@@ -38,10 +39,12 @@ struct SharedState {
     slock_t mutex;
     WorkerSlot launcher;
     WorkerSlot publishers[kMaxPublishers];
+    uint32 generations;  // reservations so far
 };
 
 SharedState* shared = nullptr;  // nullptr when not preloaded
 WorkerSlot* mine = nullptr;     // this process's slot (a worker's)
+uint32 my_generation = 0;
 
 void set_text(char* dst, size_t size, const char* src) { strlcpy(dst, src ? src : "", size); }
 
@@ -103,7 +106,7 @@ void wake_publisher() {
     }
 }
 
-int reserve_publisher_slot(Oid database, const char* dbname, int index, int count) {
+int reserve_publisher_slot(Oid database, const char* dbname, int index, int count, uint32* generation) {
     if (shared == nullptr) return -1;
     int found = -1;
     SpinLockAcquire(&shared->mutex);
@@ -111,6 +114,8 @@ int reserve_publisher_slot(Oid database, const char* dbname, int index, int coun
         WorkerSlot& s = shared->publishers[i];
         if (s.reserved) continue;
         s.reserved = true;
+        s.generation = ++shared->generations;
+        *generation = s.generation;
         s.pid = 0;
         s.latch = nullptr;
         s.database = database;
@@ -125,10 +130,14 @@ int reserve_publisher_slot(Oid database, const char* dbname, int index, int coun
     return found;
 }
 
-void release_publisher_slot(int slot) {
+void release_publisher_slot(int slot, uint32 generation) {
     if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return;
     SpinLockAcquire(&shared->mutex);
     WorkerSlot& s = shared->publishers[slot];
+    if (s.generation != generation) {
+        SpinLockRelease(&shared->mutex);
+        return;
+    }
     s.reserved = false;
     s.pid = 0;
     s.latch = nullptr;
@@ -136,18 +145,20 @@ void release_publisher_slot(int slot) {
     SpinLockRelease(&shared->mutex);
 }
 
-std::vector<std::pair<int, int>> reserved_publisher_slots() {
-    std::vector<std::pair<int, int>> out;
+std::vector<ReservedSlot> reserved_publisher_slots() {
+    std::vector<ReservedSlot> out;
     if (shared == nullptr) return out;
-    int slots[kMaxPublishers], pids[kMaxPublishers], n = 0;
+    ReservedSlot found[kMaxPublishers];
+    int n = 0;
     SpinLockAcquire(&shared->mutex);
     for (int i = 0; i < kMaxPublishers; i++)
         if (shared->publishers[i].reserved) {
-            slots[n] = i;
-            pids[n++] = shared->publishers[i].pid;
+            found[n].slot = i;
+            found[n].pid = shared->publishers[i].pid;
+            found[n++].generation = shared->publishers[i].generation;
         }
     SpinLockRelease(&shared->mutex);
-    for (int i = 0; i < n; i++) out.emplace_back(slots[i], pids[i]);
+    out.assign(found, found + n);
     return out;
 }
 
@@ -159,32 +170,56 @@ void launcher_report(const char* state, const std::string& error) {
     if (shared != nullptr) report(&shared->launcher, state, error);
 }
 
-PublisherAssignment publisher_assignment(int slot) {
+PublisherAssignment publisher_assignment(int slot, uint32 generation) {
     PublisherAssignment a;
     if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return a;
+    char dbname[NAMEDATALEN];  // copied under the lock, made a string after it
     SpinLockAcquire(&shared->mutex);
     const WorkerSlot& s = shared->publishers[slot];
-    a.database = s.dbname;
+    a.valid = s.reserved && s.generation == generation;
+    a.database = s.database;
+    strlcpy(dbname, s.dbname, sizeof dbname);
     a.index = s.index;
     a.count = s.count;
     SpinLockRelease(&shared->mutex);
+    a.dbname = dbname;
     return a;
 }
 
-void publisher_attach(int slot) {
-    if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return;
-    attach(&shared->publishers[slot]);
+bool publisher_attach(int slot, uint32 generation) {
+    if (shared == nullptr || slot < 0 || slot >= kMaxPublishers) return false;
+    WorkerSlot* s = &shared->publishers[slot];
+    const TimestampTz now = GetCurrentTimestamp();
     SpinLockAcquire(&shared->mutex);
-    mine->database = MyDatabaseId;
+    const bool ok = s->reserved && s->generation == generation && s->pid == 0;
+    if (ok) {
+        s->pid = MyProcPid;
+        s->latch = MyLatch;
+        s->started_at = now;
+        s->heartbeat = now;
+        s->last_error_at = 0;
+        s->last_error[0] = '\0';
+        s->published = s->failed = s->bytes = s->batches = 0;
+        s->broker = 0;
+        s->database = MyDatabaseId;
+        set_text(s->state, sizeof s->state, "starting");
+    }
     SpinLockRelease(&shared->mutex);
+    if (ok) {
+        mine = s;
+        my_generation = generation;
+    }
+    return ok;
 }
 
 void publisher_detach() {
     if (shared == nullptr || mine == nullptr) return;
     SpinLockAcquire(&shared->mutex);
-    mine->pid = 0;
-    mine->latch = nullptr;
-    set_text(mine->state, sizeof mine->state, "stopped");
+    if (mine->generation == my_generation && mine->pid == MyProcPid) {
+        mine->pid = 0;
+        mine->latch = nullptr;
+        set_text(mine->state, sizeof mine->state, "stopped");
+    }
     SpinLockRelease(&shared->mutex);
 }
 

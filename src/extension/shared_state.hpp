@@ -32,27 +32,37 @@ void wake_publisher();
 
 // ---- the launcher -----------------------------------------------------------
 // Reserves a free publisher slot for `database`, worker `index` of `count`:
-// its number (bgw_main_arg of the publisher to start), or -1 when all are taken.
-int reserve_publisher_slot(Oid database, const char* dbname, int index, int count);
-// Frees a slot whose publisher stopped (or never started).
-void release_publisher_slot(int slot);
+// its number (bgw_main_arg of the publisher to start), or -1 when all are
+// taken; *generation identifies this reservation (bgw_extra): a publisher
+// started for an earlier one of the slot finds it changed and exits.
+int reserve_publisher_slot(Oid database, const char* dbname, int index, int count, uint32* generation);
+// Frees a slot whose publisher stopped (or never started), unless it was
+// reserved again since (another generation).
+void release_publisher_slot(int slot, uint32 generation);
 // Slots reserved by a previous launcher process (it died, its publishers
 // may still run): slot and pid (0: not started).
-std::vector<std::pair<int, int>> reserved_publisher_slots();
+struct ReservedSlot {
+    int slot = 0, pid = 0;
+    uint32 generation = 0;
+};
+std::vector<ReservedSlot> reserved_publisher_slots();
 void launcher_attach();
 void launcher_report(const char* state, const std::string& error = {});
 
 // ---- a publisher ------------------------------------------------------------
 struct PublisherAssignment {
-    std::string database;
+    bool valid = false;  // the slot is reserved for this generation
+    Oid database = InvalidOid;
+    std::string dbname;
     int index = 0;  // 0 .. count-1: which share of the database's topics it prefers
     int count = 1;
 };
-// What the launcher reserved slot `slot` for.
-PublisherAssignment publisher_assignment(int slot);
+// What the launcher reserved slot `slot` for, in reservation `generation`.
+PublisherAssignment publisher_assignment(int slot, uint32 generation);
 // This process is the publisher of `slot` from attach (its pid and latch,
-// state "starting") to detach (state "stopped").
-void publisher_attach(int slot);
+// state "starting") to detach (state "stopped"); false (not attached) when
+// the slot is no longer reserved for `generation`.
+bool publisher_attach(int slot, uint32 generation);
 void publisher_detach();
 // Called by the publisher before it looks for work.
 void publisher_clear_wake();

@@ -38,6 +38,9 @@ void MetricsReporter::maybe_report() {
         }
         report();
     } catch (const std::exception& e) {
+        // An address that does not resolve is tried again in a minute, not
+        // every 10 s: getaddrinfo blocks the worker while DNS fails.
+        if (!sender_) next_ = now + std::chrono::seconds(60);
         if (now - error_logged_ > std::chrono::seconds(60)) {
             error_logged_ = now;
             const std::string msg = std::string("dionysus publisher: metrics not sent: ") + e.what();

@@ -4,29 +4,43 @@
 #include "extension/shared_state.hpp"
 #include "publisher/topic_ownership.hpp"
 
+extern "C" {
+#include "miscadmin.h"
+#include "storage/lock.h"
+}
+
 #include <algorithm>
 
 namespace dionysus::publisher {
 
 namespace {
 
-// pg_locks shows these as advisory locks with classid 0x64696f6e ("dion")
-// and objid the topic name's hashtext.
-constexpr const char* kLockClass = "1684631406";
+// A topic's lock: an advisory lock tag SQL cannot take (pg_advisory_lock
+// and friends use objsubid 1 and 2; ours is kLockKind), so no role that
+// can connect can hold a topic hostage. pg_locks shows it as locktype
+// 'advisory', database = this database, classid/objid = the two halves of
+// a 64-bit FNV-1a hash of the topic name, objsubid 7.
+constexpr uint16 kLockKind = 7;
 // A preferred publisher that reported within this long is alive.
 constexpr int64_t kPeerAliveMs = 5000;
 
+LOCKTAG lock_tag(const std::string& topic) {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : topic) h = (h ^ c) * 1099511628211ull;
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h), kLockKind);
+    return tag;
+}
+
 bool try_lock(const std::string& topic) {
-    return pg::query_value("SELECT pg_catalog.pg_try_advisory_lock(" + std::string(kLockClass) +
-                               "::pg_catalog.int4, pg_catalog.hashtext($1))::pg_catalog.text",
-                           {topic})
-               .value_or("false") == "true";
+    const LOCKTAG tag = lock_tag(topic);
+    // session lock (kept across transactions, released when the process exits), no wait
+    return pg::guard([&] { return LockAcquire(&tag, ExclusiveLock, true, true); }) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 void unlock(const std::string& topic) {
-    pg::query_value("SELECT pg_catalog.pg_advisory_unlock(" + std::string(kLockClass) +
-                        "::pg_catalog.int4, pg_catalog.hashtext($1))::pg_catalog.text",
-                    {topic});
+    const LOCKTAG tag = lock_tag(topic);
+    pg::guard([&] { (void)LockRelease(&tag, ExclusiveLock, true); });
 }
 
 }  // namespace
@@ -39,6 +53,8 @@ int preferred_publisher(const std::string& topic, const std::vector<std::string>
     for (unsigned char c : topic) h = (h ^ c) * 16777619u;
     return static_cast<int>(h % static_cast<uint32_t>(count));
 }
+
+bool TopicOwnership::holds(const std::string& topic) const { return held_.count(topic) > 0; }
 
 std::set<std::string> TopicOwnership::claim(const std::set<std::string>& candidates) {
     std::vector<std::string> declared;

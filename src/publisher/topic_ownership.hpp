@@ -1,6 +1,7 @@
 // Which topics this publisher drains, with several publishers per database
 // (dionysus.workers): each topic is held by one publisher at a time through
-// a session advisory lock (released by the server when its process dies,
+// a session lock of its own (an advisory lock tag SQL functions cannot
+// take; released by the server when its process dies,
 // so a dead publisher's topics are taken over at the next cycle of another);
 // the declared topics, in name order, are dealt round robin so that each
 // publisher prefers its share, and a publisher hands a topic back to the
@@ -20,6 +21,8 @@ public:
     // Of `candidates` (topics with work), those this publisher drains in the
     // coming cycle. Needs an SPI connection.
     std::set<std::string> claim(const std::set<std::string>& candidates);
+    // Whether it holds the topic now (within a cycle: claim runs between cycles).
+    bool holds(const std::string& topic) const;
 
 private:
     int index_, count_;

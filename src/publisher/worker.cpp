@@ -10,6 +10,7 @@
 #include "pg/spi.hpp"
 #include "pg/transaction.hpp"
 #include "publisher/worker.hpp"
+#include "catalog/relations.hpp"
 #include "extension/guc.hpp"
 #include "extension/shared_state.hpp"
 #include "kafka/errors.hpp"
@@ -287,6 +288,7 @@ private:
     TopicOwnership ownership_;
     MetricsReporter metrics_;
     bool extension_ready_ = false;  // the last cycle found the extension installed
+    bool catalog_current_ = false;  // ... at this library's version
     std::chrono::steady_clock::time_point retention_due_{};
     // Retention and metrics, between drain cycles.
     void housekeep();
@@ -759,6 +761,9 @@ bool Publisher::drain_topics() {
     in_transaction([&] {
         installed = extension_installed();
         if (!installed) return;
+        // Retention and metrics need this version's catalog (its index, its
+        // views): not before ALTER EXTENSION dionysus UPDATE.
+        catalog_current_ = OidIsValid(catalog::dionysus_relid("outbox_published"));
         if (!formats_set_) {
             set_session_formats();
             formats_set_ = true;
@@ -882,8 +887,10 @@ bool Publisher::drain_topics() {
                 in_transaction([&] {
                     record_finished();
                     if (relist) {
+                        // (only topics this publisher holds: others join at the next cycle's claim)
                         for (auto& t : topics_with_pending())
-                            if (std::find(active.begin(), active.end(), t) == active.end()) active.push_back(std::move(t));
+                            if (ownership_.holds(t) && std::find(active.begin(), active.end(), t) == active.end())
+                                active.push_back(std::move(t));
                         read_on = !active.empty();
                     }
                     if (genesis_pick) {
@@ -1146,7 +1153,7 @@ void Publisher::run() {
                 producer_.reset();
             }
         }
-        if (!failed && extension_ready_) housekeep();
+        if (!failed && extension_ready_ && catalog_current_) housekeep();
         if (more) continue;
         pg::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
         // An error that persists (a bad setting, the extension broken) is

@@ -201,7 +201,7 @@ def test_retention_deletes_old_published_rows_only(cluster, db):
 
 def advisory_holders(conn):
     return {r[0] for r in sql(conn, "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' "
-                                    "AND l.classid = 1684631406 AND l.granted")}
+                                    "AND l.objsubid = 7 AND l.granted")}
 
 
 def test_two_publishers_share_topics_and_take_over(cluster, db):
