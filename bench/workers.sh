@@ -31,8 +31,8 @@ drain_round() {  # WORKERS -> prints events/s
   sleep 1
   q "SET dionysus.capture = off; TRUNCATE dionysus.outbox, table_a, table_b" >/dev/null
   q "INSERT INTO table_a(account_id, name, price) SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g;
-     INSERT INTO table_b(account_id, name, price) SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g;
-     VACUUM ANALYZE dionysus.outbox" >/dev/null
+     INSERT INTO table_b(account_id, name, price) SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g" >/dev/null
+  q "VACUUM ANALYZE dionysus.outbox" >/dev/null
   local pending t0 t1 left deadline
   pending=$(q "SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL")
   t0=$(q "ALTER SYSTEM SET dionysus.publishing_delay = '0'" >/dev/null;
