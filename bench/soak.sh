@@ -30,7 +30,9 @@ set_guc dionysus.outbox_retention 30s
 bench_insert_scripts captured
 BPID=$(cat "$BENCH_CLUSTER/broker/pid")
 WPID=$(q "SELECT pid FROM dionysus.workers WHERE role = 'publisher' AND database = 'bench'")
+# VmRSS grows with the shared buffers the publisher touches; RssAnon is its own memory.
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$WPID/status" 2>/dev/null || echo 0; }
+anon() { awk '/^RssAnon/ { print $2 }' "/proc/$WPID/status" 2>/dev/null || echo 0; }
 
 echo "== soak: $RATE commits/s for $SECONDS_TOTAL s, retention 30 s, broker down $OUTAGE s every $FLAP s =="
 PGOPTIONS="-c synchronous_commit=off" pgbench -n -c 2 -j 2 -R "$RATE" -T "$SECONDS_TOTAL" \
@@ -46,9 +48,9 @@ PGB=$!
   done
 ) &
 FLAPPER=$!
-printf '  %6s %9s %10s %8s %8s %10s %10s\n' "t(s)" "rows" "size(MB)" "RSS(MB)" "pending" "avg lat" "max lat"
+printf '  %6s %9s %10s %8s %9s %8s %10s %10s\n' "t(s)" "rows" "size(MB)" "RSS(MB)" "anon(kB)" "pending" "avg lat" "max lat"
 start=$(date +%s)
-declare -a ROWS SIZES RSSES
+declare -a ROWS SIZES RSSES ANONS
 while kill -0 "$PGB" 2>/dev/null; do
   sleep 10
   read -r rows size pending avg max <<<"$(q "SELECT (SELECT count(*) FROM dionysus.outbox),
@@ -56,9 +58,9 @@ while kill -0 "$PGB" 2>/dev/null; do
       (SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL),
       COALESCE(round(extract(epoch FROM (SELECT avg(average) FROM dionysus.outbox_latency))::numeric * 1000), 0),
       COALESCE(round(extract(epoch FROM (SELECT max(maximum) FROM dionysus.outbox_latency))::numeric * 1000), 0)" | tr '|' ' ')"
-  r=$(( $(rss) / 1024 ))
-  ROWS+=("$rows"); SIZES+=("$size"); RSSES+=("$r")
-  printf '  %6s %9s %10s %8s %8s %8sms %8sms\n' "$(( $(date +%s) - start ))" "$rows" "$size" "$r" "$pending" "$avg" "$max"
+  r=$(( $(rss) / 1024 )); a=$(anon)
+  ROWS+=("$rows"); SIZES+=("$size"); RSSES+=("$r"); ANONS+=("$a")
+  printf '  %6s %9s %10s %8s %9s %8s %8sms %8sms\n' "$(( $(date +%s) - start ))" "$rows" "$size" "$r" "$a" "$pending" "$avg" "$max"
 done
 wait "$PGB" || true
 kill "$FLAPPER" 2>/dev/null || true; kill -USR2 "$BPID" 2>/dev/null || true
@@ -68,8 +70,10 @@ read -r in_table published pending parked <<<"$(q "SELECT (SELECT count(*) FROM 
     (SELECT published FROM dionysus.workers WHERE role = 'publisher' AND database = 'bench'),
     (SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL AND parked_at IS NULL),
     (SELECT count(*) FROM dionysus.outbox WHERE parked_at IS NOT NULL)" | tr '|' ' ')"
-keys=$(kcat -C -b "$(head -n1 "$BENCH_CLUSTER/broker/bootstrap")" -t bench_rows -e -q -f '%k\n' 2>/dev/null | grep -c '^Captured:' | tr -d ' ' || true)
-distinct=$(kcat -C -b "$(head -n1 "$BENCH_CLUSTER/broker/bootstrap")" -t bench_rows -e -q -f '%k\n' 2>/dev/null | grep '^Captured:' | sort -u | wc -l)
+kcat -C -b "$(head -n1 "$BENCH_CLUSTER/broker/bootstrap")" -t bench_rows -o beginning -e -q -f '%k\n' 2>/dev/null |
+  grep '^Captured:' >"$BENCH_CLUSTER/keys" || true
+keys=$(wc -l <"$BENCH_CLUSTER/keys")
+distinct=$(sort -u "$BENCH_CLUSTER/keys" | wc -l)
 half=$(( ${#ROWS[@]} / 2 ))
 stat() {  # NAME values... -> "first-half max / second-half max"
   local name=$1; shift; local a=("$@") m1=0 m2=0 i
@@ -84,6 +88,7 @@ echo "committed (pgbench) $committed; rows in the table $in_table; published by 
 stat "outbox rows" "${ROWS[@]}"
 stat "outbox size MB" "${SIZES[@]}"
 stat "publisher RSS MB" "${RSSES[@]}"
+stat "publisher RssAnon kB" "${ANONS[@]}"
 if [ "$committed" = "$in_table" ] && [ "$in_table" = "$distinct" ] && [ "$pending" = 0 ] && [ "$parked" = 0 ]; then
   echo "nothing lost: every committed row was published and read back"
 else
