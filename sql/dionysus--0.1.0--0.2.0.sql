@@ -289,3 +289,57 @@ GRANT SELECT ON dionysus.topics, dionysus.models, dionysus.outbox_status, dionys
     dionysus.workers TO pg_monitor;
 GRANT EXECUTE ON FUNCTION dionysus.worker_status(), dionysus.health_check(interval),
     dionysus.health_problem(interval) TO pg_monitor;
+
+-- The consumer's declarations.
+-- The consumer's declarations (dionysus.consume, dionysus.consume_model):
+-- the topics this database consumes and where the records of each model
+-- go. Read by the consumer worker; dumped and restored with the database.
+CREATE TABLE dionysus.consumed_topics (
+    name              text PRIMARY KEY,     -- Kafka topic: <namespace>_<topic>
+    namespace         text NOT NULL,
+    topic             text NOT NULL,
+    import            boolean NOT NULL,     -- created/destroyed batches applied set-wise
+    dedupe            boolean NOT NULL,     -- duplicates of a batch collapse to the newest
+    dead_letter_topic text,                 -- where a message goes after max_retries failures
+    max_retries       integer NOT NULL CHECK (max_retries >= 0),
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.consumed_topics IS 'Consumed topics (dionysus.consume).';
+
+CREATE TABLE dionysus.consumed_models (
+    model_name           text PRIMARY KEY,  -- the remote model name (e.g. Rental)
+    target               regclass NOT NULL, -- the local table (has synced_id)
+    mapping              jsonb,             -- {"local column": "remote attribute"}
+    soft_delete_strategy text,              -- regprocedure f(target row), run as the target's owner
+    created_at           timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.consumed_models IS 'Where consumed models go (dionysus.consume_model).';
+SELECT pg_catalog.pg_extension_config_dump('dionysus.consumed_topics', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.consumed_models', '');
+
+-- The consumer's declarations (README "Consumer").
+CREATE FUNCTION dionysus.consume(namespace text, topic text, import boolean DEFAULT false,
+                                 dedupe boolean DEFAULT true, dead_letter_topic text DEFAULT NULL,
+                                 max_retries integer DEFAULT 2)
+RETURNS text AS 'MODULE_PATHNAME', 'dionysus_consume' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.consume(text, text, boolean, boolean, text, integer) IS
+    'Consume the Kafka topic <namespace>_<topic> into local tables; returns its name.';
+
+CREATE FUNCTION dionysus.consume_model(model_name text, target regclass, mapping jsonb DEFAULT NULL,
+                                       soft_delete_strategy text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_consume_model' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.consume_model(text, regclass, jsonb, text) IS
+    'Where the records of a consumed model go: a table with synced_id, columns renamed by mapping.';
+
+CREATE FUNCTION dionysus.consumer_target(model_name text)
+RETURNS regclass AS 'MODULE_PATHNAME', 'dionysus_consumer_target' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dionysus.consumer_target(text) IS
+    'The table a consumed model''s records go to (declared, else by convention in dionysus.consumer_schema), or NULL.';
+
+CREATE FUNCTION dionysus.consumer_group_id()
+RETURNS text AS 'MODULE_PATHNAME', 'dionysus_consumer_group_id' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dionysus.consumer_group_id() IS
+    'The consumer group id: <client_id>_<consumer_group_prefix>_<client_id>, as dionysus-rb''s.';
+REVOKE ALL ON FUNCTION dionysus.consume(text, text, boolean, boolean, text, integer),
+    dionysus.consume_model(text, regclass, jsonb, text), dionysus.consumer_target(text),
+    dionysus.consumer_group_id() FROM PUBLIC;

@@ -109,6 +109,30 @@ CREATE TABLE dionysus.genesis_run (
 CREATE INDEX genesis_run_running ON dionysus.genesis_run (id) WHERE state = 'running';
 COMMENT ON TABLE dionysus.genesis_run IS 'Genesis runs (dionysus.genesis); see the view dionysus.genesis_runs.';
 
+-- The consumer's declarations (dionysus.consume, dionysus.consume_model):
+-- the topics this database consumes and where the records of each model
+-- go. Read by the consumer worker; dumped and restored with the database.
+CREATE TABLE dionysus.consumed_topics (
+    name              text PRIMARY KEY,     -- Kafka topic: <namespace>_<topic>
+    namespace         text NOT NULL,
+    topic             text NOT NULL,
+    import            boolean NOT NULL,     -- created/destroyed batches applied set-wise
+    dedupe            boolean NOT NULL,     -- duplicates of a batch collapse to the newest
+    dead_letter_topic text,                 -- where a message goes after max_retries failures
+    max_retries       integer NOT NULL CHECK (max_retries >= 0),
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.consumed_topics IS 'Consumed topics (dionysus.consume).';
+
+CREATE TABLE dionysus.consumed_models (
+    model_name           text PRIMARY KEY,  -- the remote model name (e.g. Rental)
+    target               regclass NOT NULL, -- the local table (has synced_id)
+    mapping              jsonb,             -- {"local column": "remote attribute"}
+    soft_delete_strategy text,              -- regprocedure f(target row), run as the target's owner
+    created_at           timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dionysus.consumed_models IS 'Where consumed models go (dionysus.consume_model).';
+
 SELECT pg_catalog.pg_extension_config_dump('dionysus.declared_topics', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.observers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.observers_id_seq', '');
@@ -117,3 +141,5 @@ SELECT pg_catalog.pg_extension_config_dump('dionysus.serializers', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.dependencies', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.genesis_run', '');
 SELECT pg_catalog.pg_extension_config_dump('dionysus.genesis_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.consumed_topics', '');
+SELECT pg_catalog.pg_extension_config_dump('dionysus.consumed_models', '');

@@ -227,3 +227,27 @@ RETURNS bigint LANGUAGE sql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalo
 $$;
 COMMENT ON FUNCTION dionysus.discard(bigint[], text) IS
     'Delete parked outbox rows (their events are not delivered); returns how many.';
+
+-- The consumer's declarations (README "Consumer").
+CREATE FUNCTION dionysus.consume(namespace text, topic text, import boolean DEFAULT false,
+                                 dedupe boolean DEFAULT true, dead_letter_topic text DEFAULT NULL,
+                                 max_retries integer DEFAULT 2)
+RETURNS text AS 'MODULE_PATHNAME', 'dionysus_consume' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.consume(text, text, boolean, boolean, text, integer) IS
+    'Consume the Kafka topic <namespace>_<topic> into local tables; returns its name.';
+
+CREATE FUNCTION dionysus.consume_model(model_name text, target regclass, mapping jsonb DEFAULT NULL,
+                                       soft_delete_strategy text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'dionysus_consume_model' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION dionysus.consume_model(text, regclass, jsonb, text) IS
+    'Where the records of a consumed model go: a table with synced_id, columns renamed by mapping.';
+
+CREATE FUNCTION dionysus.consumer_target(model_name text)
+RETURNS regclass AS 'MODULE_PATHNAME', 'dionysus_consumer_target' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dionysus.consumer_target(text) IS
+    'The table a consumed model''s records go to (declared, else by convention in dionysus.consumer_schema), or NULL.';
+
+CREATE FUNCTION dionysus.consumer_group_id()
+RETURNS text AS 'MODULE_PATHNAME', 'dionysus_consumer_group_id' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dionysus.consumer_group_id() IS
+    'The consumer group id: <client_id>_<consumer_group_prefix>_<client_id>, as dionysus-rb''s.';

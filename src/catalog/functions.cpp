@@ -84,7 +84,8 @@ void require_owned_by_table_owner(Oid function, Oid relid, const std::string& ta
     throw pg::Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
                     what + " " + *owners[0][1] + " is owned by " + *owners[0][2] + ", table " + table + " by " +
                         *owners[0][3],
-                    "The publisher reads the table, and runs its functions, as the table's owner.",
+                    "dionysus runs a table's functions as the table's owner (the publisher its serializer and "
+                    "partition key, the consumer its soft-delete strategy).",
                     "ALTER FUNCTION " + *owners[0][1] + " OWNER TO " + *owners[0][3] + ";");
 }
 

@@ -30,6 +30,8 @@ char* dionysus_changeset_previous_keys = nullptr;
 int dionysus_workers = 1;
 int dionysus_outbox_retention_s = 7 * 24 * 3600;
 char* dionysus_statsd_address = nullptr;
+char* dionysus_consumer_group_prefix = nullptr;
+char* dionysus_consumer_schema = nullptr;
 
 namespace {
 
@@ -94,6 +96,13 @@ void define_gucs() {
                             "Published outbox rows older than this are deleted by the worker (0: kept).", nullptr,
                             &dionysus_outbox_retention_s, 7 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
                             nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.consumer_group_prefix",
+                               "Middle part of the consumer group id <client_id>_<prefix>_<client_id> (dionysus-rb's).",
+                               nullptr, &dionysus_consumer_group_prefix, "dionysus_consumer_group_for", PGC_SUSET, 0,
+                               nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("dionysus.consumer_schema",
+                               "Schema where consumed models without a declared target find their table by convention.",
+                               nullptr, &dionysus_consumer_schema, "public", PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("dionysus.statsd_address",
                                "host:port where the publisher sends StatsD/DogStatsD gauges over UDP (empty: none).",
                                nullptr, &dionysus_statsd_address, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

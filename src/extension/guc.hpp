@@ -23,6 +23,8 @@ extern char* dionysus_changeset_previous_keys;
 extern int dionysus_workers;
 extern int dionysus_outbox_retention_s;
 extern char* dionysus_statsd_address;
+extern char* dionysus_consumer_group_prefix;
+extern char* dionysus_consumer_schema;
 }
 
 namespace dionysus {

@@ -21,6 +21,7 @@ struct Rule {
 
 struct Inflections {
     std::vector<Rule> singulars;       // highest priority first
+    std::vector<Rule> plurals;         // highest priority first
     std::vector<std::regex> uncountables;
 };
 
@@ -59,8 +60,32 @@ const Inflections& inflections() {
             {"(quiz)zes$", "$1"},
             {"(database)s$", "$1"},
         };
+        std::vector<std::pair<std::string, std::string>> plural_source = {
+            {"$", "s"},
+            {"s$", "s"},
+            {"^(ax|test)is$", "$1es"},
+            {"(octop|vir)us$", "$1i"},
+            {"(octop|vir)i$", "$1i"},
+            {"(alias|status)$", "$1es"},
+            {"(bu)s$", "$1ses"},
+            {"(buffal|tomat)o$", "$1oes"},
+            {"([ti])um$", "$1a"},
+            {"([ti])a$", "$1a"},
+            {"sis$", "ses"},
+            {"(?:([^f])fe|([lr])f)$", "$1$2ves"},
+            {"(hive)$", "$1s"},
+            {"([^aeiouy]|qu)y$", "$1ies"},
+            {"(x|ch|ss|sh)$", "$1es"},
+            {"(matr|vert|ind)(?:ix|ex)$", "$1ices"},
+            {"^(m|l)ouse$", "$1ice"},
+            {"^(m|l)ice$", "$1ice"},
+            {"^(ox)$", "$1en"},
+            {"^(oxen)$", "$1"},
+            {"(quiz)$", "$1zes"},
+        };
         // inflect.irregular(singular, plural) with equal first letters adds
-        // singular(/(s0)srest$/i, '\1srest') then singular(/(p0)prest$/i, '\1srest').
+        // singular(/(s0)srest$/i, '\1srest') then singular(/(p0)prest$/i, '\1srest'),
+        // and plural(/(s0)srest$/i, '\1prest'), plural(/(p0)prest$/i, '\1prest').
         // Not anchored at the start: "salespeople" -> "salesperson".
         const std::pair<std::string, std::string> irregulars[] = {
             {"person", "people"}, {"man", "men"},    {"child", "children"},
@@ -70,11 +95,15 @@ const Inflections& inflections() {
             const std::string srest = singular.substr(1);
             source.push_back({"(" + singular.substr(0, 1) + ")" + srest + "$", "$1" + srest});
             source.push_back({"(" + plural.substr(0, 1) + ")" + plural.substr(1) + "$", "$1" + srest});
+            plural_source.push_back({"(" + singular.substr(0, 1) + ")" + srest + "$", "$1" + plural.substr(1)});
+            plural_source.push_back({"(" + plural.substr(0, 1) + ")" + plural.substr(1) + "$", "$1" + plural.substr(1)});
         }
 
         Inflections result;
         for (auto it = source.rbegin(); it != source.rend(); ++it)
             result.singulars.push_back({std::regex(it->first, flags), it->second});
+        for (auto it = plural_source.rbegin(); it != plural_source.rend(); ++it)
+            result.plurals.push_back({std::regex(it->first, flags), it->second});
         // Uncountables::to_regex is /\b#{word}\Z/i: the word must end the
         // string and start at a word boundary ("_" is a word character, so
         // "bookings_fish" is countable).
@@ -88,18 +117,20 @@ const Inflections& inflections() {
 
 // ActiveSupport apply_inflections: the first rule whose pattern matches
 // rewrites its (first) match; the rest of the string is kept.
-std::string singularize(std::string word) {
+std::string apply_inflections(std::string word, const std::vector<Rule>& rules) {
     const Inflections& inf = inflections();
     if (word.empty()) return word;
     for (const auto& re : inf.uncountables)
         if (std::regex_search(word, re)) return word;
     std::smatch m;
-    for (const auto& rule : inf.singulars) {
+    for (const auto& rule : rules) {
         if (std::regex_search(word, m, rule.pattern))
             return m.prefix().str() + m.format(rule.replacement) + m.suffix().str();
     }
     return word;
 }
+
+std::string singularize(std::string word) { return apply_inflections(std::move(word), inflections().singulars); }
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
@@ -178,6 +209,12 @@ std::string model_name_for_table(std::string_view table) {
     if (size_t dot = table.rfind('.'); dot != std::string_view::npos) table.remove_prefix(dot + 1);
     return camelize(singularize(std::string(table)));
 }
+
+std::string pluralize(std::string_view word) {
+    return apply_inflections(std::string(word), inflections().plurals);
+}
+
+std::string table_name_for_model(std::string_view model_name) { return pluralize(underscore(model_name)); }
 
 std::string underscore(std::string_view camel) {
     // return dup unless /[A-Z-]|::/.match?(word)

@@ -13,6 +13,14 @@ namespace dionysus::naming {
 // "schema." prefix is dropped, as Rails does.
 std::string model_name_for_table(std::string_view table);
 
+// ActiveSupport `pluralize`: "bookings_fee" -> "bookings_fees",
+// "person" -> "people", "category" -> "categories", "fish" -> "fish".
+std::string pluralize(std::string_view word);
+
+// ActiveSupport `tableize`, the consumer's convention for where a model's
+// records go: "Rental" -> "rentals", "BookingsFee" -> "bookings_fees".
+std::string table_name_for_model(std::string_view model_name);
+
 // ActiveSupport `underscore`: "BookingsFee" -> "bookings_fee",
 // "HTTPRequest" -> "http_request", "Admin::User" -> "admin/user".
 std::string underscore(std::string_view camel);

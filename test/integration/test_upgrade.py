@@ -136,6 +136,10 @@ def test_dump_and_restore_keeps_declarations_and_pending_rows(cluster, db):
         sql(src, "CREATE EXTENSION dionysus")
         topic = declare_bookings(src, src_name)
         sql(src, "SELECT dionysus.serializer('bookings', \"except\" => '{account_id}')")
+        # the consumer's declarations too
+        sql(src, "CREATE TABLE synced_rentals (id bigserial PRIMARY KEY, synced_id bigint UNIQUE)")
+        sql(src, "SELECT dionysus.consume('billing', 'rentals', max_retries => 4)")
+        sql(src, "SELECT dionysus.consume_model('Rental', 'synced_rentals')")
         sql(src, "INSERT INTO bookings SELECT g, 1, 10 FROM generate_series(1, 30) g")
         # published rows are not dumped, pending ones are
         sql(src, "UPDATE dionysus.outbox SET published_at = now() WHERE resource_id::int <= 10")
@@ -152,6 +156,8 @@ def test_dump_and_restore_keeps_declarations_and_pending_rows(cluster, db):
         dst.autocommit = True
         assert sql(dst, "SELECT name, models FROM dionysus.topics") == [(topic, ["Booking"])]
         assert scalar(dst, "SELECT \"except\" FROM dionysus.serializers") == ["account_id"]
+        assert sql(dst, "SELECT name, max_retries FROM dionysus.consumed_topics") == [("billing_rentals", 4)]
+        assert sql(dst, "SELECT model_name, target::text FROM dionysus.consumed_models") == [("Rental", "synced_rentals")]
         assert scalar(dst, "SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL") == 20
         assert scalar(dst, "SELECT count(*) FROM dionysus.outbox") == 20
         assert sql(dst, "SELECT * FROM dionysus.validate()") == []

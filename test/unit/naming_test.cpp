@@ -214,3 +214,42 @@ TEST(TopicName, PartProblemsNameThePart) {
         }
     }
 }
+
+// ActiveSupport's pluralize, rule by rule (the expectations are what
+// "word".pluralize gives in Rails 7).
+TEST(Pluralize, EveryPluralRule) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"rental", "rentals"},     {"bus", "buses"},           {"axis", "axes"},
+        {"testis", "testes"},      {"octopus", "octopi"},      {"virus", "viri"},
+        {"alias", "aliases"},      {"status", "statuses"},     {"buffalo", "buffaloes"},
+        {"tomato", "tomatoes"},    {"datum", "data"},          {"medium", "media"},
+        {"analysis", "analyses"},  {"wife", "wives"},          {"half", "halves"},
+        {"hive", "hives"},         {"category", "categories"}, {"query", "queries"},
+        {"day", "days"},           {"box", "boxes"},           {"church", "churches"},
+        {"kiss", "kisses"},        {"dish", "dishes"},         {"matrix", "matrices"},
+        {"vertex", "vertices"},    {"index", "indices"},       {"mouse", "mice"},
+        {"louse", "lice"},         {"ox", "oxen"},             {"quiz", "quizzes"},
+        {"rentals", "rentals"},    {"mice", "mice"},           {"oxen", "oxen"},
+    };
+    for (const auto& [singular, plural] : cases) EXPECT_EQ(pluralize(singular), plural) << singular;
+}
+
+TEST(Pluralize, IrregularsAndUncountables) {
+    EXPECT_EQ(pluralize("person"), "people");
+    EXPECT_EQ(pluralize("salesperson"), "salespeople");
+    EXPECT_EQ(pluralize("child"), "children");
+    EXPECT_EQ(pluralize("people"), "people");
+    EXPECT_EQ(pluralize("fish"), "fish");
+    EXPECT_EQ(pluralize("equipment"), "equipment");
+    EXPECT_EQ(pluralize("bookings_fish"), "bookings_fishes");  // "_" is a word character: countable
+}
+
+TEST(Pluralize, TableNameForModelIsTableize) {
+    EXPECT_EQ(table_name_for_model("Rental"), "rentals");
+    EXPECT_EQ(table_name_for_model("BookingsFee"), "bookings_fees");
+    EXPECT_EQ(table_name_for_model("Person"), "people");
+    EXPECT_EQ(table_name_for_model("Category"), "categories");
+    // and back: the producer's model name of that table
+    for (const char* m : {"Rental", "BookingsFee", "Person", "Category", "Account", "Tax"})
+        EXPECT_EQ(model_name_for_table(table_name_for_model(m)), m);
+}
