@@ -210,6 +210,8 @@ std::string model_name_for_table(std::string_view table) {
     return camelize(singularize(std::string(table)));
 }
 
+std::string singular_of(std::string_view word) { return singularize(std::string(word)); }
+
 std::string pluralize(std::string_view word) {
     return apply_inflections(std::string(word), inflections().plurals);
 }

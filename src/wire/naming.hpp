@@ -13,6 +13,9 @@ namespace dionysus::naming {
 // "schema." prefix is dropped, as Rails does.
 std::string model_name_for_table(std::string_view table);
 
+// ActiveSupport `singularize`: "bookings_fees" -> "bookings_fee".
+std::string singular_of(std::string_view word);
+
 // ActiveSupport `pluralize`: "bookings_fee" -> "bookings_fees",
 // "person" -> "people", "category" -> "categories", "fish" -> "fish".
 std::string pluralize(std::string_view word);
