@@ -183,3 +183,33 @@ TEST(BatchDedupe, NotApplicableToMessagesOfSeveralEventsOrRecords) {
     batch[2] = {};  // a tombstone holds no event: not applicable either
     EXPECT_EQ(remove_duplicates(batch), (std::vector<size_t>{0, 1, 2}));
 }
+
+#include "wire/column_value.hpp"
+
+TEST(ColumnValue, ScalarsAreWhatTheInputFunctionsRead) {
+    EXPECT_EQ(column_text(R"("50.0")", ColumnKind::Scalar), "50.0");
+    EXPECT_EQ(column_text(R"("2024-05-01T10:00:00.000Z")", ColumnKind::Scalar), "2024-05-01T10:00:00.000Z");
+    EXPECT_EQ(column_text(R"("say \"hi\"\n")", ColumnKind::Scalar), "say \"hi\"\n");  // unescaped
+    EXPECT_EQ(column_text("42", ColumnKind::Scalar), "42");
+    EXPECT_EQ(column_text("-2.5", ColumnKind::Scalar), "-2.5");
+    EXPECT_EQ(column_text("true", ColumnKind::Scalar), "true");
+    EXPECT_EQ(column_text("null", ColumnKind::Scalar), std::nullopt);
+    EXPECT_THROW(column_text(R"({"a":1})", ColumnKind::Scalar), ValueDoesNotFit);
+    EXPECT_THROW(column_text("[1]", ColumnKind::Scalar), ValueDoesNotFit);
+}
+
+TEST(ColumnValue, JsonColumnsTakeTheJsonText) {
+    EXPECT_EQ(column_text(R"({ "a" : [1, 2] })", ColumnKind::Json), R"({"a":[1,2]})");
+    EXPECT_EQ(column_text(R"("text")", ColumnKind::Json), R"("text")");
+    EXPECT_EQ(column_text("null", ColumnKind::Json), std::nullopt);  // SQL NULL, not JSON null
+}
+
+TEST(ColumnValue, ArraysBecomeArrayLiterals) {
+    EXPECT_EQ(column_text("[1,2,3]", ColumnKind::Array), R"({"1","2","3"})");
+    EXPECT_EQ(column_text(R"(["a,b","}",null,"NULL"])", ColumnKind::Array), R"({"a,b","}",NULL,"NULL"})");
+    EXPECT_EQ(column_text("[[1,2],[3,4]]", ColumnKind::Array), R"({{"1","2"},{"3","4"}})");
+    EXPECT_EQ(column_text("[]", ColumnKind::Array), "{}");
+    EXPECT_THROW(column_text("1", ColumnKind::Array), ValueDoesNotFit);
+    EXPECT_THROW(column_text(R"([{"a":1}])", ColumnKind::Array), ValueDoesNotFit);
+    EXPECT_THROW(column_text("{", ColumnKind::Array), ValueDoesNotFit);
+}
