@@ -88,6 +88,9 @@ def test_update_from_the_previous_release_keeps_everything_working(cluster, db):
         # ... and publishes from it
         with worker_settings(db, database=f"{TEST_DB},{name}"):
             wait_drained(conn, timeout=20)
+        no_publisher = lambda: scalar(db, "SELECT count(*) FROM dionysus.workers WHERE database = %s "
+                                          "AND pid IS NOT NULL", (name,)) == 0
+        wait_until(no_publisher, 10, "its publisher stopped")
         sql(conn, "UPDATE bookings SET price = price + 1 WHERE id <= 5")  # pending across the update
 
         sql(conn, "ALTER EXTENSION dionysus UPDATE")
