@@ -14,6 +14,7 @@
 #   bench_bulk_update T N      preload N rows into T without triggers, then ms of one UPDATE of them
 #   bench_insert_scripts T...  pgbench scripts $BENCH_CLUSTER/pgbench/T.sql: one single-row INSERT into T
 #   bench_pgbench_tps T SYNC S rows/s of T.sql, pgbench -c 2 -j 2 -T S, synchronous_commit=SYNC
+#   bench_release_backlog S    release a held backlog, wait until drained (or S s): "LEFT T_RELEASE T_END"
 #   ratio A B, fmt X, rps MS   A/B (2 decimals), X rounded, $ROWS rows in MS ms per second
 
 set -euo pipefail
@@ -155,6 +156,23 @@ bench_pgbench_tps() {  # TABLE SYNC SECONDS
   q "CHECKPOINT" >/dev/null
   PGOPTIONS="-c synchronous_commit=$2" pgbench -n -c 2 -j 2 -T "$3" -f "$BENCH_CLUSTER/pgbench/$1.sql" 2>&1 |
     sed -n 's/^tps = \([0-9.]*\) .*without initial connection time.*/\1/p'
+}
+
+# Releases a backlog held with dionysus.publishing_delay = '1h' (set to 0,
+# reloaded) and polls every 100 ms until no row is pending, or TIMEOUT
+# seconds (0: no limit). Prints "LEFT T_RELEASE T_END" (server clock, epoch s).
+bench_release_backlog() {  # TIMEOUT
+  local timeout=$1 t0 t1 left deadline
+  t0=$(q "ALTER SYSTEM SET dionysus.publishing_delay = '0'" >/dev/null;
+       q "SELECT extract(epoch FROM clock_timestamp()) FROM (SELECT pg_reload_conf()) r")
+  deadline=$(( $(date +%s) + timeout ))
+  while :; do
+    read -r left t1 <<<"$(q "SELECT count(*), extract(epoch FROM clock_timestamp()) FROM dionysus.outbox WHERE published_at IS NULL" | tr '|' ' ')"
+    [ "$left" = 0 ] && break
+    [ "$timeout" -gt 0 ] && [ "$(date +%s)" -ge "$deadline" ] && break
+    sleep 0.1
+  done
+  echo "$left $t0 $t1"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }

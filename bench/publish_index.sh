@@ -20,13 +20,7 @@ drain() {  # -> events/s
   q "INSERT INTO captured(account_id, name, price) SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g" >/dev/null
   q "VACUUM ANALYZE dionysus.outbox" >/dev/null
   local t0 t1 left
-  t0=$(q "ALTER SYSTEM SET dionysus.publishing_delay = '0'" >/dev/null;
-       q "SELECT extract(epoch FROM clock_timestamp()) FROM (SELECT pg_reload_conf()) r")
-  while :; do
-    read -r left t1 <<<"$(q "SELECT count(*), extract(epoch FROM clock_timestamp()) FROM dionysus.outbox WHERE published_at IS NULL" | tr '|' ' ')"
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
+  read -r left t0 t1 <<<"$(bench_release_backlog 0)"
   awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
 }
 

@@ -33,17 +33,9 @@ drain_round() {  # WORKERS -> prints events/s
   q "INSERT INTO table_a(account_id, name, price) SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g;
      INSERT INTO table_b(account_id, name, price) SELECT g % 1000, 'name ' || g, (g % 10000) / 100.0 FROM generate_series(1, $N) g" >/dev/null
   q "VACUUM ANALYZE dionysus.outbox" >/dev/null
-  local pending t0 t1 left deadline
+  local pending t0 t1 left
   pending=$(q "SELECT count(*) FROM dionysus.outbox WHERE published_at IS NULL")
-  t0=$(q "ALTER SYSTEM SET dionysus.publishing_delay = '0'" >/dev/null;
-       q "SELECT extract(epoch FROM clock_timestamp()) FROM (SELECT pg_reload_conf()) r")
-  deadline=$(( $(date +%s) + TIMEOUT ))
-  while :; do
-    read -r left t1 <<<"$(q "SELECT count(*), extract(epoch FROM clock_timestamp()) FROM dionysus.outbox WHERE published_at IS NULL" | tr '|' ' ')"
-    [ "$left" = 0 ] && break
-    [ "$(date +%s)" -ge "$deadline" ] && break
-    sleep 0.1
-  done
+  read -r left t0 t1 <<<"$(bench_release_backlog "$TIMEOUT")"
   local holders
   holders=$(q "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 7")
   awk -v n="$(( pending - left ))" -v a="$t0" -v b="$t1" -v w="$workers" -v h="$holders" -v l="$left" \

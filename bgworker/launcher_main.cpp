@@ -8,6 +8,7 @@
 #include "pg/boundary.hpp"
 #include "extension/guc.hpp"
 #include "extension/shared_state.hpp"
+#include "extension/worker_process.hpp"
 #include "util/name_list.hpp"
 
 extern "C" {
@@ -38,15 +39,7 @@ PGDLLEXPORT void dionysus_launcher_main(Datum arg);
 
 namespace {
 
-volatile sig_atomic_t got_sigterm = false;
-
-void handle_sigterm(SIGNAL_ARGS) {
-    int save_errno = errno;
-    got_sigterm = true;
-    SetLatch(MyLatch);
-    errno = save_errno;
-}
-
+using dionysus::got_sigterm;
 using dionysus::pg::guard;
 
 struct Publisher {
@@ -212,7 +205,7 @@ void run() {
 }  // namespace
 
 void dionysus_launcher_main(Datum) {
-    pqsignal(SIGTERM, handle_sigterm);
+    pqsignal(SIGTERM, dionysus::handle_sigterm);
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     BackgroundWorkerUnblockSignals();
     // No database: the shared catalogs (pg_database) only.
@@ -220,18 +213,7 @@ void dionysus_launcher_main(Datum) {
     pgstat_report_appname("dionysus launcher");
     dionysus::launcher_attach();
 
-    static char failure[1024];
-    bool failed = false;
-    try {
-        run();
-    } catch (const std::exception& e) {
-        strlcpy(failure, e.what(), sizeof failure);
-        failed = true;
-    } catch (...) {
-        strlcpy(failure, "unknown C++ exception", sizeof failure);
-        failed = true;
-    }
-    if (failed) ereport(FATAL, (errmsg("dionysus launcher: %s", failure)));
+    dionysus::run_or_fatal("dionysus launcher", run);
     // Exit code 1: the postmaster starts the launcher again after
     // bgw_restart_time (0 would unregister it for good after a stray
     // SIGTERM); at server shutdown nothing is restarted anyway.

@@ -7,6 +7,7 @@
 #include "pg/boundary.hpp"
 #include "extension/guc.hpp"
 #include "extension/shared_state.hpp"
+#include "extension/worker_process.hpp"
 #include "publisher/worker.hpp"
 
 #include <unistd.h>
@@ -23,15 +24,6 @@ PGDLLEXPORT void dionysus_publisher_main(Datum arg);
 }
 
 namespace {
-
-volatile sig_atomic_t got_sigterm = false;
-
-void handle_sigterm(SIGNAL_ARGS) {
-    int save_errno = errno;
-    got_sigterm = true;
-    SetLatch(MyLatch);
-    errno = save_errno;
-}
 
 // SIGQUIT: the postmaster tells us to quit at once (another process
 // crashed, or an immediate shutdown). Not a death the rows being rendered
@@ -51,7 +43,7 @@ void detach_from_shared_state(int, Datum) { dionysus::publisher_detach(); }
 
 void dionysus_publisher_main(Datum arg) {
     const int slot = DatumGetInt32(arg);
-    pqsignal(SIGTERM, handle_sigterm);
+    pqsignal(SIGTERM, dionysus::handle_sigterm);
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGQUIT, handle_sigquit);
     BackgroundWorkerUnblockSignals();
@@ -84,20 +76,8 @@ void dionysus_publisher_main(Datum arg) {
     else
         elog(LOG, "dionysus publisher started on database \"%s\"", database);
 
-    // The message is copied into static space: nothing in a catch block may
-    // raise a Postgres error (palloc could), and the FATAL comes after it.
-    static char failure[1024];
-    bool failed = false;
-    try {
-        dionysus::publisher::run(&got_sigterm, index, count);
-    } catch (const std::exception& e) {
-        strlcpy(failure, e.what(), sizeof failure);
-        failed = true;
-    } catch (...) {
-        strlcpy(failure, "unknown C++ exception", sizeof failure);
-        failed = true;
-    }
-    if (failed) ereport(FATAL, (errmsg("dionysus publisher: %s", failure)));
+    dionysus::run_or_fatal("dionysus publisher",
+                           [] { dionysus::publisher::run(&dionysus::got_sigterm, index, count); });
     elog(LOG, "dionysus publisher stopped");
     // The launcher starts a publisher again if its database still wants one.
     proc_exit(0);

@@ -61,9 +61,8 @@ void report(WorkerSlot* slot, const char* what, const std::string& error) {
     SpinLockRelease(&shared->mutex);
 }
 
-void attach(WorkerSlot* slot) {
-    const TimestampTz now = GetCurrentTimestamp();
-    SpinLockAcquire(&shared->mutex);
+// The slot now describes this process (called with the spinlock held).
+void take_slot(WorkerSlot* slot, TimestampTz now) {
     slot->pid = MyProcPid;
     slot->latch = MyLatch;
     slot->started_at = now;
@@ -73,8 +72,6 @@ void attach(WorkerSlot* slot) {
     slot->published = slot->failed = slot->bytes = slot->batches = 0;
     slot->broker = 0;
     set_text(slot->state, sizeof slot->state, "starting");
-    SpinLockRelease(&shared->mutex);
-    mine = slot;
 }
 
 }  // namespace
@@ -163,7 +160,12 @@ std::vector<ReservedSlot> reserved_publisher_slots() {
 }
 
 void launcher_attach() {
-    if (shared != nullptr) attach(&shared->launcher);
+    if (shared == nullptr) return;
+    const TimestampTz now = GetCurrentTimestamp();
+    SpinLockAcquire(&shared->mutex);
+    take_slot(&shared->launcher, now);
+    SpinLockRelease(&shared->mutex);
+    mine = &shared->launcher;
 }
 
 void launcher_report(const char* state, const std::string& error) {
@@ -193,16 +195,8 @@ bool publisher_attach(int slot, uint32 generation) {
     SpinLockAcquire(&shared->mutex);
     const bool ok = s->reserved && s->generation == generation && s->pid == 0;
     if (ok) {
-        s->pid = MyProcPid;
-        s->latch = MyLatch;
-        s->started_at = now;
-        s->heartbeat = now;
-        s->last_error_at = 0;
-        s->last_error[0] = '\0';
-        s->published = s->failed = s->bytes = s->batches = 0;
-        s->broker = 0;
+        take_slot(s, now);
         s->database = MyDatabaseId;
-        set_text(s->state, sizeof s->state, "starting");
     }
     SpinLockRelease(&shared->mutex);
     if (ok) {

@@ -287,8 +287,8 @@ private:
     int index_;
     TopicOwnership ownership_;
     MetricsReporter metrics_;
-    bool extension_ready_ = false;  // the last cycle found the extension installed
-    bool catalog_current_ = false;  // ... at this library's version
+    // The last cycle found the extension installed at this library's version.
+    bool catalog_current_ = false;
     std::chrono::steady_clock::time_point retention_due_{};
     // Retention and metrics, between drain cycles.
     void housekeep();
@@ -760,6 +760,7 @@ bool Publisher::drain_topics() {
     std::vector<GenesisRun> runs;
     in_transaction([&] {
         installed = extension_installed();
+        catalog_current_ = false;
         if (!installed) return;
         // Retention and metrics need this version's catalog (its index, its
         // views): not before ALTER EXTENSION dionysus UPDATE.
@@ -791,7 +792,6 @@ bool Publisher::drain_topics() {
             if (owned.count(r.topic)) runs.push_back(std::move(r));
     });
     if (parked_pending_commit) suspect_.reset();
-    extension_ready_ = installed;
     if (!installed) {
         publisher_report("waiting for extension");
         return false;
@@ -1153,7 +1153,7 @@ void Publisher::run() {
                 producer_.reset();
             }
         }
-        if (!failed && extension_ready_ && catalog_current_) housekeep();
+        if (!failed && catalog_current_) housekeep();
         if (more) continue;
         pg::guard([] { pgstat_report_activity(STATE_IDLE, nullptr); });
         // An error that persists (a bad setting, the extension broken) is

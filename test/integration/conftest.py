@@ -213,18 +213,7 @@ dionysus.kafka_properties = 'message.timeout.ms=3000'
 
     # -- SQL -----------------------------------------------------------------
     def connect(self, dbname=TEST_DB, timeout=30):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
-                                        dbname=dbname, connect_timeout=5)
-                conn.autocommit = True
-                return conn
-            except psycopg2.OperationalError:
-                # e.g. "the database system is in recovery mode" after a crash
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
+        return connect_port(self.port, dbname, timeout)
 
     # -- logs ----------------------------------------------------------------
     def log_text(self):
@@ -389,6 +378,30 @@ def db(cluster):
         conn.close()
     except Exception:
         pass
+
+
+def connect_port(port, dbname=TEST_DB, timeout=30):
+    """An autocommit connection to the server on 127.0.0.1:port, retried
+    until `timeout` (e.g. "the database system is in recovery mode" after a
+    crash, or a server still starting)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres",
+                                    dbname=dbname, connect_timeout=5)
+            conn.autocommit = True
+            return conn
+        except psycopg2.OperationalError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def declare_items(conn, namespace, table, name="items"):
+    """Topic <namespace>_<name> publishing `table` as model Item; its name."""
+    topic = scalar(conn, "SELECT dionysus.declare_topic(%s, %s)", (namespace, name))
+    sql(conn, "SELECT dionysus.publish(%s, %s, model_name => 'Item')", (topic, table))
+    return topic
 
 
 def sql(conn, query, params=None):

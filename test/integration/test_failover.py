@@ -7,10 +7,9 @@ import json
 import subprocess
 import time
 
-import psycopg2
 import pytest
 
-from conftest import Cluster, sql, scalar, consume, wait_until, _free_port, TEST_DB
+from conftest import Cluster, sql, scalar, consume, wait_until, connect_port, _free_port, TEST_DB
 
 pytestmark = pytest.mark.disruptive
 
@@ -36,17 +35,7 @@ class Standby:
                                    "-w", "-t", "60"] + list(args))
 
     def connect(self, dbname=TEST_DB):
-        deadline = time.time() + 30
-        while True:
-            try:
-                conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname,
-                                        connect_timeout=5)
-                conn.autocommit = True
-                return conn
-            except psycopg2.OperationalError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
+        return connect_port(self.port, dbname)
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -10,18 +10,11 @@ import socket
 import subprocess
 import time
 
-import psycopg2
 import pytest
 
-from conftest import (sql, scalar, wait_drained, consume, wait_until, worker_settings, unique, TEST_DB)
+from conftest import (declare_items, sql, scalar, wait_drained, consume, wait_until, worker_settings, unique, TEST_DB)
 
 pytestmark = pytest.mark.disruptive
-
-
-def declare(db, namespace, table, name="items"):
-    topic = scalar(db, "SELECT dionysus.declare_topic(%s, %s)", (namespace, name))
-    sql(db, "SELECT dionysus.publish(%s, %s, model_name => 'Item')", (topic, table))
-    return topic
 
 
 def probe(cluster, *args, dbname=TEST_DB, port=None):
@@ -41,7 +34,7 @@ def publisher_pids(conn, database=TEST_DB):
 
 def test_health_check_healthy_then_stuck_worker_then_no_worker(cluster, db):
     sql(db, "CREATE TABLE health_items (id bigint PRIMARY KEY, n int)")
-    declare(db, "it_health", "health_items")
+    declare_items(db, "it_health", "health_items")
     sql(db, "INSERT INTO health_items VALUES (1, 0)")
     wait_drained(db)
     assert scalar(db, "SELECT dionysus.health_check()") is True
@@ -73,7 +66,7 @@ def test_health_check_healthy_then_stuck_worker_then_no_worker(cluster, db):
 
 def test_health_check_tolerates_a_broker_outage_but_not_a_stuck_backlog(cluster, db):
     sql(db, "CREATE TABLE health_out_items (id bigint PRIMARY KEY, n int)")
-    topic = declare(db, "it_health_out", "health_out_items")
+    topic = declare_items(db, "it_health_out", "health_out_items")
     sql(db, "INSERT INTO health_out_items VALUES (1, 0)")
     wait_drained(db)
     cluster.broker_down()
@@ -95,7 +88,7 @@ def test_health_check_tolerates_a_broker_outage_but_not_a_stuck_backlog(cluster,
 
 def test_health_check_fails_when_rows_wait_while_the_broker_is_reachable(cluster, db):
     sql(db, "CREATE TABLE health_wait_items (id bigint PRIMARY KEY, n int)")
-    topic = declare(db, "it_health_wait", "health_wait_items")
+    topic = declare_items(db, "it_health_wait", "health_wait_items")
     sql(db, "INSERT INTO health_wait_items VALUES (1, 0)")
     wait_drained(db)
     pid = publisher_pids(db)[0]
@@ -129,7 +122,7 @@ def test_statsd_gauges_and_counters_over_udp(cluster, db):
     listener.settimeout(0.5)
     port = listener.getsockname()[1]
     sql(db, "CREATE TABLE statsd_items (id bigint PRIMARY KEY, n int)")
-    topic = declare(db, "it_statsd", "statsd_items")
+    topic = declare_items(db, "it_statsd", "statsd_items")
     try:
         with worker_settings(db, statsd_address=f"127.0.0.1:{port}"):
             sql(db, "INSERT INTO statsd_items SELECT g, 0 FROM generate_series(1, 25) g")
@@ -171,7 +164,7 @@ def test_statsd_gauges_and_counters_over_udp(cluster, db):
 
 def test_retention_deletes_old_published_rows_only(cluster, db):
     sql(db, "CREATE TABLE ret_items (id bigint PRIMARY KEY, n int)")
-    topic = declare(db, "it_ret", "ret_items")
+    topic = declare_items(db, "it_ret", "ret_items")
     sql(db, "INSERT INTO ret_items SELECT g, 0 FROM generate_series(1, 5000) g")
     wait_drained(db)
     published = "SELECT count(*) FROM dionysus.outbox WHERE topic = %s AND published_at IS NOT NULL"
@@ -207,8 +200,8 @@ def advisory_holders(conn):
 def test_two_publishers_share_topics_and_take_over(cluster, db):
     sql(db, "CREATE TABLE duo_a (id bigint PRIMARY KEY, n int)")
     sql(db, "CREATE TABLE duo_b (id bigint PRIMARY KEY, n int)")
-    topic_a = declare(db, "it_duo_a", "duo_a")
-    topic_b = declare(db, "it_duo_b", "duo_b")
+    topic_a = declare_items(db, "it_duo_a", "duo_a")
+    topic_b = declare_items(db, "it_duo_b", "duo_b")
     with worker_settings(db, workers="2"):
         wait_until(lambda: len(publisher_pids(db)) == 2, 10, "two publishers")
         sql(db, "INSERT INTO duo_a SELECT g, 0 FROM generate_series(1, 50) g")
@@ -265,10 +258,10 @@ def test_two_databases_publish_and_a_missing_one_is_awaited_quietly(cluster, db)
             t0 = time.time()
             sql(odb, "CREATE EXTENSION dionysus")
             sql(odb, "CREATE TABLE multi_items (id bigint PRIMARY KEY, n int)")
-            topic_other = declare(odb, "it_multi_other", "multi_items")
+            topic_other = declare_items(odb, "it_multi_other", "multi_items")
             sql(odb, "INSERT INTO multi_items SELECT g, 0 FROM generate_series(1, 20) g")
             sql(db, "CREATE TABLE multi_items (id bigint PRIMARY KEY, n int)")
-            topic_main = declare(db, "it_multi_main", "multi_items")
+            topic_main = declare_items(db, "it_multi_main", "multi_items")
             sql(db, "INSERT INTO multi_items SELECT g, 1 FROM generate_series(1, 20) g")
             wait_drained(odb, timeout=10)
             elapsed = time.time() - t0

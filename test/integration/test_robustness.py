@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import (sql, scalar, wait_drained, pending_count, consume, header,
+from conftest import (declare_items, sql, scalar, wait_drained, pending_count, consume, header,
                       wait_until, worker_settings, Cluster)
 
 pytestmark = pytest.mark.disruptive
@@ -19,15 +19,9 @@ def outbox_ids(conn, topic):
     return {r[0] for r in sql(conn, "SELECT id FROM dionysus.outbox WHERE topic = %s", (topic,))}
 
 
-def declare(db, namespace, table):
-    topic = scalar(db, "SELECT dionysus.declare_topic(%s, 'items')", (namespace,))
-    sql(db, "SELECT dionysus.publish(%s, %s, model_name => 'Item')", (topic, table))
-    return topic
-
-
 def test_broker_outage_failures_recorded_then_delivered_in_order(cluster, db):
     sql(db, "CREATE TABLE fault_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_fault", "fault_items")
+    topic = declare_items(db, "it_fault", "fault_items")
     sql(db, "INSERT INTO fault_items SELECT g, g % 3, 0 FROM generate_series(1, 10) g")
     wait_drained(db)
 
@@ -69,7 +63,7 @@ def test_broker_outage_failures_recorded_then_delivered_in_order(cluster, db):
 def test_kill9_worker_mid_drain_loses_nothing(cluster, db):
     total = 20000
     sql(db, "CREATE TABLE kill_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_kill", "kill_items")
+    topic = declare_items(db, "it_kill", "kill_items")
     pid = cluster.wait_worker()
     sql(db, "INSERT INTO kill_items SELECT g, g %% 101, g FROM generate_series(1, %s) g", (total,))
     ids = outbox_ids(db, topic)
@@ -97,7 +91,7 @@ def test_kill9_worker_mid_drain_loses_nothing(cluster, db):
 
 def test_late_committing_transaction_is_delivered(cluster, db):
     sql(db, "CREATE TABLE late_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_late", "late_items")
+    topic = declare_items(db, "it_late", "late_items")
     a = cluster.connect()
     try:
         a.autocommit = False
@@ -122,7 +116,7 @@ def test_late_committing_transaction_is_delivered(cluster, db):
 
 def test_pending_rows_delivered_after_postgres_restart(cluster, db):
     sql(db, "CREATE TABLE restart_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_restart", "restart_items")
+    topic = declare_items(db, "it_restart", "restart_items")
     cluster.broker_down()
     try:
         sql(db, "INSERT INTO restart_items SELECT g, g % 7, g FROM generate_series(1, 500) g")
@@ -146,7 +140,7 @@ def test_pending_rows_delivered_after_postgres_restart(cluster, db):
 
 def test_sigterm_worker_exits_cleanly_and_restarts(cluster, db):
     sql(db, "CREATE TABLE term_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_term", "term_items")
+    topic = declare_items(db, "it_term", "term_items")
     pid = cluster.wait_worker()
     log_start = len(cluster.log_text())
     os.kill(pid, signal.SIGTERM)
@@ -229,8 +223,8 @@ def test_lock_on_one_table_delays_only_its_topic(cluster, db):
     other topics keep flowing, and the locked one follows once it is free."""
     sql(db, "CREATE TABLE lock_a (id bigint PRIMARY KEY)")
     sql(db, "CREATE TABLE lock_b (id bigint PRIMARY KEY)")
-    declare(db, "it_lock", "lock_a")    # topic it_lock_items, read first
-    declare(db, "it_lockz", "lock_b")   # it_lockz_items
+    declare_items(db, "it_lock", "lock_a")    # topic it_lock_items, read first
+    declare_items(db, "it_lockz", "lock_b")   # it_lockz_items
     locker = cluster.connect()
     with worker_settings(db, publishing_delay="2s"):  # time to take the lock first
         try:
@@ -257,7 +251,7 @@ def test_long_outage_backlog_drains_within_seconds_of_recovery(cluster, db):
     backoff up, so once the broker is back the backlog drains within seconds.
     Meanwhile the worker holds no snapshot (vacuum of the outbox goes on)."""
     sql(db, "CREATE TABLE outage_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_outage", "outage_items")
+    topic = declare_items(db, "it_outage", "outage_items")
     cluster.broker_down()
     try:
         sql(db, "INSERT INTO outage_items SELECT g, g % 3, 0 FROM generate_series(1, 20) g")
@@ -290,7 +284,7 @@ def test_sigterm_with_the_broker_down_exits_in_time_and_loses_nothing(cluster, d
     after its drain deadline, exits cleanly (no crash, no message freed under
     librdkafka), and the rows it could not deliver stay pending for the next."""
     sql(db, "CREATE TABLE termdown_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_termdown", "termdown_items")
+    topic = declare_items(db, "it_termdown", "termdown_items")
     pid = cluster.wait_worker()
     log_start = len(cluster.log_text())
     cluster.broker_down()
@@ -316,7 +310,7 @@ def test_query_cancel_of_the_worker_is_survived(cluster, db):
     """pg_cancel_backend on the worker raises an error inside it: it is
     recorded in the log, the worker keeps its process and keeps publishing."""
     sql(db, "CREATE TABLE cancel_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_cancel", "cancel_items")
+    topic = declare_items(db, "it_cancel", "cancel_items")
     pid = cluster.wait_worker()
     for _ in range(5):
         assert scalar(db, "SELECT pg_cancel_backend(%s)", (pid,)) is True
@@ -333,7 +327,7 @@ def test_failing_published_mark_resends_and_loses_nothing(cluster, db):
     by another session past the worker's lock_timeout): the worker recovers,
     the rows stay pending and are sent again (at least once), nothing is lost."""
     sql(db, "CREATE TABLE mark_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_mark", "mark_items")
+    topic = declare_items(db, "it_mark", "mark_items")
     pid = cluster.wait_worker()
     locker = cluster.connect()
     with worker_settings(db, publishing_delay="2s"):  # time to lock the rows first
@@ -358,7 +352,7 @@ def test_a_persistent_worker_error_is_logged_once_and_retried_each_second(cluste
     property) is logged once, not at every cycle or commit, and retried
     about once a second: the fix is picked up at once."""
     sql(db, "CREATE TABLE badconf_items (id bigint PRIMARY KEY, account_id bigint, counter int NOT NULL)")
-    topic = declare(db, "it_badconf", "badconf_items")
+    topic = declare_items(db, "it_badconf", "badconf_items")
     start = len(cluster.log_text())
     with worker_settings(db, kafka_properties="no.such.property=1"):
         # commits keep waking the worker meanwhile
