@@ -8,7 +8,7 @@ MODULE_big  = dionysus
 # or Postgres-facing C++ (every crossing through src/pg/boundary.hpp); the
 # folder a file is in says which. See README "Code layout".
 PURE_DIRS = src/util src/wire src/kafka src/recovery src/crypto src/metrics
-PG_DIRS   = src/pg src/extension src/catalog src/api src/capture src/publisher bgworker
+PG_DIRS   = src/pg src/extension src/catalog src/api src/capture src/publisher src/consumer bgworker
 objs_in   = $(patsubst %.cpp,%.o,$(sort $(foreach d,$(1),$(wildcard $(d)/*.cpp))))
 PURE_OBJS = $(call objs_in,$(PURE_DIRS))
 PG_OBJS   = $(call objs_in,$(PG_DIRS))

@@ -51,7 +51,10 @@ struct Publisher {
     bool stopping = false;
 };
 
-// (database name, index) -> its publisher. A new one for a key starts only
+// The key index of a database's consumer worker (one per database).
+constexpr int kConsumerIndex = -1;
+
+// (database name, index) -> its publisher (or consumer: kConsumerIndex). A new one for a key starts only
 // once the previous one stopped (a change of dionysus.workers, a database
 // dropped and created again): one process per database and index, hence
 // one crash marker file each.
@@ -89,9 +92,11 @@ std::map<std::string, Oid> existing_databases() {
 
 bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
     const auto& [name, index] = key;
+    const bool consumer = index == kConsumerIndex;
     p.database = database;
     p.count = count;
-    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), index, count, &p.generation);
+    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), consumer ? 0 : index, consumer ? 1 : count,
+                                              &p.generation, consumer);
     if (p.slot < 0) return false;
     BackgroundWorker worker;
     memset(&worker, 0, sizeof(worker));
@@ -99,9 +104,15 @@ bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
     worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
     worker.bgw_restart_time = BGW_NEVER_RESTART;  // the launcher starts it again
     snprintf(worker.bgw_library_name, BGW_MAXLEN, "dionysus");
-    snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_publisher_main");
-    snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus publisher %d for %s", index, name.c_str());
-    snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus publisher");
+    if (consumer) {
+        snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_consumer_main");
+        snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus consumer for %s", name.c_str());
+        snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus consumer");
+    } else {
+        snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_publisher_main");
+        snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus publisher %d for %s", index, name.c_str());
+        snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus publisher");
+    }
     worker.bgw_main_arg = Int32GetDatum(p.slot);
     memcpy(worker.bgw_extra, &p.generation, sizeof p.generation);
     worker.bgw_notify_pid = MyProcPid;  // our latch is set when it starts or stops
@@ -158,6 +169,7 @@ void run() {
             waiting_logged.erase(name);
             oids[name] = oid;
             for (int i = 0; i < count; i++) wanted.insert({name, i});
+            wanted.insert({name, kConsumerIndex});
         }
         // Reap publishers that stopped; stop those no longer wanted (or of a
         // database dropped and created again).
@@ -172,7 +184,8 @@ void run() {
                 continue;
             }
             const auto oid = oids.find(it->first.first);
-            if (!p.stopping && (!wanted.count(it->first) || p.count != count || oid == oids.end() ||
+            const bool resized = it->first.second != kConsumerIndex && p.count != count;
+            if (!p.stopping && (!wanted.count(it->first) || resized || oid == oids.end() ||
                                 oid->second != p.database)) {
                 guard([&] { TerminateBackgroundWorker(p.handle); });
                 p.stopping = true;

@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 PURE_DIRS="src/util src/wire src/kafka src/recovery src/crypto src/metrics"
-PG_DIRS="src/pg src/extension src/catalog src/api src/capture src/publisher bgworker"
+PG_DIRS="src/pg src/extension src/catalog src/api src/capture src/publisher src/consumer bgworker"
 found=$(mktemp)
 trap 'rm -f "$found"' EXIT
 bad() { echo "layout: $*" | tee -a "$found" >&2; }  # also from subshells (pipes)

@@ -129,6 +129,8 @@ CREATE TABLE dionysus.consumed_models (
     target               regclass NOT NULL, -- the local table (has synced_id)
     mapping              jsonb,             -- {"local column": "remote attribute"}
     soft_delete_strategy text,              -- regprocedure f(target row), run as the target's owner
+    remove_unlisted      boolean NOT NULL DEFAULT true,  -- as a sideloaded to-many child: rows its parent no longer lists are deleted
+    destroy_with_parent  boolean NOT NULL DEFAULT true,  -- as a sideloaded child: removed with a destroyed parent
     created_at           timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE dionysus.consumed_models IS 'Where consumed models go (dionysus.consume_model).';

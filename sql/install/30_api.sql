@@ -237,9 +237,11 @@ COMMENT ON FUNCTION dionysus.consume(text, text, boolean, boolean, text, integer
     'Consume the Kafka topic <namespace>_<topic> into local tables; returns its name.';
 
 CREATE FUNCTION dionysus.consume_model(model_name text, target regclass, mapping jsonb DEFAULT NULL,
-                                       soft_delete_strategy text DEFAULT NULL)
+                                       soft_delete_strategy text DEFAULT NULL,
+                                       remove_unlisted boolean DEFAULT true,
+                                       destroy_with_parent boolean DEFAULT true)
 RETURNS void AS 'MODULE_PATHNAME', 'dionysus_consume_model' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION dionysus.consume_model(text, regclass, jsonb, text) IS
+COMMENT ON FUNCTION dionysus.consume_model(text, regclass, jsonb, text, boolean, boolean) IS
     'Where the records of a consumed model go: a table with synced_id, columns renamed by mapping.';
 
 CREATE FUNCTION dionysus.consumer_target(model_name text)

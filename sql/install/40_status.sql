@@ -110,7 +110,8 @@ COMMENT ON VIEW dionysus.workers IS 'dionysus workers: pid, role, database, stat
 -- publisher's heartbeat is older than max_age, or a pending row never tried
 -- yet is older than max_age while the broker is reachable (a broker outage
 -- is not the worker's fault: restarting it would not help). A standby is
--- healthy (its publishers start at promotion).
+-- healthy (its publishers start at promotion). Then consuming: see
+-- dionysus.consumer_health_problem.
 CREATE FUNCTION dionysus.health_problem(max_age interval DEFAULT '2 minutes') RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -155,7 +156,7 @@ BEGIN
                           oldest.id, oldest.topic, date_trunc('second', oldest.age), max_age);
         END IF;
     END IF;
-    RETURN NULL;
+    RETURN dionysus.consumer_health_problem(max_age);
 END
 $$;
 

@@ -11,6 +11,6 @@ GRANT USAGE ON SCHEMA dionysus TO pg_monitor;
 GRANT SELECT ON dionysus.parked TO pg_monitor;
 GRANT SELECT ON dionysus.genesis_runs TO pg_monitor;
 GRANT SELECT ON dionysus.topics, dionysus.models, dionysus.outbox_status, dionysus.outbox_latency,
-    dionysus.workers TO pg_monitor;
+    dionysus.workers, dionysus.consumer_status, dionysus.dead_letters TO pg_monitor;
 GRANT EXECUTE ON FUNCTION dionysus.worker_status(), dionysus.health_check(interval),
     dionysus.health_problem(interval) TO pg_monitor;

@@ -70,12 +70,14 @@ DIONYSUS_PG_FUNCTION(dionysus_consume) {
     return text_datum(full);
 }
 
-// consume_model(model_name, target, mapping, soft_delete_strategy)
+// consume_model(model_name, target, mapping, soft_delete_strategy, remove_unlisted, destroy_with_parent)
 DIONYSUS_PG_FUNCTION(dionysus_consume_model) {
     const std::string model_name = api::nonempty_text_arg(fcinfo, 0, "model_name");
     const Oid target = api::regclass_arg(fcinfo, 1, "target");
     const Value mapping = api::optional_jsonb_arg(fcinfo, 2);
     const Value strategy = api::optional_text_arg(fcinfo, 3);
+    const bool remove_unlisted = api::bool_arg(fcinfo, 4, "remove_unlisted");
+    const bool destroy_with_parent = api::bool_arg(fcinfo, 5, "destroy_with_parent");
 
     pg::SpiConnection spi;
     const std::string table = catalog::table_name(target);
@@ -123,9 +125,11 @@ DIONYSUS_PG_FUNCTION(dionysus_consume_model) {
     }
     if (pg::query_value("SELECT 1 FROM dionysus.consumed_models WHERE model_name = $1", {model_name}))
         throw Error(ERRCODE_DUPLICATE_OBJECT, "model \"" + model_name + "\" already has a target");
-    pg::execute("INSERT INTO dionysus.consumed_models (model_name, target, mapping, soft_delete_strategy) "
-                "VALUES ($1, $2::pg_catalog.oid, $3::pg_catalog.jsonb, $4)",
-                {model_name, oid_text(target), mapping, stored_strategy});
+    pg::execute("INSERT INTO dionysus.consumed_models (model_name, target, mapping, soft_delete_strategy, "
+                "remove_unlisted, destroy_with_parent) "
+                "VALUES ($1, $2::pg_catalog.oid, $3::pg_catalog.jsonb, $4, $5::pg_catalog.bool, $6::pg_catalog.bool)",
+                {model_name, oid_text(target), mapping, stored_strategy, std::string(remove_unlisted ? "true" : "false"),
+                 std::string(destroy_with_parent ? "true" : "false")});
     PG_RETURN_VOID();
 }
 

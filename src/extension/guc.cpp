@@ -32,6 +32,8 @@ int dionysus_outbox_retention_s = 7 * 24 * 3600;
 char* dionysus_statsd_address = nullptr;
 char* dionysus_consumer_group_prefix = nullptr;
 char* dionysus_consumer_schema = nullptr;
+int dionysus_consumer_batch_size = 1000;
+bool dionysus_consumer_notify = true;
 
 namespace {
 
@@ -103,6 +105,12 @@ void define_gucs() {
     DefineCustomStringVariable("dionysus.consumer_schema",
                                "Schema where consumed models without a declared target find their table by convention.",
                                nullptr, &dionysus_consumer_schema, "public", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.consumer_batch_size",
+                            "Messages the consumer worker applies per transaction (at most).", nullptr,
+                            &dionysus_consumer_batch_size, 1000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("dionysus.consumer_notify",
+                             "NOTIFY dionysus_consume for each row the consumer worker changes.", nullptr,
+                             &dionysus_consumer_notify, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("dionysus.statsd_address",
                                "host:port where the publisher sends StatsD/DogStatsD gauges over UDP (empty: none).",
                                nullptr, &dionysus_statsd_address, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

@@ -25,6 +25,8 @@ extern int dionysus_outbox_retention_s;
 extern char* dionysus_statsd_address;
 extern char* dionysus_consumer_group_prefix;
 extern char* dionysus_consumer_schema;
+extern int dionysus_consumer_batch_size;
+extern bool dionysus_consumer_notify;
 }
 
 namespace dionysus {

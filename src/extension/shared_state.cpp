@@ -20,7 +20,8 @@ namespace {
 
 struct WorkerSlot {
     // Every field but wake_pending is guarded by SharedState::mutex.
-    bool reserved;                  // the launcher gave it to a publisher (running or starting)
+    bool reserved;                  // the launcher gave it to a publisher or consumer (running or starting)
+    bool consumer;                  // a consumer's slot (else a publisher's)
     uint32 generation;              // of the reservation
     pid_t pid;                      // 0 when no process runs in it
     Latch* latch;                   // the process latch, SetLatch at commit
@@ -97,13 +98,13 @@ void wake_publisher() {
     // latch of an exited worker lives in shared memory, and a spurious
     // SetLatch is harmless; a publisher that starts now looks anyway.
     for (auto& s : shared->publishers) {
-        if (s.database != MyDatabaseId) continue;
+        if (s.database != MyDatabaseId || s.consumer) continue;
         Latch* latch = s.latch;
         if (latch != nullptr && pg_atomic_exchange_u32(&s.wake_pending, 1) == 0) SetLatch(latch);
     }
 }
 
-int reserve_publisher_slot(Oid database, const char* dbname, int index, int count, uint32* generation) {
+int reserve_publisher_slot(Oid database, const char* dbname, int index, int count, uint32* generation, bool consumer) {
     if (shared == nullptr) return -1;
     int found = -1;
     SpinLockAcquire(&shared->mutex);
@@ -111,6 +112,7 @@ int reserve_publisher_slot(Oid database, const char* dbname, int index, int coun
         WorkerSlot& s = shared->publishers[i];
         if (s.reserved) continue;
         s.reserved = true;
+        s.consumer = consumer;
         s.generation = ++shared->generations;
         *generation = s.generation;
         s.pid = 0;
@@ -183,6 +185,7 @@ PublisherAssignment publisher_assignment(int slot, uint32 generation) {
     strlcpy(dbname, s.dbname, sizeof dbname);
     a.index = s.index;
     a.count = s.count;
+    a.consumer = s.consumer;
     SpinLockRelease(&shared->mutex);
     a.dbname = dbname;
     return a;
@@ -267,7 +270,7 @@ bool peer_alive(int index, int64_t max_age_ms) {
     bool alive = false;
     SpinLockAcquire(&shared->mutex);
     for (const auto& s : shared->publishers)
-        if (s.reserved && s.pid != 0 && s.database == MyDatabaseId && s.index == index &&
+        if (s.reserved && !s.consumer && s.pid != 0 && s.database == MyDatabaseId && s.index == index &&
             now - s.heartbeat <= max_age_ms * 1000)
             alive = true;
     SpinLockRelease(&shared->mutex);
@@ -304,7 +307,7 @@ std::vector<WorkerSnapshot> worker_snapshots() {
     };
     if (copy.launcher.pid != 0) add(copy.launcher, "launcher");
     for (const auto& s : copy.publishers)
-        if (s.reserved) add(s, "publisher");
+        if (s.reserved) add(s, s.consumer ? "consumer" : "publisher");
     return out;
 }
 

@@ -35,7 +35,10 @@ void wake_publisher();
 // its number (bgw_main_arg of the publisher to start), or -1 when all are
 // taken; *generation identifies this reservation (bgw_extra): a publisher
 // started for an earlier one of the slot finds it changed and exits.
-int reserve_publisher_slot(Oid database, const char* dbname, int index, int count, uint32* generation);
+// `consumer`: for the database's consumer worker (src/consumer/), which
+// uses the publisher_* calls below for its own slot too (not woken at commit).
+int reserve_publisher_slot(Oid database, const char* dbname, int index, int count, uint32* generation,
+                           bool consumer = false);
 // Frees a slot whose publisher stopped (or never started), unless it was
 // reserved again since (another generation).
 void release_publisher_slot(int slot, uint32 generation);
@@ -56,6 +59,7 @@ struct PublisherAssignment {
     std::string dbname;
     int index = 0;  // 0 .. count-1: which share of the database's topics it prefers
     int count = 1;
+    bool consumer = false;  // a consumer's slot
 };
 // What the launcher reserved slot `slot` for, in reservation `generation`.
 PublisherAssignment publisher_assignment(int slot, uint32 generation);
@@ -92,7 +96,7 @@ bool peer_alive(int index, int64_t max_age_ms);
 // ---- readers (the dionysus.workers view) ---------------------------------------
 struct WorkerSnapshot {
     int pid = 0;
-    std::string role;  // "launcher" or "publisher"
+    std::string role;  // "launcher", "publisher" or "consumer"
     std::string database;
     int index = 0, count = 0;
     std::string state, last_error;

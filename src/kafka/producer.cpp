@@ -1,5 +1,6 @@
 #include "kafka/producer.hpp"
 #include "kafka/properties.hpp"
+#include "kafka/thread_signals.hpp"
 #include "wire/partitioning.hpp"
 
 #include <librdkafka/rdkafka.h>
@@ -27,21 +28,6 @@ int32_t partition_message(const rd_kafka_topic_t* rkt, const void* keydata, size
                                : std::string_view(static_cast<const char*>(keydata), keylen);
     return partitioning::partition_for(kind, key, partition_cnt, rkt);
 }
-
-// Blocks every signal while librdkafka starts its threads, so Postgres'
-// handlers only ever run on the worker's main thread.
-class SignalBlock {
-public:
-    SignalBlock() {
-        sigset_t all;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &saved_);
-    }
-    ~SignalBlock() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-
-private:
-    sigset_t saved_;
-};
 
 }  // namespace
 

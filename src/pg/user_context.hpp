@@ -36,12 +36,18 @@ void leave_user_context(const UserContext& saved);
 // well (a query that policies would filter fails instead of silently losing
 // rows), and restores the caller's identity and settings afterwards, also
 // when fn throws. fn is C++: it may own objects with destructors.
+// `search_path`: instead of pg_catalog, pg_temp (the consumer writes a
+// target with the database's default path, which the owner's triggers
+// expect; it runs nothing but the owner's code with the owner's rights).
 template <typename Fn>
-auto as_user(Oid role, Fn&& fn) -> decltype(fn()) {
+auto as_user(Oid role, Fn&& fn, const char* search_path = nullptr) -> decltype(fn()) {
     UserContext saved;
     guard([&] {
         enter_user_context(role, saved);
         (void)set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        if (search_path)
+            (void)set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                    false);
     });
     auto restore = [&] { guard([&] { leave_user_context(saved); }); };
     if constexpr (std::is_void_v<decltype(fn())>) {

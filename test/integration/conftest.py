@@ -47,6 +47,9 @@ TEST_TOPICS = [
     "it_corpus_types", "it_dep_design", "it_dep_bookings", "it_dep_shared", "it_dep_rentals", "it_depfault_bookings", "it_dep_schema", "it_dep_drop",
     # 100,000-row genesis runs: under the mock cluster's 5 MiB per partition
     "it_gen_items:16", "it_gen_crash_items:12",
+    # the consumer's (test_consumer.py)
+    "it_cons_bookings", "it_cons_hand", "it_cons_poison", "it_cons_poison_dlt", "it_cons_poison_plain",
+    "it_cons_kill:3",
 ]
 
 

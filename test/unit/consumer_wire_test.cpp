@@ -184,32 +184,40 @@ TEST(BatchDedupe, NotApplicableToMessagesOfSeveralEventsOrRecords) {
     EXPECT_EQ(remove_duplicates(batch), (std::vector<size_t>{0, 1, 2}));
 }
 
-#include "wire/column_value.hpp"
+#include "wire/local_changes.hpp"
+#include "util/bytea_hex.hpp"
+#include "util/sql_identifier.hpp"
 
-TEST(ColumnValue, ScalarsAreWhatTheInputFunctionsRead) {
-    EXPECT_EQ(column_text(R"("50.0")", ColumnKind::Scalar), "50.0");
-    EXPECT_EQ(column_text(R"("2024-05-01T10:00:00.000Z")", ColumnKind::Scalar), "2024-05-01T10:00:00.000Z");
-    EXPECT_EQ(column_text(R"("say \"hi\"\n")", ColumnKind::Scalar), "say \"hi\"\n");  // unescaped
-    EXPECT_EQ(column_text("42", ColumnKind::Scalar), "42");
-    EXPECT_EQ(column_text("-2.5", ColumnKind::Scalar), "-2.5");
-    EXPECT_EQ(column_text("true", ColumnKind::Scalar), "true");
-    EXPECT_EQ(column_text("null", ColumnKind::Scalar), std::nullopt);
-    EXPECT_THROW(column_text(R"({"a":1})", ColumnKind::Scalar), ValueDoesNotFit);
-    EXPECT_THROW(column_text("[1]", ColumnKind::Scalar), ValueDoesNotFit);
+TEST(LocalChanges, ChangedColumnsWithBeforeAndAfter) {
+    EXPECT_EQ(dionysus::wire::local_changes(R"({"id":1,"name":"a","n":2})", R"({"id":1,"name":"b","n":2})"),
+              R"({"name":["a","b"]})");
+    // a new row: every non-null column changed from null
+    EXPECT_EQ(dionysus::wire::local_changes("", R"({"id":1,"name":null,"tags":["x"]})"), R"({"id":[null,1],"tags":[null,["x"]]})");
+    EXPECT_EQ(dionysus::wire::local_changes(R"({"id":1})", R"({"id":1})"), "{}");
 }
 
-TEST(ColumnValue, JsonColumnsTakeTheJsonText) {
-    EXPECT_EQ(column_text(R"({ "a" : [1, 2] })", ColumnKind::Json), R"({"a":[1,2]})");
-    EXPECT_EQ(column_text(R"("text")", ColumnKind::Json), R"("text")");
-    EXPECT_EQ(column_text("null", ColumnKind::Json), std::nullopt);  // SQL NULL, not JSON null
+TEST(LocalChanges, NotificationsStayUnderTheLimit) {
+    using dionysus::wire::consume_notification;
+    const std::string full = consume_notification("t", "booking_created", "Booking", "1", "insert", R"({"a":[null,1]})", 7900);
+    EXPECT_EQ(full, R"({"topic":"t","event":"booking_created","model":"Booking","synced_id":1,"action":"insert","changes":{"a":[null,1]}})");
+    const std::string big = "{\"a\":[null,\"" + std::string(9000, 'x') + "\"],\"b\":[1,2]}";
+    const std::string names = consume_notification("t", "e", "M", "\"k\"", "update", big, 7900);
+    EXPECT_EQ(names, R"({"topic":"t","event":"e","model":"M","synced_id":"k","action":"update","changed_columns":["a","b"],"changes_omitted":true})");
+    const std::string tiny = consume_notification("t", "e", "M", "1", "update", big, 90);
+    EXPECT_EQ(tiny, R"({"topic":"t","event":"e","model":"M","synced_id":1,"action":"update","changes_omitted":true})");
 }
 
-TEST(ColumnValue, ArraysBecomeArrayLiterals) {
-    EXPECT_EQ(column_text("[1,2,3]", ColumnKind::Array), R"({"1","2","3"})");
-    EXPECT_EQ(column_text(R"(["a,b","}",null,"NULL"])", ColumnKind::Array), R"({"a,b","}",NULL,"NULL"})");
-    EXPECT_EQ(column_text("[[1,2],[3,4]]", ColumnKind::Array), R"({{"1","2"},{"3","4"}})");
-    EXPECT_EQ(column_text("[]", ColumnKind::Array), "{}");
-    EXPECT_THROW(column_text("1", ColumnKind::Array), ValueDoesNotFit);
-    EXPECT_THROW(column_text(R"([{"a":1}])", ColumnKind::Array), ValueDoesNotFit);
-    EXPECT_THROW(column_text("{", ColumnKind::Array), ValueDoesNotFit);
+TEST(ByteaHex, RoundTripOfAnyBytes) {
+    const std::string bytes("{not json\0\xff", 11);
+    EXPECT_EQ(dionysus::util::bytea_hex(bytes), "\\x7b6e6f74206a736f6e00ff");
+    EXPECT_EQ(dionysus::util::from_bytea_hex(dionysus::util::bytea_hex(bytes)), bytes);
+    EXPECT_EQ(dionysus::util::from_bytea_hex("\\x"), std::string());
+    EXPECT_EQ(dionysus::util::from_bytea_hex("7b"), std::nullopt);
+    EXPECT_EQ(dionysus::util::from_bytea_hex("\\x7"), std::nullopt);
+    EXPECT_EQ(dionysus::util::from_bytea_hex("\\xzz"), std::nullopt);
+}
+
+TEST(SqlIdentifier, AlwaysQuotedQuotesDoubled) {
+    EXPECT_EQ(dionysus::util::quote_identifier("name"), "\"name\"");
+    EXPECT_EQ(dionysus::util::quote_identifier("a\"; DROP TABLE x; --"), "\"a\"\"; DROP TABLE x; --\"");
 }

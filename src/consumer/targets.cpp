@@ -1,0 +1,87 @@
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "consumer/targets.hpp"
+#include "extension/guc.hpp"
+#include "wire/naming.hpp"
+
+namespace dionysus::consumer {
+
+const TargetColumn* Target::column(const std::string& name) const {
+    for (const auto& c : columns)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+const TargetColumn* Target::destination(const std::string& attribute) const {
+    auto it = remote_to_local.find(attribute);
+    return column(it == remote_to_local.end() ? attribute : it->second);
+}
+
+namespace {
+
+std::unique_ptr<Target> load(const std::string& model_name) {
+    auto t = std::make_unique<Target>();
+    pg::Value oid;
+    const auto declared = pg::query_cached(
+        "SELECT m.target::pg_catalog.oid::pg_catalog.text, m.soft_delete_strategy, m.remove_unlisted::pg_catalog.text, "
+        "m.destroy_with_parent::pg_catalog.text FROM dionysus.consumed_models m WHERE m.model_name = $1",
+        {model_name});
+    if (!declared.empty()) {
+        oid = declared[0][0];
+        // stored as regprocedure text ("s.f(s.t)"): called by its qualified name
+        if (declared[0][1])
+            t->soft_delete_strategy = pg::query_value(
+                "SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE p.oid = pg_catalog.to_regprocedure($1)",
+                {declared[0][1]});
+        t->remove_unlisted = declared[0][2] == std::string("true");
+        t->destroy_with_parent = declared[0][3] == std::string("true");
+    } else {
+        const std::string schema = dionysus_consumer_schema ? dionysus_consumer_schema : "public";
+        oid = pg::query_value("SELECT c.oid::pg_catalog.text FROM pg_catalog.pg_class c "
+                              "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                              "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+                              {schema, naming::table_name_for_model(model_name)});
+    }
+    if (!oid) return nullptr;
+    const auto rel = pg::query_cached(
+        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relowner::pg_catalog.text "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid = $1::pg_catalog.oid",
+        {oid});
+    if (rel.empty()) return nullptr;  // dropped since it was declared
+    t->relid = static_cast<Oid>(std::stoul(*oid));
+    t->qualified = *rel[0][0];
+    t->owner = static_cast<Oid>(std::stoul(*rel[0][1]));
+    for (const auto& row : pg::query_cached(
+             "SELECT a.attname::pg_catalog.text, pg_catalog.format_type(a.atttypid, a.atttypmod) "
+             "FROM pg_catalog.pg_attribute a "
+             "WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped "
+             "AND a.attgenerated = '' ORDER BY a.attnum",
+             {oid})) {
+        TargetColumn c;
+        c.name = *row[0];
+        c.type_sql = *row[1];
+        t->columns.push_back(std::move(c));
+    }
+    if (!t->has("synced_id")) return nullptr;  // a table of that name, but not a synchronizable one
+    if (!declared.empty())
+        for (const auto& row : pg::query_cached(
+                 "SELECT e.key, e.value FROM dionysus.consumed_models m, "
+                 "pg_catalog.jsonb_each_text(COALESCE(m.mapping, '{}'::pg_catalog.jsonb)) e WHERE m.model_name = $1",
+                 {model_name}))
+            t->remote_to_local[*row[1]] = *row[0];
+    t->synced_at = t->has("synced_updated_at") ? "synced_updated_at" : t->has("synced_created_at") ? "synced_created_at" : "";
+    return t;
+}
+
+}  // namespace
+
+const Target* Targets::for_model(const std::string& model_name) {
+    auto it = cache_.find(model_name);
+    if (it == cache_.end()) it = cache_.emplace(model_name, load(model_name)).first;
+    return it->second.get();
+}
+
+}  // namespace dionysus::consumer

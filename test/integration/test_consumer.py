@@ -1,0 +1,331 @@
+"""The consumer worker (README "Consumer"): dionysus events applied to local
+tables. End to end (published by dionysus in one database, consumed in
+another), hand-written dionysus-rb messages through the dev broker, poison
+messages, exactly-once effect across kill -9 and a Postgres restart."""
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+
+import psycopg2
+import pytest
+from confluent_kafka import Producer
+
+from conftest import (sql, scalar, wait_until, worker_settings, consume, unique, TEST_DB)
+
+
+def produce(bootstrap, topic, messages):
+    """messages: [(key, value bytes or None)], in order, to partition 0."""
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for key, value in messages:
+        p.produce(topic, key=key, value=value, partition=0)
+    assert p.flush(30) == 0
+
+
+def msg(event, model, *records):
+    return json.dumps({"message": [{"event": event, "model_name": model, "data": list(records)}]},
+                      separators=(",", ":")).encode()
+
+
+def consumer_pid(conn, database=TEST_DB):
+    return scalar(conn, "SELECT pid FROM dionysus.workers WHERE role = 'consumer' AND database = %s "
+                        "AND pid IS NOT NULL", (database,))
+
+
+def offset_of(conn, topic, partition=0):
+    return scalar(conn, "SELECT \"offset\" FROM dionysus.consumer_status WHERE topic = %s AND partition = %s",
+                  (topic, partition))
+
+
+def wait_offset(conn, topic, offset, timeout=30, partition=0):
+    wait_until(lambda: (offset_of(conn, topic, partition) or 0) >= offset, timeout,
+               f"{topic}[{partition}] consumed up to {offset}",
+               lambda: str(sql(conn, "SELECT * FROM dionysus.consumer_status")) +
+               str(sql(conn, "SELECT state, last_error FROM dionysus.workers WHERE role = 'consumer'")))
+
+
+# -- end to end: published in one database, consumed in another ----------------
+
+@pytest.fixture(scope="module")
+def replica(cluster):
+    """A second database served by the workers (dionysus.database lists both)."""
+    name = unique("replica")
+    admin = cluster.connect("postgres")
+    sql(admin, f"CREATE DATABASE {name}")
+    conn = cluster.connect(name)
+    sql(conn, "CREATE EXTENSION dionysus")
+    sql(admin, "ALTER SYSTEM SET dionysus.database = %s", (f"{TEST_DB},{name}",))
+    sql(admin, "SELECT pg_reload_conf()")
+    admin.close()
+    wait_until(lambda: consumer_pid(conn, name), 15, "a consumer for the replica database")
+    yield conn
+    conn.close()
+    # (a later test of this module may have restarted the server: new connections)
+    admin = cluster.connect("postgres")
+    sql(admin, "ALTER SYSTEM RESET dionysus.database")
+    sql(admin, "SELECT pg_reload_conf()")
+    wait_until(lambda: not scalar(admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                                         "AND backend_type LIKE 'dionysus%%'", (name,)), 30,
+               "the replica's workers stopped")
+    sql(admin, f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+def test_end_to_end_bookings_with_fees(cluster, db, replica):
+    sql(db, """CREATE TABLE cons_rentals (id bigint PRIMARY KEY, name text)""")
+    sql(db, """CREATE TABLE cons_bookings (id bigint PRIMARY KEY, rental_id bigint REFERENCES cons_rentals,
+               final_price numeric(10,2), created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(),
+               canceled_at timestamptz)""")
+    sql(db, """CREATE TABLE cons_bookings_fees (id bigint PRIMARY KEY, booking_id bigint REFERENCES cons_bookings
+               ON DELETE CASCADE, name text, amount numeric(10,2), updated_at timestamptz DEFAULT now())""")
+    sql(db, "SELECT dionysus.declare_topic('it_cons', 'bookings')")
+    sql(db, "SELECT dionysus.publish('it_cons_bookings', 'cons_bookings', model_name => 'Booking', "
+            "dependencies => '{cons_bookings_fees}')")
+    sql(db, """SELECT dionysus.serializer('cons_bookings', has_many => '{"bookings_fees": "cons_bookings_fees.booking_id"}')""")
+
+    r = replica
+    sql(r, """CREATE TABLE bookings (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, synced_rental_id bigint,
+              synced_bookings_fee_ids bigint[], final_price numeric(10,2), synced_data jsonb,
+              synced_created_at timestamptz, synced_updated_at timestamptz, synced_canceled_at timestamptz,
+              created_at timestamptz, updated_at timestamptz)""")
+    sql(r, """CREATE TABLE bookings_fees (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, synced_booking_id bigint,
+              label text, amount numeric(10,2), synced_updated_at timestamptz)""")
+    sql(r, """SELECT dionysus.consume_model('BookingsFee', 'bookings_fees', mapping => '{"label": "name"}')""")
+    assert scalar(r, "SELECT dionysus.consume('it_cons', 'bookings')") == "it_cons_bookings"
+    listener = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname=r.get_dsn_parameters()["dbname"])
+    listener.autocommit = True
+    sql(listener, "LISTEN dionysus_consume")
+
+    sql(db, """BEGIN; INSERT INTO cons_rentals VALUES (7, 'Villa');
+               INSERT INTO cons_bookings (id, rental_id, final_price) VALUES (1, 7, 1088.25);
+               INSERT INTO cons_bookings_fees (id, booking_id, name, amount) VALUES (1, 1, 'Cleaning', 50), (2, 1, 'Linen', 25.5);
+               COMMIT""")
+
+    def booking():
+        return sql(r, """SELECT synced_id, synced_rental_id, synced_bookings_fee_ids, final_price::text,
+                         synced_canceled_at IS NOT NULL, created_at IS NOT NULL, updated_at IS NOT NULL
+                         FROM bookings""")
+
+    def fees():
+        return sql(r, "SELECT synced_id, synced_booking_id, label, amount::text FROM bookings_fees ORDER BY synced_id")
+
+    wait_until(lambda: len(fees()) == 2, 30, "the booking and its fees consumed",
+               lambda: str(sql(r, "SELECT * FROM dionysus.consumer_status")))
+    assert booking() == [(1, 7, [1, 2], "1088.25", False, True, True)]
+    assert fees() == [(1, 1, "Cleaning", "50.00"), (2, 1, "Linen", "25.50")]
+    data = scalar(r, "SELECT synced_data FROM bookings")
+    assert data["synced_id"] == 1 and data["final_price"] == "1088.25" and data["synced_rental_id"] == 7
+    # published ->  the remote timestamps in synced_*
+    assert scalar(r, "SELECT synced_created_at = date_trunc('milliseconds', %s::timestamptz) FROM bookings",
+                  (scalar(db, "SELECT created_at FROM cons_bookings"),))
+
+    # NOTIFY after the commit: the booking and its fees, with their local changes
+    deadline = time.time() + 10
+    notes = []
+    while time.time() < deadline and len(notes) < 3:
+        if select.select([listener], [], [], 0.5)[0]:
+            listener.poll()
+            while listener.notifies:
+                notes.append(json.loads(listener.notifies.pop(0).payload))
+    assert {(n["model"], n["synced_id"], n["action"]) for n in notes} == {
+        ("Booking", 1, "insert"), ("BookingsFee", 1, "insert"), ("BookingsFee", 2, "insert")}
+    b = [n for n in notes if n["model"] == "Booking"][0]
+    assert b["topic"] == "it_cons_bookings" and b["event"] == "booking_created"
+    assert b["changes"]["final_price"] == [None, 1088.25]
+
+    # a fee dropped and the price changed: the local fee goes too
+    sql(db, "BEGIN; DELETE FROM cons_bookings_fees WHERE id = 2; UPDATE cons_bookings SET final_price = 1000, "
+            "updated_at = now() WHERE id = 1; COMMIT")
+    wait_until(lambda: len(fees()) == 1 and booking()[0][3] == "1000.00", 30, "the update consumed")
+    assert booking()[0][2] == [1]
+
+    # soft delete, then restore
+    sql(db, "UPDATE cons_bookings SET canceled_at = now(), updated_at = now() WHERE id = 1")
+    wait_until(lambda: booking()[0][4], 30, "soft-deleted through synced_canceled_at")
+    sql(db, "UPDATE cons_bookings SET canceled_at = NULL, updated_at = now() WHERE id = 1")
+    wait_until(lambda: not booking()[0][4], 30, "restored")
+
+    # destroyed without canceled_at in the payload: deleted
+    sql(db, "DELETE FROM cons_bookings WHERE id = 1")
+    wait_until(lambda: not booking(), 30, "deleted")
+
+    # operations: status, workers, health
+    st = sql(r, "SELECT topic, lag, last_message_at IS NOT NULL, last_error FROM dionysus.consumer_status "
+                "WHERE \"offset\" IS NOT NULL")
+    assert st and all(row[1] == 0 and row[2] and row[3] is None for row in st), st
+    w = sql(r, "SELECT state, published > 0, batches > 0 FROM dionysus.workers WHERE role = 'consumer' "
+               "AND database = current_database()")
+    assert w == [("consuming", True, True)], w
+    assert scalar(r, "SELECT dionysus.health_check()") is True
+    pid = consumer_pid(r, r.get_dsn_parameters()["dbname"])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(2.5)
+        assert "the heartbeat of dionysus consumer" in scalar(r, "SELECT dionysus.health_problem('2 s')")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    listener.close()
+
+
+# -- hand-written dionysus-rb messages ---------------------------------------------
+
+def test_dionysus_rb_messages(cluster, db):
+    sql(db, """CREATE TABLE cons_h_rentals (id bigserial PRIMARY KEY, synced_id bigint, name text, title text,
+               synced_account_id bigint, synced_owner_id bigint, synced_owner_type text,
+               synced_photo_ids bigint[], tags text[], details jsonb, rating numeric, starts_on date,
+               synced_created_at timestamptz, synced_updated_at timestamptz, created_at timestamptz,
+               updated_at timestamptz)""")
+    sql(db, """SELECT dionysus.consume_model('Rental', 'cons_h_rentals', mapping => '{"title": "headline"}')""")
+    # by convention: model ConsWidget -> table cons_widgets in dionysus.consumer_schema (public)
+    sql(db, "CREATE TABLE cons_widgets (synced_id text, color text)")
+    sql(db, "SELECT dionysus.consume('it_cons', 'hand')")
+    t1, t2, t0 = "2024-05-01T10:00:00.000Z", "2024-05-02T10:00:00.000Z", "2024-04-01T10:00:00.000Z"
+    rental = {"id": 1, "name": "Villa", "headline": "Sea view", "rating": "4.5", "starts_on": "2024-06-01",
+              "tags": ["a", "b"], "details": {"rooms": 3}, "created_at": t1, "updated_at": t1,
+              "links": {"account": 10, "owner": {"id": 5, "type": "User"}, "photos": [3, 4]}}
+    produce(cluster.bootstrap, "it_cons_hand", [
+        (b"Rental:1", msg("rental_created", "Rental", rental)),
+        (b"Rental:1", b"null"),                        # dionysus-rb's text tombstone: no events
+        (b"Rental:1", None),                           # a Kafka null value
+        (b"Unknown:1", msg("unknown_created", "Unknown", {"id": 1})),   # maps to nothing: skipped
+        # two events in one message, applied in order
+        (b"ConsWidget:w", json.dumps({"message": [
+            {"event": "cons_widget_created", "model_name": "ConsWidget", "data": [{"id": "w", "color": "red"}]},
+            {"event": "cons_widget_updated", "model_name": "ConsWidget", "data": [{"id": "w", "color": "blue"}]}]}).encode()),
+        # stale: older than the local synced_updated_at
+        (b"Rental:1", msg("rental_updated", "Rental", dict(rental, name="Old", updated_at=t0))),
+    ])
+    wait_offset(db, "it_cons_hand", 6)
+    rows = sql(db, """SELECT synced_id, name, title, synced_account_id, synced_owner_id, synced_owner_type,
+                      synced_photo_ids, tags, details, rating::text, starts_on::text, synced_updated_at,
+                      created_at IS NOT NULL, updated_at IS NOT NULL FROM cons_h_rentals""")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row[:11] == (1, "Villa", "Sea view", 10, 5, "User", [3, 4], ["a", "b"], {"rooms": 3}, "4.5", "2024-06-01")
+    assert row[12] and row[13]
+    assert sql(db, "SELECT synced_id, color FROM cons_widgets") == [("w", "blue")]
+    # a newer update applies; a local updated_at moves
+    before = scalar(db, "SELECT updated_at FROM cons_h_rentals")
+    produce(cluster.bootstrap, "it_cons_hand", [(b"Rental:1", msg("rental_updated", "Rental",
+                                                                 dict(rental, name="New", updated_at=t2)))])
+    wait_offset(db, "it_cons_hand", 7)
+    assert sql(db, "SELECT name, updated_at > %s FROM cons_h_rentals", (before,)) == [("New", True)]
+    # dionysus-rb's deleted record: {"links":{},"id":1} -> deleted
+    produce(cluster.bootstrap, "it_cons_hand", [(b"Rental:1", msg("rental_destroyed", "Rental", {"links": {}, "id": 1}))])
+    wait_offset(db, "it_cons_hand", 8)
+    assert scalar(db, "SELECT count(*) FROM cons_h_rentals") == 0
+    assert scalar(db, "SELECT count(*) FROM dionysus.dead_letters WHERE topic = 'it_cons_hand'") == 0
+
+
+# -- poison messages ----------------------------------------------------------------
+
+def test_poison_messages_are_dead_lettered_and_consuming_goes_on(cluster, db):
+    sql(db, """CREATE TABLE cons_p_items (synced_id bigint PRIMARY KEY, qty integer CHECK (qty >= 0),
+               synced_canceled_at timestamptz)""")
+    sql(db, """CREATE FUNCTION cons_p_refuse(cons_p_items) RETURNS void LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'refusing to remove %', $1.synced_id; END $$""")
+    sql(db, "SELECT dionysus.consume_model('PItem', 'cons_p_items', soft_delete_strategy => 'cons_p_refuse')")
+    sql(db, "SELECT dionysus.consume('it_cons', 'poison', dead_letter_topic => 'it_cons_poison_dlt', max_retries => 1)")
+    sql(db, "SELECT dionysus.consume('it_cons', 'poison_plain', max_retries => 0)")
+    produce(cluster.bootstrap, "it_cons_poison", [
+        (b"PItem:1", msg("p_item_created", "PItem", {"id": 1, "qty": 1})),
+        (b"bad", b"{not json"),
+        (b"PItem:2", msg("p_item_created", "PItem", {"id": 2, "qty": "many"})),   # does not fit integer
+        (b"PItem:3", msg("p_item_created", "PItem", {"id": 3, "qty": -1})),       # violates the CHECK
+        (b"PItem:1", msg("p_item_destroyed", "PItem", {"id": 1, "qty": 1})),     # the strategy raises
+        (b"PItem:4", msg("p_item_created", "PItem", {"id": 4, "qty": 4})),
+    ])
+    produce(cluster.bootstrap, "it_cons_poison_plain", [
+        (b"x", b"[]"),
+        (b"PItem:5", msg("p_item_created", "PItem", {"id": 5, "qty": 5})),
+    ])
+    wait_offset(db, "it_cons_poison", 6)
+    wait_offset(db, "it_cons_poison_plain", 2)
+    assert sql(db, "SELECT synced_id, qty FROM cons_p_items ORDER BY 1") == [(1, 1), (4, 4), (5, 5)]
+    dead = sql(db, """SELECT topic, "offset", key, error_class, error_message, attempts, dead_letter_topic
+                      FROM dionysus.dead_letters WHERE topic LIKE 'it_cons_poison%%' ORDER BY topic, "offset" """)
+    assert [(d[0], d[1], d[2], d[3], d[5], d[6]) for d in dead] == [
+        ("it_cons_poison", 1, "bad", "Dionysus::MalformedMessage", 2, "it_cons_poison_dlt"),
+        ("it_cons_poison", 2, "PItem:2", "PG::22P02", 2, "it_cons_poison_dlt"),
+        ("it_cons_poison", 3, "PItem:3", "PG::23514", 2, "it_cons_poison_dlt"),
+        ("it_cons_poison", 4, "PItem:1", "PG::P0001", 2, "it_cons_poison_dlt"),
+        ("it_cons_poison_plain", 0, "x", "Dionysus::MalformedMessage", 1, None),
+    ]
+    assert "refusing to remove 1" in dead[3][4]
+    assert scalar(db, "SELECT value FROM dionysus.dead_letters WHERE key = 'bad'").tobytes() == b"{not json"
+    # sent to the dead-letter topic, with why and where from
+    wait_until(lambda: scalar(db, "SELECT count(*) FROM dionysus.dead_letters WHERE sent_at IS NOT NULL "
+                                  "AND topic = 'it_cons_poison'") == 4, 20, "dead letters sent")
+    out = consume(cluster.bootstrap, "it_cons_poison_dlt", 4, timeout=20, idle=0.5)
+    out.sort(key=lambda m: int(dict(m.headers)["dionysus-source-offset"]))
+    assert [m.key for m in out] == [b"bad", b"PItem:2", b"PItem:3", b"PItem:1"]
+    assert out[0].value == b"{not json"
+    h = dict(out[1].headers)
+    assert h["dionysus-source-topic"] == b"it_cons_poison" and h["dionysus-source-offset"] == b"2"
+    assert h["dionysus-error-class"] == b"PG::22P02" and h["dionysus-attempts"] == b"2"
+    st = scalar(db, "SELECT last_error FROM dionysus.consumer_status WHERE topic = 'it_cons_poison'")
+    assert st.startswith("PG::P0001") and "offset 4" in st
+
+
+# -- assign_columns_from_synced_data --------------------------------------------------
+
+def test_assign_columns_from_synced_data(db):
+    sql(db, "CREATE TABLE cons_a (synced_id bigint, synced_data jsonb)")
+    sql(db, """INSERT INTO cons_a SELECT g, jsonb_build_object('synced_id', g, 'price', (g * 1.5)::text,
+               'tags', jsonb_build_array('t' || g), 'meta', jsonb_build_object('g', g)) FROM generate_series(1, 2500) g""")
+    sql(db, "ALTER TABLE cons_a ADD COLUMN price numeric, ADD COLUMN tags text[], ADD COLUMN meta jsonb, ADD COLUMN missing text")
+    assert scalar(db, "SELECT dionysus.assign_columns_from_synced_data('cons_a', '{price,tags,meta,missing}', 1000)") == 2500
+    assert sql(db, "SELECT price::text, tags, meta, missing FROM cons_a WHERE synced_id = 3") == [("4.5", ["t3"], {"g": 3}, None)]
+    # nothing left to change
+    assert scalar(db, "SELECT dionysus.assign_columns_from_synced_data('cons_a', '{price}')") == 0
+    for call, code in [("'cons_a', '{nope}'", "42703"), ("'cons_a', '{price}', 0", "22023"),
+                       ("'cons_a', '{}'", "22023"), ("'cons_a', '{synced_id}'", "22023"),
+                       ("'pg_class', '{relname}'", "42703")]:
+        with pytest.raises(psycopg2.Error) as e:
+            sql(db, f"SELECT dionysus.assign_columns_from_synced_data({call})")
+        assert e.value.pgcode == code, (call, e.value.pgerror)
+
+
+# -- exactly once in effect ---------------------------------------------------------
+
+@pytest.mark.disruptive
+@pytest.mark.crashes_server
+def test_kill9_and_restart_mid_topic_apply_each_change_once(cluster, db):
+    sql(db, "CREATE TABLE cons_k_counters (synced_id bigint PRIMARY KEY, value bigint)")
+    sql(db, "CREATE TABLE cons_k_log (synced_id bigint, value bigint)")
+    sql(db, """CREATE FUNCTION cons_k_count() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO cons_k_log VALUES (NEW.synced_id, NEW.value); RETURN NEW; END $$""")
+    sql(db, "CREATE TRIGGER cons_k_count AFTER INSERT OR UPDATE ON cons_k_counters FOR EACH ROW EXECUTE FUNCTION cons_k_count()")
+    sql(db, "SELECT dionysus.consume_model('KCounter', 'cons_k_counters')")
+    n, ids = 60000, 500
+    # every message a new value for its id: a change applied twice shows as a repeated (id, value)
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20})
+    expected = {}
+    for i in range(n):
+        k = i % ids
+        partition = k % 3
+        p.produce("it_cons_kill", key=f"KCounter:{k}".encode(), partition=partition,
+                  value=msg("k_counter_updated", "KCounter", {"id": k, "value": i}))
+        expected[k] = i
+        if i % 10000 == 0:
+            p.flush(30)
+    assert p.flush(60) == 0
+    sql(db, "SELECT dionysus.consume('it_cons', 'kill', dedupe => false)")
+    wait_until(lambda: scalar(db, "SELECT coalesce(sum(\"offset\"), 0) FROM dionysus.consumer_status "
+                                  "WHERE topic = 'it_cons_kill'") > n // 5, 60, "consuming under way")
+    os.kill(consumer_pid(db), signal.SIGKILL)  # the postmaster restarts every backend
+    time.sleep(1)
+    cluster.pg_ctl("-m", "immediate", "restart")
+    db2 = cluster.connect()
+    try:
+        wait_until(lambda: scalar(db2, "SELECT coalesce(sum(\"offset\"), 0) FROM dionysus.consumer_status "
+                                       "WHERE topic = 'it_cons_kill'") == n, 120, "the whole topic consumed",
+                   lambda: str(sql(db2, "SELECT * FROM dionysus.consumer_status")))
+        final = dict(sql(db2, "SELECT synced_id, value FROM cons_k_counters"))
+        assert final == expected
+        assert sql(db2, "SELECT synced_id, value FROM cons_k_log GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 5") == []
+        assert scalar(db2, "SELECT count(*) FROM cons_k_log") == n  # dedupe off: every message applied once
+    finally:
+        db2.close()
