@@ -54,7 +54,7 @@ fi
 PGBIN=$("$PG_CONFIG" --bindir)
 
 say "start PostgreSQL 15 + dev Kafka broker (throwaway, in $CLUSTER)"
-DIONYSUS_DATABASE=dionysus_demo \
+DIONYSUS_DATABASE=dionysus_demo,dionysus_replica \
 DIONYSUS_BROKER_ARGS="--topic demo_rentals:3 --topic demo_accounts:3" \
   cluster_start "$CLUSTER"
 echo "    postgres on 127.0.0.1:$PGPORT, Kafka bootstrap $DIONYSUS_BOOTSTRAP"
@@ -114,6 +114,49 @@ SELECT dionysus.declare_topic('demo', 'bookings', partition_key => 'account_id')
 SELECT dionysus.publish('demo_bookings', 'bookings', dependencies => ARRAY['bookings_fees']::regclass[]);
 SQL
 
+say "a second database consumes the three topics into its own tables (the consumer worker)"
+psql_replica() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d dionysus_replica "$@"; }
+"$PGBIN/createdb" dionysus_replica
+cat <<'TXT'
+    CREATE TABLE accounts (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, name text, synced_data jsonb, synced_created_at, synced_updated_at timestamptz);
+    CREATE TABLE rentals  (..., synced_id bigint UNIQUE, synced_account_id bigint, name text, price numeric(10,2), ..., synced_canceled_at timestamptz);
+    CREATE TABLE bookings (..., synced_id bigint UNIQUE, synced_rental_id, synced_bookings_fee_ids bigint[], start_at, ...);
+    CREATE TABLE bookings_fees (..., synced_id bigint UNIQUE, synced_booking_id bigint, name text, amount numeric(10,2));
+    SELECT dionysus.consume('demo', 'accounts'); SELECT dionysus.consume('demo', 'rentals'); SELECT dionysus.consume('demo', 'bookings');
+TXT
+psql_replica >/dev/null <<'SQL'
+CREATE EXTENSION dionysus;
+CREATE TABLE accounts (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, name text, synced_data jsonb,
+                       synced_created_at timestamptz, synced_updated_at timestamptz);
+CREATE TABLE rentals (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, synced_account_id bigint, name text,
+                      price numeric(10,2), synced_created_at timestamptz, synced_updated_at timestamptz,
+                      synced_canceled_at timestamptz);
+CREATE TABLE bookings (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, synced_account_id bigint,
+                       synced_rental_id bigint, synced_bookings_fee_ids bigint[], start_at timestamptz);
+CREATE TABLE bookings_fees (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, synced_booking_id bigint,
+                            name text, amount numeric(10,2));
+SELECT dionysus.consume('demo', 'accounts');
+SELECT dionysus.consume('demo', 'rentals');
+SELECT dionysus.consume('demo', 'bookings');
+SQL
+# The replica's tables once its consumer applied `n` messages.
+show_replica() {
+  local n=$1 deadline=$(( $(date +%s) + 30 ))
+  until [ "$(psql_replica -At -c 'SELECT coalesce(sum("offset"), 0) FROM dionysus.consumer_status')" -ge "$n" ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "demo: the replica did not apply $n messages within 30 s" >&2
+      psql_replica -c "SELECT * FROM dionysus.consumer_status" -c "SELECT role, state, last_error FROM dionysus.workers" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "    replica (dionysus_replica):"
+  psql_replica -P footer=off -c "SELECT 'account' AS model, synced_id, name, NULL AS detail FROM accounts
+      UNION ALL SELECT 'rental', synced_id, name, concat_ws(' ', price, CASE WHEN synced_canceled_at IS NOT NULL THEN '(canceled)' END) FROM rentals
+      UNION ALL SELECT 'booking', synced_id, 'rental ' || synced_rental_id, 'fees ' || synced_bookings_fee_ids::text FROM bookings
+      UNION ALL SELECT 'bookings_fee', synced_id, name, amount::text FROM bookings_fees ORDER BY 1, 2" | sed 's/^/    /'
+}
+
 say "start a Kafka consumer (kcat) on demo_accounts, demo_rentals and demo_bookings"
 : >"$MESSAGES"
 for topic in demo_accounts demo_rentals demo_bookings; do
@@ -144,6 +187,7 @@ step() {
     sleep 0.1
   done
   [ "$n" -gt 0 ] || sleep 1   # give a message that should not come the time to show up
+  show_replica "$EXPECTED"
 }
 
 step "insert an account (-> account_created)" 1 \
@@ -181,11 +225,12 @@ psql_demo -c "SELECT id, topic, event_name, resource_id, partition_key, attempts
 say "operations: status views and the health check"
 psql_demo -c "SELECT topic, pending, failed, parked, published_last_minute FROM dionysus.outbox_status ORDER BY topic"
 psql_demo -c "SELECT topic, published, minimum, maximum, average FROM dionysus.outbox_latency ORDER BY topic"
-psql_demo -c "SELECT role, database, state, published, bytes, broker FROM dionysus.workers ORDER BY role"
+psql_demo -c "SELECT role, database, state, published, bytes, broker FROM dionysus.workers ORDER BY role, database"
+psql_replica -c "SELECT topic, partition, \"offset\", lag, last_error FROM dionysus.consumer_status ORDER BY 1, 2"
 "$PGBIN/dionysus-healthcheck" "host=127.0.0.1 port=$PGPORT dbname=dionysus_demo user=postgres"
 echo "    dionysus-healthcheck: healthy (exit 0)"
 if [ "$got" -ne "$EXPECTED" ]; then
   echo "demo: expected $EXPECTED messages on Kafka, got $got" >&2
   exit 1
 fi
-say "demo OK: $got messages on Kafka, outbox drained"
+say "demo OK: $got messages on Kafka, outbox drained, all applied in dionysus_replica"

@@ -126,6 +126,16 @@ BEGIN
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be a positive number of rows' USING ERRCODE = '22023';
     END IF;
+    -- The UPDATE fires the table's triggers as the caller: a superuser
+    -- would run another role's code with superuser rights.
+    IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
+       AND (SELECT c.relowner FROM pg_class c WHERE c.oid = target)
+           IS DISTINCT FROM (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+       AND NOT (SELECT o.rolsuper FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner WHERE c.oid = target) THEN
+        RAISE EXCEPTION 'a superuser does not run assign_columns_from_synced_data on %, owned by another role', target
+            USING ERRCODE = '42501',
+                  HINT = 'Grant the table''s owner USAGE on schema dionysus and EXECUTE on this function, and call it as that role.';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_attribute a
                     WHERE a.attrelid = target AND a.attname = 'synced_data' AND a.attnum > 0 AND NOT a.attisdropped
                       AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)) THEN

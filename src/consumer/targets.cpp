@@ -4,6 +4,10 @@
 #include "extension/guc.hpp"
 #include "wire/naming.hpp"
 
+extern "C" {
+#include "utils/errcodes.h"
+}
+
 namespace dionysus::consumer {
 
 const TargetColumn* Target::column(const std::string& name) const {
@@ -29,12 +33,20 @@ std::unique_ptr<Target> load(const std::string& model_name) {
     if (!declared.empty()) {
         oid = declared[0][0];
         // stored as regprocedure text ("s.f(s.t)"): called by its qualified name
-        if (declared[0][1])
+        if (declared[0][1]) {
             t->soft_delete_strategy = pg::query_value(
                 "SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p "
                 "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
-                "WHERE p.oid = pg_catalog.to_regprocedure($1)",
-                {declared[0][1]});
+                "WHERE p.oid = pg_catalog.to_regprocedure($1) AND p.proowner = (SELECT c.relowner "
+                "FROM pg_catalog.pg_class c WHERE c.oid = $2::pg_catalog.oid)",
+                {declared[0][1], declared[0][0]});
+            // Dropped, renamed or no longer the owner's: the message fails
+            // (dead letter) rather than becoming a hard delete.
+            if (!t->soft_delete_strategy)
+                throw pg::Error(ERRCODE_UNDEFINED_FUNCTION,
+                                "soft_delete_strategy " + *declared[0][1] + " of model " + model_name +
+                                    " is gone or no longer owned by the target's owner");
+        }
         t->remove_unlisted = declared[0][2] == std::string("true");
         t->destroy_with_parent = declared[0][3] == std::string("true");
     } else {

@@ -72,7 +72,14 @@ std::string consume_notification(std::string_view topic, std::string_view event,
         }
     names += "],\"changes_omitted\":true}";
     if (names.size() <= limit) return names;
-    return head + ",\"changes_omitted\":true}";
+    std::string bare = head + ",\"changes_omitted\":true}";
+    if (bare.size() <= limit) return bare;
+    // An event name or id too long for any payload (NOTIFY would fail the
+    // whole batch): the topic alone says where to look.
+    std::string minimal = "{\"topic\":";
+    json::append_string(minimal, topic.substr(0, 255));
+    minimal += ",\"changes_omitted\":true,\"truncated\":true}";
+    return minimal;
 }
 
 }  // namespace dionysus::wire

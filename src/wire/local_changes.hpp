@@ -19,7 +19,8 @@ std::string local_changes(std::string_view before, std::string_view after);
 // When that would exceed `limit` bytes (NOTIFY takes under 8000), the
 // changes are replaced by the changed column names:
 // "changed_columns":[…],"changes_omitted":true; and when even those do not
-// fit, by "changes_omitted":true alone.
+// fit, by "changes_omitted":true alone; and when even the event name or
+// id is too long, the topic alone with "truncated":true.
 std::string consume_notification(std::string_view topic, std::string_view event, std::string_view model,
                                  std::string_view synced_id_json, std::string_view action,
                                  std::string_view changes_json, size_t limit);

@@ -286,6 +286,14 @@ def test_assign_columns_from_synced_data(db):
         with pytest.raises(psycopg2.Error) as e:
             sql(db, f"SELECT dionysus.assign_columns_from_synced_data({call})")
         assert e.value.pgcode == code, (call, e.value.pgerror)
+    # another role's table: its triggers would run with the superuser's rights
+    role = unique("cons_owner")
+    sql(db, f"CREATE ROLE {role}")
+    sql(db, f"CREATE TABLE cons_a_owned (synced_id bigint, synced_data jsonb, price text)")
+    sql(db, f"ALTER TABLE cons_a_owned OWNER TO {role}")
+    with pytest.raises(psycopg2.Error) as e:
+        sql(db, "SELECT dionysus.assign_columns_from_synced_data('cons_a_owned', '{price}')")
+    assert e.value.pgcode == "42501", e.value.pgerror
 
 
 # -- exactly once in effect ---------------------------------------------------------

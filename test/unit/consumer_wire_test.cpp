@@ -203,8 +203,11 @@ TEST(LocalChanges, NotificationsStayUnderTheLimit) {
     const std::string big = "{\"a\":[null,\"" + std::string(9000, 'x') + "\"],\"b\":[1,2]}";
     const std::string names = consume_notification("t", "e", "M", "\"k\"", "update", big, 7900);
     EXPECT_EQ(names, R"({"topic":"t","event":"e","model":"M","synced_id":"k","action":"update","changed_columns":["a","b"],"changes_omitted":true})");
-    const std::string tiny = consume_notification("t", "e", "M", "1", "update", big, 90);
+    const std::string tiny = consume_notification("t", "e", "M", "1", "update", big, 100);
     EXPECT_EQ(tiny, R"({"topic":"t","event":"e","model":"M","synced_id":1,"action":"update","changes_omitted":true})");
+    // an event name longer than any payload: the topic alone, never over the limit
+    const std::string hostile = consume_notification("t", std::string(9000, 'a') + "_created", "M", "1", "insert", "{}", 7900);
+    EXPECT_EQ(hostile, R"({"topic":"t","changes_omitted":true,"truncated":true})");
 }
 
 TEST(ByteaHex, RoundTripOfAnyBytes) {
