@@ -225,9 +225,11 @@ void Applier::upsert(const std::vector<Op*>& run) {
     const std::string sql =
         "WITH r AS (SELECT * FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) AS r(" +
         column_definitions(values) + ")), "
-        "s AS (SELECT r.*, o.ctid AS \"dionysus.row\", " + before + " AS \"dionysus.before\", " +
-        stale_expression(t, "o") + " AS \"dionysus.stale\" FROM r JOIN " + t.qualified +
-        " o ON o.\"synced_id\" OPERATOR(pg_catalog.=) r.\"synced_id\" FOR UPDATE OF o), "
+        // LATERAL: one index probe per record (a join would let the
+        // planner hash the whole target, for every batch)
+        "s AS (SELECT r.*, l.* FROM r CROSS JOIN LATERAL (SELECT o.ctid AS \"dionysus.row\", " + before +
+        " AS \"dionysus.before\", " + stale_expression(t, "o") + " AS \"dionysus.stale\" FROM " + t.qualified +
+        " o WHERE o.\"synced_id\" OPERATOR(pg_catalog.=) r.\"synced_id\" FOR UPDATE) l), "
         "u AS (UPDATE " + t.qualified + " AS n SET " + set +
         " FROM s WHERE n.ctid OPERATOR(pg_catalog.=) s.\"dionysus.row\" AND NOT s.\"dionysus.stale\" AND ROW(" + distinct_old +
         ") IS DISTINCT FROM ROW(" + distinct_new + ") RETURNING s." + kOrd + " AS ord, s.\"dionysus.before\" AS before, " +
@@ -240,7 +242,7 @@ void Applier::upsert(const std::vector<Op*>& run) {
         "UNION ALL SELECT 'insert', NULL, NULL, i.after::pg_catalog.text, i.id::pg_catalog.text FROM i "
         "UNION ALL SELECT DISTINCT 'stale', s." + kOrd + "::pg_catalog.text, NULL, NULL, NULL FROM s "
         "WHERE s.\"dionysus.stale\"";
-    take_results(run, pg::query_cached(sql, {recordset_json(run)}, {}, true));
+    take_results(run, pg::query_cached(sql, {recordset_json(run)}));
 }
 
 void Applier::remove(const std::vector<Op*>& run) {
@@ -249,15 +251,15 @@ void Applier::remove(const std::vector<Op*>& run) {
     const std::string sql =
         "WITH r AS (SELECT * FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) AS r(" +
         column_definitions(run[0]->values) + ")), "
-        "s AS (SELECT r." + kOrd + ", o.ctid AS \"dionysus.row\", " + stale_expression(t, "o") +
-        " AS \"dionysus.stale\" FROM r JOIN " + t.qualified +
-        " o ON o.\"synced_id\" OPERATOR(pg_catalog.=) r.\"synced_id\" FOR UPDATE OF o), "
+        "s AS (SELECT r." + kOrd + ", l.* FROM r CROSS JOIN LATERAL (SELECT o.ctid AS \"dionysus.row\", " +
+        stale_expression(t, "o") + " AS \"dionysus.stale\" FROM " + t.qualified +
+        " o WHERE o.\"synced_id\" OPERATOR(pg_catalog.=) r.\"synced_id\" FOR UPDATE) l), "
         "d AS (DELETE FROM " + t.qualified + " AS n USING s WHERE n.ctid OPERATOR(pg_catalog.=) s.\"dionysus.row\" AND NOT s.\"dionysus.stale\" "
         "RETURNING s." + kOrd + " AS ord, " + before + " AS before, pg_catalog.to_jsonb(n.\"synced_id\") AS id) "
         "SELECT 'delete', d.ord::pg_catalog.text, d.before::pg_catalog.text, NULL, d.id::pg_catalog.text FROM d "
         "UNION ALL SELECT DISTINCT 'stale', s." + kOrd + "::pg_catalog.text, NULL, NULL, NULL FROM s "
         "WHERE s.\"dionysus.stale\"";
-    take_results(run, pg::query_cached(sql, {recordset_json(run)}, {}, true));
+    take_results(run, pg::query_cached(sql, {recordset_json(run)}));
 }
 
 void Applier::call_strategy(const std::vector<Op*>& run) {
@@ -320,6 +322,8 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
     if (!children.empty()) apply_ops(children);
     // Local children the parents no longer list: one statement per child
     // table and link column.
+    // (Custom plans throughout: a generic plan made while a target was
+    // empty would keep scanning it sequentially once it is large.)
     std::map<std::pair<const Target*, std::string>, std::vector<const Unlisted*>> groups;
     for (const auto& u : unlisted) groups[{u.child, u.link}].push_back(&u);
     for (const auto& [key, items] : groups) {
@@ -334,15 +338,19 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
         }
         set += ']';
         const std::string before = notify_ ? "pg_catalog.to_jsonb(c.*)" : "NULL::pg_catalog.jsonb";
-        const std::string sql = "DELETE FROM " + t.qualified + " AS c USING pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) "
+        // the children found by index probes per parent, then deleted by ctid
+        const std::string sql = "DELETE FROM " + t.qualified + " AS c WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+                                "SELECT x.ctid FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) "
                                 "AS p(parent " + link->type_sql + ", ids " + t.column("synced_id")->type_sql +
-                                "[]) WHERE c." + quote_identifier(link->name) +
-                                " OPERATOR(pg_catalog.=) p.parent AND c.\"synced_id\" OPERATOR(pg_catalog.<>) ALL (p.ids) RETURNING 'delete', NULL::pg_catalog.text, " +
+                                "[]) CROSS JOIN LATERAL (SELECT x.ctid FROM " + t.qualified + " x WHERE x." +
+                                quote_identifier(link->name) +
+                                " OPERATOR(pg_catalog.=) p.parent AND x.\"synced_id\" OPERATOR(pg_catalog.<>) ALL (p.ids)) x)) "
+                                "RETURNING 'delete', NULL::pg_catalog.text, " +
                                 before + "::pg_catalog.text, NULL::pg_catalog.text, "
                                 "pg_catalog.to_jsonb(c.\"synced_id\")::pg_catalog.text";
         if (search_path_.empty()) search_path_ = default_search_path();
         const auto rows =
-            pg::as_user(t.owner, [&] { return pg::query_cached(sql, {set}, {}, true); }, search_path_.c_str());
+            pg::as_user(t.owner, [&] { return pg::query_cached(sql, {set}); }, search_path_.c_str());
         for (const auto& row : rows) {
             rows_changed_++;
             if (notify_)

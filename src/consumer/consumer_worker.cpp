@@ -57,6 +57,10 @@ using Clock = std::chrono::steady_clock;
 
 // How often partition counts are read again (new partitions, new topics).
 constexpr auto kMetadataRefresh = std::chrono::seconds(10);
+// How often the consumed topics and the targets' metadata are read again
+// (declarations and ALTER TABLE are seen within this; a batch that fails
+// with the remembered metadata is applied again with fresh metadata).
+constexpr auto kCatalogRefresh = std::chrono::seconds(1);
 // How often an idle consumer records the partitions' high watermarks.
 constexpr auto kWatermarkRefresh = std::chrono::seconds(2);
 constexpr long kErrorRetryMillis = 1000;
@@ -130,6 +134,9 @@ private:
     Clock::time_point metadata_read_{};
     Clock::time_point watermarks_recorded_{};
     bool dead_letters_pending_ = true;  // look once at start: unsent ones of an earlier run
+    Clock::time_point declarations_read_{};
+    std::unique_ptr<Targets> targets_;  // remembered across batches for kCatalogRefresh
+    Clock::time_point targets_read_{};
     bool formats_set_ = false;
     std::string last_error_;
 };
@@ -238,8 +245,11 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
     // Set-wise first.
     bool whole = false;
     if (std::none_of(parse_failure.begin(), parse_failure.end(), [](const auto& f) { return f.has_value(); })) {
-        Targets targets;
-        Applier applier(targets, topic.name, notify);
+        if (!targets_ || Clock::now() - targets_read_ > kCatalogRefresh) {
+            targets_ = std::make_unique<Targets>();
+            targets_read_ = Clock::now();
+        }
+        Applier applier(*targets_, topic.name, notify);
         try {
             pg::in_subtransaction([&] {
                 std::vector<const std::vector<wire::ConsumedEvent>*> all;
@@ -250,7 +260,8 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
             notifications = std::move(applier.notifications());
             applied = selected.size();
         } catch (const std::exception&) {
-            // one by one below
+            // one by one below, with fresh metadata
+            targets_.reset();
         }
     }
     if (!whole) {
@@ -437,7 +448,10 @@ void Consumer::run() {
             continue;
         }
         try {
-            if (refresh_declarations()) assignment_stale_ = true;
+            if (!kafka_ || Clock::now() - declarations_read_ > kCatalogRefresh) {
+                if (refresh_declarations()) assignment_stale_ = true;
+                declarations_read_ = Clock::now();
+            }
             if (topics_.empty()) {
                 if (kafka_) {
                     kafka_.reset();
@@ -482,6 +496,7 @@ void Consumer::run() {
         } catch (const std::exception& e) {
             report_error(e.what());
             formats_set_ = false;
+            targets_.reset();
             wait(kErrorRetryMillis);
         }
     }

@@ -53,7 +53,7 @@ Consumer::Consumer(const ConsumerConfig& config) {
     // from its start (Karafka's default initial offset).
     set("auto.offset.reset", "earliest");
     // Latency: a fetch returns as soon as one message is there.
-    set("fetch.wait.max.ms", "100");
+    set("fetch.wait.max.ms", "10");
     set("socket.nagle.disable", "true");
     // The publisher's messages may be up to 16 MiB (a large aggregate).
     set("fetch.message.max.bytes", "16777216");

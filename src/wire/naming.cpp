@@ -11,6 +11,8 @@
 
 #include "util/cpp_only_file.hpp"
 
+#include <unordered_map>
+
 namespace dionysus::naming {
 namespace {
 
@@ -204,13 +206,32 @@ std::optional<std::string> kafka_name_problem(std::string_view name, std::string
 
 }  // namespace
 
+namespace {
+
+// The inflections are regular expressions (slow: the consumer names every
+// sideloaded relationship of every record); the few distinct words a
+// process meets are remembered, per thread.
+template <typename Compute>
+const std::string& memoized(std::unordered_map<std::string, std::string>& memo, std::string_view word, Compute&& compute) {
+    auto it = memo.find(std::string(word));
+    if (it != memo.end()) return it->second;
+    if (memo.size() > 4096) memo.clear();  // bounded, whatever the input
+    return memo.emplace(std::string(word), compute()).first->second;
+}
+
+}  // namespace
+
 std::string model_name_for_table(std::string_view table) {
     // classify: camelize(singularize(table_name.to_s.sub(/.*\./, "")))
     if (size_t dot = table.rfind('.'); dot != std::string_view::npos) table.remove_prefix(dot + 1);
-    return camelize(singularize(std::string(table)));
+    thread_local std::unordered_map<std::string, std::string> memo;
+    return memoized(memo, table, [&] { return camelize(singularize(std::string(table))); });
 }
 
-std::string singular_of(std::string_view word) { return singularize(std::string(word)); }
+std::string singular_of(std::string_view word) {
+    thread_local std::unordered_map<std::string, std::string> memo;
+    return memoized(memo, word, [&] { return singularize(std::string(word)); });
+}
 
 std::string pluralize(std::string_view word) {
     return apply_inflections(std::string(word), inflections().plurals);
