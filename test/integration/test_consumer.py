@@ -337,3 +337,158 @@ def test_kill9_and_restart_mid_topic_apply_each_change_once(cluster, db):
         assert scalar(db2, "SELECT count(*) FROM cons_k_log") == n  # dedupe off: every message applied once
     finally:
         db2.close()
+
+
+# -- batches: dedupe ------------------------------------------------------------------
+
+def test_dedupe_collapses_a_batch_to_the_newest_update(cluster, db):
+    for name in ("cons_d_on", "cons_d_off"):
+        sql(db, f"CREATE TABLE {name} (synced_id bigint PRIMARY KEY, n int, synced_updated_at timestamptz)")
+        sql(db, f"CREATE TABLE {name}_log (synced_id bigint, n int)")
+        sql(db, f"""CREATE FUNCTION {name}_count() RETURNS trigger LANGUAGE plpgsql AS
+                    $$ BEGIN INSERT INTO {name}_log VALUES (NEW.synced_id, NEW.n); RETURN NEW; END $$""")
+        sql(db, f"CREATE TRIGGER c AFTER INSERT OR UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION {name}_count()")
+    sql(db, "SELECT dionysus.consume_model('DOn', 'cons_d_on')")
+    sql(db, "SELECT dionysus.consume_model('DOff', 'cons_d_off')")
+    updates = [(1, "2024-05-01T10:00:00.000Z"), (3, "2024-05-01T12:00:00.000Z"), (2, "2024-05-01T11:00:00.000Z")]
+    for topic, model in (("it_cons_dedupe", "DOn"), ("it_cons_nodedupe", "DOff")):
+        event = "d_on_updated" if model == "DOn" else "d_off_updated"
+        produce(cluster.bootstrap, topic, [(f"{model}:1".encode(), msg(event, model, {"id": 1, "n": n, "updated_at": t}))
+                                           for n, t in updates])
+    # declared after the messages are there: each topic is one batch
+    sql(db, "SELECT dionysus.consume('it_cons', 'dedupe')")
+    sql(db, "SELECT dionysus.consume('it_cons', 'nodedupe', dedupe => false)")
+    wait_offset(db, "it_cons_dedupe", 3)
+    wait_offset(db, "it_cons_nodedupe", 3)
+    # RemoveDuplicatesStrategy: one application, of the newest update
+    assert sql(db, "SELECT synced_id, n FROM cons_d_on") == [(1, 3)]
+    assert sql(db, "SELECT n FROM cons_d_on_log") == [(3,)]
+    # without it: every message in order; the last one is older than the row, so skipped as stale
+    assert sql(db, "SELECT synced_id, n FROM cons_d_off") == [(1, 3)]
+    assert sql(db, "SELECT n FROM cons_d_off_log") == [(1,), (3,)]
+
+
+# -- sideload options -------------------------------------------------------------------
+
+def test_sideloaded_children_kept_or_removed_as_declared(cluster, db):
+    sql(db, "CREATE TABLE cons_f_parents (synced_id bigint PRIMARY KEY, name text)")
+    sql(db, "CREATE TABLE cons_f_kids (synced_id bigint PRIMARY KEY, synced_cons_f_parent_id bigint, name text)")
+    sql(db, "CREATE TABLE cons_f_pets (synced_id bigint PRIMARY KEY, synced_cons_f_parent_id bigint, name text)")
+    sql(db, "SELECT dionysus.consume_model('ConsFParent', 'cons_f_parents')")
+    sql(db, "SELECT dionysus.consume_model('Kid', 'cons_f_kids', remove_unlisted => false, destroy_with_parent => false)")
+    sql(db, "SELECT dionysus.consume_model('Pet', 'cons_f_pets')")   # the defaults: removed
+    sql(db, "SELECT dionysus.consume('it_cons', 'family')")
+
+    def parent(event, kids, pets):
+        return msg(event, "ConsFParent", {"id": 1, "name": "p",
+                   "links": {"kids": [k for k in kids], "pets": [p for p in pets]},
+                   "kids": [{"id": k, "name": f"kid {k}", "links": {"cons_f_parent": 1}} for k in kids],
+                   "pets": [{"id": p, "name": f"pet {p}", "links": {"cons_f_parent": 1}} for p in pets]})
+    produce(cluster.bootstrap, "it_cons_family", [(b"ConsFParent:1", parent("cons_f_parent_created", [1, 2], [1, 2]))])
+    wait_offset(db, "it_cons_family", 1)
+    assert sql(db, "SELECT synced_id FROM cons_f_kids ORDER BY 1") == [(1,), (2,)]
+    assert sql(db, "SELECT synced_id, synced_cons_f_parent_id FROM cons_f_pets ORDER BY 1") == [(1, 1), (2, 1)]
+    produce(cluster.bootstrap, "it_cons_family", [(b"ConsFParent:1", parent("cons_f_parent_updated", [1], [1]))])
+    wait_offset(db, "it_cons_family", 2)
+    assert sql(db, "SELECT synced_id FROM cons_f_kids ORDER BY 1") == [(1,), (2,)]   # remove_unlisted => false
+    assert sql(db, "SELECT synced_id FROM cons_f_pets ORDER BY 1") == [(1,)]
+    # destroyed with its children in the payload (no canceled_at: deleted)
+    produce(cluster.bootstrap, "it_cons_family", [(b"ConsFParent:1", parent("cons_f_parent_destroyed", [1], [1]))])
+    wait_offset(db, "it_cons_family", 3)
+    assert sql(db, "SELECT count(*) FROM cons_f_parents") == [(0,)]
+    assert sql(db, "SELECT synced_id FROM cons_f_kids ORDER BY 1") == [(1,), (2,)]   # destroy_with_parent => false
+    assert sql(db, "SELECT count(*) FROM cons_f_pets") == [(0,)]
+
+
+# -- security: a target's code runs as its owner -------------------------------------------
+
+def test_target_triggers_run_as_the_targets_owner(cluster, db):
+    role = unique("cons_app")
+    sql(db, f"CREATE ROLE {role}")
+    sql(db, f"GRANT CREATE ON SCHEMA public TO {role}")
+    sql(db, f"SET ROLE {role}")
+    sql(db, "CREATE TABLE cons_o_items (synced_id bigint PRIMARY KEY, name text)")
+    sql(db, "CREATE TABLE cons_o_seen (who text, superuser boolean)")
+    sql(db, """CREATE FUNCTION cons_o_spy() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                 INSERT INTO cons_o_seen SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user;
+                 IF NEW.name = 'escalate' THEN EXECUTE format('ALTER ROLE %I SUPERUSER', current_user); END IF;
+                 RETURN NEW;
+               END $$""")
+    sql(db, "CREATE TRIGGER spy BEFORE INSERT OR UPDATE ON cons_o_items FOR EACH ROW EXECUTE FUNCTION cons_o_spy()")
+    sql(db, "RESET ROLE")
+    sql(db, "SELECT dionysus.consume_model('OItem', 'cons_o_items')")
+    sql(db, "SELECT dionysus.consume('it_cons', 'owner', max_retries => 0)")
+    produce(cluster.bootstrap, "it_cons_owner", [
+        (b"OItem:1", msg("o_item_created", "OItem", {"id": 1, "name": "plain"})),
+        (b"OItem:2", msg("o_item_created", "OItem", {"id": 2, "name": "escalate"})),
+    ])
+    wait_offset(db, "it_cons_owner", 2)
+    assert sql(db, "SELECT synced_id FROM cons_o_items") == [(1,)]
+    assert set(sql(db, "SELECT who, superuser FROM cons_o_seen")) == {(role, False)}
+    assert scalar(db, "SELECT rolsuper FROM pg_roles WHERE rolname = %s", (role,)) is False
+    err = scalar(db, "SELECT error_class || ': ' || error_message FROM dionysus.dead_letters WHERE topic = 'it_cons_owner'")
+    assert err.startswith("PG::42501"), err
+
+
+# -- lifecycle: SIGTERM, broker outage ------------------------------------------------------
+
+@pytest.mark.disruptive
+def test_sigterm_finishes_the_batch_nothing_lost_or_applied_twice(cluster, db):
+    sql(db, "CREATE TABLE cons_t_counters (synced_id bigint PRIMARY KEY, value bigint)")
+    sql(db, "CREATE TABLE cons_t_log (synced_id bigint, value bigint)")
+    sql(db, """CREATE FUNCTION cons_t_count() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO cons_t_log VALUES (NEW.synced_id, NEW.value); RETURN NEW; END $$""")
+    sql(db, "CREATE TRIGGER c AFTER INSERT OR UPDATE ON cons_t_counters FOR EACH ROW EXECUTE FUNCTION cons_t_count()")
+    sql(db, "SELECT dionysus.consume_model('TCounter', 'cons_t_counters')")
+    n = 30000
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20})
+    for i in range(n):
+        k = i % 300
+        p.produce("it_cons_term", key=f"TCounter:{k}".encode(), partition=k % 3,
+                  value=msg("t_counter_updated", "TCounter", {"id": k, "value": i}))
+        if i % 10000 == 0:
+            p.flush(30)
+    assert p.flush(60) == 0
+    start = len(cluster.log_text())
+    sql(db, "SELECT dionysus.consume('it_cons', 'term', dedupe => false)")
+    total = lambda: scalar(db, "SELECT coalesce(sum(\"offset\"), 0) FROM dionysus.consumer_status WHERE topic = 'it_cons_term'")
+    terminated = 0
+    for _ in range(3):
+        before = total()
+        wait_until(lambda: total() > before, 30, "consuming under way")
+        pid = consumer_pid(db)
+        if pid and total() < n:
+            sql(db, "SELECT pg_terminate_backend(%s)", (pid,))
+            terminated += 1
+            wait_until(lambda: consumer_pid(db) not in (None, pid), 15, "the consumer started again")
+    wait_until(lambda: total() == n, 120, "the whole topic consumed")
+    assert terminated >= 1
+    assert scalar(db, "SELECT count(*) FROM cons_t_log") == n
+    assert sql(db, "SELECT synced_id, value FROM cons_t_log GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 5") == []
+    log = cluster.log_text()[start:]
+    assert log.count("dionysus consumer stopped") >= terminated, log[-3000:]
+    assert "FATAL" not in "\n".join(l for l in log.splitlines() if "dionysus consumer" in l)
+
+
+@pytest.mark.disruptive
+def test_broker_outage_is_waited_out_without_a_transaction(cluster, db):
+    sql(db, "CREATE TABLE cons_b_items (synced_id bigint PRIMARY KEY, n int)")
+    sql(db, "SELECT dionysus.consume_model('BItem', 'cons_b_items')")
+    sql(db, "SELECT dionysus.consume('it_cons', 'outage')")
+    produce(cluster.bootstrap, "it_cons_outage", [(b"BItem:1", msg("b_item_created", "BItem", {"id": 1, "n": 1}))])
+    wait_offset(db, "it_cons_outage", 1)
+    cluster.broker_down()
+    try:
+        time.sleep(4)
+        pid = consumer_pid(db)
+        # polling the broker: no transaction open, no lock held
+        assert scalar(db, "SELECT backend_xid IS NULL AND xact_start IS NULL FROM pg_stat_activity WHERE pid = %s",
+                      (pid,)) is True
+        assert scalar(db, "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'relation'", (pid,)) == 0
+        assert scalar(db, "SELECT dionysus.consumer_health_problem('2 minutes')") is None
+    finally:
+        cluster.broker_up()
+    produce(cluster.bootstrap, "it_cons_outage", [(b"BItem:2", msg("b_item_created", "BItem", {"id": 2, "n": 2}))])
+    wait_offset(db, "it_cons_outage", 2, timeout=60)
+    assert sql(db, "SELECT synced_id, n FROM cons_b_items ORDER BY 1") == [(1, 1), (2, 2)]
