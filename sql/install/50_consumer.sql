@@ -30,7 +30,7 @@ CREATE TABLE dionysus.consumer_dead_letters (
     topic             text NOT NULL,
     "partition"       integer NOT NULL,
     "offset"          bigint NOT NULL,
-    key               text,
+    key               bytea,                -- as received: a poison message's key may be any bytes
     value             bytea,
     error_class       text NOT NULL,
     error_message     text NOT NULL,
@@ -55,7 +55,8 @@ SELECT t.name AS topic, o."partition", o.next_offset AS "offset", o.high_waterma
 COMMENT ON VIEW dionysus.consumer_status IS 'Per consumed topic and partition: offset, high watermark, lag, last message, last error.';
 
 CREATE VIEW dionysus.dead_letters AS
-SELECT d.id, d.topic, d."partition", d."offset", d.key, d.value, d.error_class, d.error_message, d.attempts,
+SELECT d.id, d.topic, d."partition", d."offset", pg_catalog.encode(d.key, 'escape') AS key, d.key AS key_bytes,
+       d.value, d.error_class, d.error_message, d.attempts,
        d.dead_letter_topic, d.sent_at, d.created_at
   FROM dionysus.consumer_dead_letters d;
 COMMENT ON VIEW dionysus.dead_letters IS 'Messages the consumer skipped after max_retries, with why (and whether sent to the dead-letter topic).';

@@ -25,6 +25,10 @@ using pg::Value;
 
 namespace {
 
+// Retries are immediate (in the same transaction): more than this only
+// holds the topic back.
+constexpr int32 kMaxRetries = 100;
+
 std::string oid_text(Oid oid) { return std::to_string(oid); }
 
 Datum text_datum(const std::string& s) {
@@ -50,8 +54,9 @@ DIONYSUS_PG_FUNCTION(dionysus_consume) {
     const std::string full = naming::topic_name(ns, topic);
     if (auto problem = naming::topic_name_problem(full))
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid topic: " + *problem);
-    if (max_retries < 0)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_retries must not be negative",
+    if (max_retries < 0 || max_retries > kMaxRetries)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+                    "max_retries must be between 0 and " + std::to_string(kMaxRetries),
                     "0 sends a failing message to the dead-letter topic at its first failure.");
     if (dead_letter_topic) {
         if (auto problem = naming::topic_name_problem(*dead_letter_topic))

@@ -124,10 +124,12 @@ namespace {
 // The database's default search_path (postgresql.conf, ALTER DATABASE …
 // SET), for the owner's triggers and strategy; every name the applier's
 // own statements use is qualified (pg_catalog is searched first).
+// pg_catalog first, whatever the default says: the applier's own
+// expressions (IS DISTINCT FROM's =, format_type names) keep their meaning.
 std::string default_search_path() {
     return pg::guard([] {
         const char* p = GetConfigOptionResetString("search_path");
-        return std::string(p ? p : "");
+        return std::string("pg_catalog") + (p && *p ? std::string(", ") + p : std::string());
     });
 }
 

@@ -165,7 +165,9 @@ bool Consumer::refresh_declarations() {
         if (!formats_set_) {
             // to_jsonb of rows (NOTIFY payloads) and error texts the same whatever the database's defaults
             pg::execute("SELECT pg_catalog.set_config('TimeZone', 'UTC', false), "
-                        "pg_catalog.set_config('DateStyle', 'ISO, YMD', false)");
+                        "pg_catalog.set_config('DateStyle', 'ISO, YMD', false), "
+                        // dead letters' keys and values are read back as hex
+                        "pg_catalog.set_config('bytea_output', 'hex', false)");
             formats_set_ = true;
         }
         for (const auto& row : pg::query_cached("SELECT t.name, t.dedupe::pg_catalog.text, t.dead_letter_topic, "
@@ -292,9 +294,9 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
             const kafka::ReceivedMessage& m = *messages[i];
             pg::execute("INSERT INTO dionysus.consumer_dead_letters (topic, \"partition\", \"offset\", key, value, "
                         "error_class, error_message, attempts, dead_letter_topic) VALUES ($1, $2::pg_catalog.int4, "
-                        "$3::pg_catalog.int8, $4, $5::pg_catalog.bytea, $6, $7, $8::pg_catalog.int4, $9)",
+                        "$3::pg_catalog.int8, $4::pg_catalog.bytea, $5::pg_catalog.bytea, $6, $7, $8::pg_catalog.int4, $9)",
                         {m.topic, std::to_string(m.partition), std::to_string(m.offset),
-                         m.key ? pg::Value(*m.key) : pg::Value(),
+                         m.key ? pg::Value(util::bytea_hex(*m.key)) : pg::Value(),
                          m.value ? pg::Value(util::bytea_hex(*m.value)) : pg::Value(), failure->error_class,
                          failure->message, std::to_string(attempts), topic.dead_letter_topic});
             if (topic.dead_letter_topic) dead_letters_pending_ = true;
@@ -388,7 +390,7 @@ void Consumer::send_dead_letters() {
     pg::in_transaction([&] {
         rows = pg::query_cached(
             "SELECT d.id::pg_catalog.text, d.topic, d.\"partition\"::pg_catalog.text, d.\"offset\"::pg_catalog.text, "
-            "d.key, d.value::pg_catalog.text, d.error_class, d.error_message, d.attempts::pg_catalog.text, "
+            "d.key::pg_catalog.text, d.value::pg_catalog.text, d.error_class, d.error_message, d.attempts::pg_catalog.text, "
             "d.dead_letter_topic FROM dionysus.consumer_dead_letters d "
             "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL ORDER BY d.id LIMIT 500");
     });
@@ -403,7 +405,7 @@ void Consumer::send_dead_letters() {
     for (const auto& r : rows) {
         kafka::Message m;
         m.topic = *r[9];
-        m.key = r[4].value_or("");
+        if (r[4]) m.key = util::from_bytea_hex(*r[4]).value_or("");
         if (r[5]) m.value = util::from_bytea_hex(*r[5]);
         m.headers = {{"dionysus-error-class", *r[6]},     {"dionysus-error-message", *r[7]},
                      {"dionysus-source-topic", *r[1]},    {"dionysus-source-partition", *r[2]},

@@ -23,7 +23,13 @@ void assign(DeserializedRecord& r, const std::string& name, std::string json) {
     r.attributes.emplace_back(name, std::move(json));
 }
 
-DeserializedRecord deserialize(object record) {
+// Sideloads nested deeper than this are not a dionysus aggregate (the
+// applier recurses as deep): a poison message.
+constexpr int kMaxSideloadDepth = 16;
+
+DeserializedRecord deserialize(object record, int depth = 0) {
+    if (depth > kMaxSideloadDepth)
+        throw MalformedMessage("sideloaded records nested deeper than " + std::to_string(kMaxSideloadDepth) + " levels");
     DeserializedRecord out;
     out.source = simdjson::minify(record);
     element id;
@@ -72,7 +78,7 @@ DeserializedRecord deserialize(object record) {
                 object o;
                 if (item.get_object().get(o) != simdjson::SUCCESS)
                     throw MalformedMessage("sideloaded " + hm.model_name + " holds a value that is not a record");
-                hm.records.push_back(deserialize(o));
+                hm.records.push_back(deserialize(o, depth + 1));
             }
         }
         out.has_many.push_back(std::move(hm));
@@ -88,12 +94,12 @@ DeserializedRecord deserialize(object record) {
         if (record[key].get(sideloaded) == simdjson::SUCCESS && !sideloaded.is_null()) {
             simdjson::dom::array arr;
             if (sideloaded.get_object().get(o) == simdjson::SUCCESS) {
-                ho.record.push_back(deserialize(o));
+                ho.record.push_back(deserialize(o, depth + 1));
             } else if (sideloaded.get_array().get(arr) == simdjson::SUCCESS) {  // Array.wrap: the first
                 for (element item : arr) {
                     if (item.get_object().get(o) != simdjson::SUCCESS)
                         throw MalformedMessage("sideloaded " + ho.model_name + " holds a value that is not a record");
-                    ho.record.push_back(deserialize(o));
+                    ho.record.push_back(deserialize(o, depth + 1));
                     break;
                 }
             } else {

@@ -43,7 +43,7 @@ struct DeserializedRecord {
 };
 
 // Throws MalformedMessage (message_reader.hpp) for a record that is not a
-// JSON object or has no "id".
+// JSON object or has no "id", or sideloads nested more than 16 levels deep.
 DeserializedRecord deserialize_record(std::string_view record_json);
 
 }  // namespace dionysus::wire

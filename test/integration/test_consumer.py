@@ -240,9 +240,10 @@ def test_poison_messages_are_dead_lettered_and_consuming_goes_on(cluster, db):
     produce(cluster.bootstrap, "it_cons_poison_plain", [
         (b"x", b"[]"),
         (b"PItem:5", msg("p_item_created", "PItem", {"id": 5, "qty": 5})),
+        (b"\xff\x00k", b"nope"),   # a key that is not text: kept as bytes
     ])
     wait_offset(db, "it_cons_poison", 6)
-    wait_offset(db, "it_cons_poison_plain", 2)
+    wait_offset(db, "it_cons_poison_plain", 3)
     assert sql(db, "SELECT synced_id, qty FROM cons_p_items ORDER BY 1") == [(1, 1), (4, 4), (5, 5)]
     dead = sql(db, """SELECT topic, "offset", key, error_class, error_message, attempts, dead_letter_topic
                       FROM dionysus.dead_letters WHERE topic LIKE 'it_cons_poison%%' ORDER BY topic, "offset" """)
@@ -252,7 +253,10 @@ def test_poison_messages_are_dead_lettered_and_consuming_goes_on(cluster, db):
         ("it_cons_poison", 3, "PItem:3", "PG::23514", 2, "it_cons_poison_dlt"),
         ("it_cons_poison", 4, "PItem:1", "PG::P0001", 2, "it_cons_poison_dlt"),
         ("it_cons_poison_plain", 0, "x", "Dionysus::MalformedMessage", 1, None),
+        ("it_cons_poison_plain", 2, "\\377\\000k", "Dionysus::MalformedMessage", 1, None),
     ]
+    assert scalar(db, "SELECT key_bytes FROM dionysus.dead_letters WHERE topic = 'it_cons_poison_plain' "
+                      "AND \"offset\" = 2").tobytes() == b"\xff\x00k"
     assert "refusing to remove 1" in dead[3][4]
     assert scalar(db, "SELECT value FROM dionysus.dead_letters WHERE key = 'bad'").tobytes() == b"{not json"
     # sent to the dead-letter topic, with why and where from

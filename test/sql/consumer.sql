@@ -26,6 +26,7 @@ SELECT try($$SELECT dionysus.consume('billing', 'bad topic')$$);
 SELECT try($$SELECT dionysus.consume(NULL, 'rentals')$$);
 SELECT try($$SELECT dionysus.consume('billing', 'x', max_retries => -1)$$);
 SELECT try($$SELECT dionysus.consume('billing', 'x', max_retries => NULL)$$);
+SELECT try($$SELECT dionysus.consume('billing', 'x', max_retries => 101)$$);
 SELECT try($$SELECT dionysus.consume('billing', 'x', import => NULL)$$);
 SELECT try($$SELECT dionysus.consume('billing', 'x', dead_letter_topic => 'dead letters')$$);
 SELECT try($$SELECT dionysus.consume('billing', 'x', dead_letter_topic => 'billing_x')$$);

@@ -224,3 +224,12 @@ TEST(SqlIdentifier, AlwaysQuotedQuotesDoubled) {
     EXPECT_EQ(dionysus::util::quote_identifier("name"), "\"name\"");
     EXPECT_EQ(dionysus::util::quote_identifier("a\"; DROP TABLE x; --"), "\"a\"\"; DROP TABLE x; --\"");
 }
+
+TEST(RecordDeserializer, SideloadsNestedTooDeepArePoison) {
+    std::string nested = R"({"id":0})";
+    for (int i = 1; i <= 17; i++) nested = R"({"id":)" + std::to_string(i) + R"(,"links":{"child":0},"child":)" + nested + "}";
+    EXPECT_THROW(deserialize_record(nested), MalformedMessage);
+    std::string shallow = R"({"id":0})";
+    for (int i = 1; i <= 16; i++) shallow = R"({"id":)" + std::to_string(i) + R"(,"links":{"child":0},"child":)" + shallow + "}";
+    EXPECT_NO_THROW(deserialize_record(shallow));
+}
