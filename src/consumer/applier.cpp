@@ -2,6 +2,7 @@
 #include "pg/spi.hpp"
 #include "pg/user_context.hpp"
 #include "consumer/applier.hpp"
+#include "extension/guc.hpp"
 #include "wire/json_render.hpp"
 #include "wire/local_changes.hpp"
 #include "wire/naming.hpp"
@@ -25,8 +26,9 @@ bool is_null_json(const std::string* v) { return v == nullptr || *v == "null"; }
 
 }  // namespace
 
-Applier::Applier(Targets& targets, std::string topic, bool notify)
-    : targets_(targets), topic_(std::move(topic)), notify_(notify) {}
+Applier::Applier(Targets& targets, std::string topic, int notify)
+    : targets_(targets), topic_(std::move(topic)), notify_(notify != kConsumerNotifyOff),
+      notify_values_(notify == kConsumerNotifyChanges) {}
 
 Applier::Op Applier::make_op(const Target* target, const std::string& model_name, const std::string& event,
                              wire::EventKind kind, bool aggregate_root, const wire::DeserializedRecord* record) const {
@@ -286,7 +288,7 @@ void Applier::take_results(const std::vector<Op*>& run, const std::vector<pg::Ro
         const std::string changes =
             what == "delete" ? std::string("{}") : wire::local_changes(row[2].value_or(""), row[3].value_or("{}"));
         notifications_.push_back(wire::consume_notification(topic_, op.event, op.model_name, row[4].value_or("null"),
-                                                            what, changes, kNotifyLimit));
+                                                            what, changes, kNotifyLimit, notify_values_));
     }
 }
 
@@ -358,7 +360,7 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
             if (notify_)
                 notifications_.push_back(wire::consume_notification(topic_, run[0]->event, items[0]->child_model,
                                                                     row[4].value_or("null"), "delete", "{}",
-                                                                    kNotifyLimit));
+                                                                    kNotifyLimit, notify_values_));
         }
     }
 }

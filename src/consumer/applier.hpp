@@ -31,8 +31,9 @@ namespace dionysus::consumer {
 
 class Applier {
 public:
-    // `notify`: collect a NOTIFY payload per changed row.
-    Applier(Targets& targets, std::string topic, bool notify);
+    // `notify`: dionysus.consumer_notify (kConsumerNotify*): collect a NOTIFY
+    // payload per changed row, with its changed values or column names.
+    Applier(Targets& targets, std::string topic, int notify);
     // Applies the events of one message, or of several messages in order
     // (set-wise where it can). Throws pg::Error or wire::MalformedMessage.
     void apply(const std::vector<const std::vector<wire::ConsumedEvent>*>& messages);
@@ -68,7 +69,8 @@ private:
 
     Targets& targets_;
     std::string topic_;
-    bool notify_;
+    bool notify_;         // payloads at all
+    bool notify_values_;  // with the values
     std::deque<wire::DeserializedRecord> records_;
     std::vector<std::string> notifications_;
     uint64_t rows_changed_ = 0;

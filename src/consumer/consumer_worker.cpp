@@ -241,7 +241,7 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
         for (size_t k : wire::remove_duplicates(batch)) selected.push_back(parsed[k]);
         std::sort(selected.begin(), selected.end());
     }
-    const bool notify = dionysus_consumer_notify;
+    const int notify = dionysus_consumer_notify;
     std::vector<std::string> notifications;
     uint64_t applied = 0;
     // Set-wise first.

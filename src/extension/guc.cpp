@@ -33,7 +33,7 @@ char* dionysus_statsd_address = nullptr;
 char* dionysus_consumer_group_prefix = nullptr;
 char* dionysus_consumer_schema = nullptr;
 int dionysus_consumer_batch_size = 1000;
-bool dionysus_consumer_notify = true;
+int dionysus_consumer_notify = dionysus::kConsumerNotifyChanges;
 
 namespace {
 
@@ -108,9 +108,16 @@ void define_gucs() {
     DefineCustomIntVariable("dionysus.consumer_batch_size",
                             "Messages the consumer worker applies per transaction (at most).", nullptr,
                             &dionysus_consumer_batch_size, 1000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-    DefineCustomBoolVariable("dionysus.consumer_notify",
-                             "NOTIFY dionysus_consume for each row the consumer worker changes.", nullptr,
-                             &dionysus_consumer_notify, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    static const config_enum_entry notify_options[] = {
+        {"changes", dionysus::kConsumerNotifyChanges, false}, {"columns", dionysus::kConsumerNotifyColumns, false},
+        {"off", dionysus::kConsumerNotifyOff, false},         {"on", dionysus::kConsumerNotifyChanges, true},
+        {"true", dionysus::kConsumerNotifyChanges, true},     {"false", dionysus::kConsumerNotifyOff, true},
+        {nullptr, 0, false}};
+    DefineCustomEnumVariable("dionysus.consumer_notify",
+                             "NOTIFY dionysus_consume for each row the consumer worker changes: with the changed "
+                             "values (changes), the changed column names only (columns), or not (off).",
+                             nullptr, &dionysus_consumer_notify, dionysus::kConsumerNotifyChanges, notify_options,
+                             PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("dionysus.statsd_address",
                                "host:port where the publisher sends StatsD/DogStatsD gauges over UDP (empty: none).",
                                nullptr, &dionysus_statsd_address, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

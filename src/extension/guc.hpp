@@ -26,9 +26,11 @@ extern char* dionysus_statsd_address;
 extern char* dionysus_consumer_group_prefix;
 extern char* dionysus_consumer_schema;
 extern int dionysus_consumer_batch_size;
-extern bool dionysus_consumer_notify;
+extern int dionysus_consumer_notify;  // a kConsumerNotify* value
 }
 
 namespace dionysus {
 void define_gucs();
+// dionysus.consumer_notify
+constexpr int kConsumerNotifyOff = 0, kConsumerNotifyColumns = 1, kConsumerNotifyChanges = 2;
 }

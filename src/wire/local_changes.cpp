@@ -44,7 +44,7 @@ std::string local_changes(std::string_view before, std::string_view after) {
 
 std::string consume_notification(std::string_view topic, std::string_view event, std::string_view model,
                                  std::string_view synced_id_json, std::string_view action,
-                                 std::string_view changes_json, size_t limit) {
+                                 std::string_view changes_json, size_t limit, bool with_values) {
     std::string head = "{\"topic\":";
     json::append_string(head, topic);
     head += ",\"event\":";
@@ -55,8 +55,10 @@ std::string consume_notification(std::string_view topic, std::string_view event,
     head += synced_id_json.empty() ? std::string_view("null") : synced_id_json;
     head += ",\"action\":";
     json::append_string(head, action);
-    std::string full = head + ",\"changes\":" + std::string(changes_json.empty() ? "{}" : changes_json) + "}";
-    if (full.size() <= limit) return full;
+    if (with_values) {
+        std::string full = head + ",\"changes\":" + std::string(changes_json.empty() ? "{}" : changes_json) + "}";
+        if (full.size() <= limit) return full;
+    }
     // The column names alone.
     std::string names = head + ",\"changed_columns\":[";
     simdjson::dom::parser parser;
@@ -70,7 +72,7 @@ std::string consume_notification(std::string_view topic, std::string_view event,
             first = false;
             json::append_string(names, k);
         }
-    names += "],\"changes_omitted\":true}";
+    names += with_values ? "],\"changes_omitted\":true}" : "]}";
     if (names.size() <= limit) return names;
     std::string bare = head + ",\"changes_omitted\":true}";
     if (bare.size() <= limit) return bare;

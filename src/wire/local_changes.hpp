@@ -21,8 +21,10 @@ std::string local_changes(std::string_view before, std::string_view after);
 // "changed_columns":[…],"changes_omitted":true; and when even those do not
 // fit, by "changes_omitted":true alone; and when even the event name or
 // id is too long, the topic alone with "truncated":true.
+// `with_values` false: "changed_columns" only, whatever the size (what a
+// LISTENer without the right to read the target may see).
 std::string consume_notification(std::string_view topic, std::string_view event, std::string_view model,
                                  std::string_view synced_id_json, std::string_view action,
-                                 std::string_view changes_json, size_t limit);
+                                 std::string_view changes_json, size_t limit, bool with_values = true);
 
 }  // namespace dionysus::wire

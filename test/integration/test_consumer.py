@@ -135,11 +135,24 @@ def test_end_to_end_bookings_with_fees(cluster, db, replica):
     assert b["topic"] == "it_cons_bookings" and b["event"] == "booking_created"
     assert b["changes"]["final_price"] == [None, 1088.25]
 
-    # a fee dropped and the price changed: the local fee goes too
-    sql(db, "BEGIN; DELETE FROM cons_bookings_fees WHERE id = 2; UPDATE cons_bookings SET final_price = 1000, "
-            "updated_at = now() WHERE id = 1; COMMIT")
-    wait_until(lambda: len(fees()) == 1 and booking()[0][3] == "1000.00", 30, "the update consumed")
+    # a fee dropped and the price changed: the local fee goes too; with
+    # consumer_notify = columns the notifications name the columns, no values
+    with worker_settings(db, consumer_notify="columns"):
+        sql(db, "BEGIN; DELETE FROM cons_bookings_fees WHERE id = 2; UPDATE cons_bookings SET final_price = 1000, "
+                "updated_at = now() WHERE id = 1; COMMIT")
+        wait_until(lambda: len(fees()) == 1 and booking()[0][3] == "1000.00", 30, "the update consumed")
+        notes = []
+        deadline = time.time() + 10
+        while time.time() < deadline and len(notes) < 2:
+            if select.select([listener], [], [], 0.5)[0]:
+                listener.poll()
+                while listener.notifies:
+                    notes.append(json.loads(listener.notifies.pop(0).payload))
     assert booking()[0][2] == [1]
+    b = [n for n in notes if n["model"] == "Booking"][0]
+    assert b["action"] == "update" and "changes" not in b
+    assert {"final_price", "synced_bookings_fee_ids", "synced_updated_at"} <= set(b["changed_columns"]), b
+    assert {(n["model"], n["synced_id"], n["action"]) for n in notes if n["model"] == "BookingsFee"} == {("BookingsFee", 2, "delete")}
 
     # soft delete, then restore
     sql(db, "UPDATE cons_bookings SET canceled_at = now(), updated_at = now() WHERE id = 1")
@@ -496,3 +509,20 @@ def test_broker_outage_is_waited_out_without_a_transaction(cluster, db):
     produce(cluster.bootstrap, "it_cons_outage", [(b"BItem:2", msg("b_item_created", "BItem", {"id": 2, "n": 2}))])
     wait_offset(db, "it_cons_outage", 2, timeout=60)
     assert sql(db, "SELECT synced_id, n FROM cons_b_items ORDER BY 1") == [(1, 1), (2, 2)]
+
+
+def test_health_check_reports_a_partition_behind_with_nothing_applied(cluster, db):
+    # a declared topic the broker does not have: never assigned, so the row below stays as written
+    sql(db, "SELECT dionysus.consume('it_cons', 'ghost')")
+    try:
+        wait_until(lambda: consumer_pid(db), 15, "a consumer")
+        assert scalar(db, "SELECT dionysus.consumer_health_problem('1 minute')") is None
+        sql(db, "INSERT INTO dionysus.consumer_offsets (topic, partition, next_offset, high_watermark, applied_at) "
+                "VALUES ('it_cons_ghost', 0, 5, 12, now() - interval '1 hour')")
+        problem = scalar(db, "SELECT dionysus.health_problem('1 minute')")
+        assert problem.startswith("partition 0 of consumed topic it_cons_ghost is 7 messages behind"), problem
+        assert scalar(db, "SELECT dionysus.health_check('1 minute')") is False
+        assert sql(db, "SELECT \"offset\", high_watermark, lag FROM dionysus.consumer_status WHERE topic = 'it_cons_ghost'") == [(5, 12, 7)]
+    finally:
+        sql(db, "DELETE FROM dionysus.consumer_offsets WHERE topic = 'it_cons_ghost'")
+        sql(db, "DELETE FROM dionysus.consumed_topics WHERE name = 'it_cons_ghost'")

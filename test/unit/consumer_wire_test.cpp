@@ -208,6 +208,9 @@ TEST(LocalChanges, NotificationsStayUnderTheLimit) {
     // an event name longer than any payload: the topic alone, never over the limit
     const std::string hostile = consume_notification("t", std::string(9000, 'a') + "_created", "M", "1", "insert", "{}", 7900);
     EXPECT_EQ(hostile, R"({"topic":"t","changes_omitted":true,"truncated":true})");
+    // column names only (dionysus.consumer_notify = columns)
+    EXPECT_EQ(consume_notification("t", "e", "M", "1", "update", R"({"a":[1,2],"b":[null,"x"]})", 7900, false),
+              R"({"topic":"t","event":"e","model":"M","synced_id":1,"action":"update","changed_columns":["a","b"]})");
 }
 
 TEST(ByteaHex, RoundTripOfAnyBytes) {
