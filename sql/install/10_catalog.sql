@@ -119,7 +119,7 @@ CREATE TABLE dionysus.consumed_topics (
     import            boolean NOT NULL,     -- created/destroyed batches applied set-wise
     dedupe            boolean NOT NULL,     -- duplicates of a batch collapse to the newest
     dead_letter_topic text,                 -- where a message goes after max_retries failures
-    max_retries       integer NOT NULL CHECK (max_retries >= 0),
+    max_retries       integer NOT NULL CHECK (max_retries BETWEEN 0 AND 100),
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE dionysus.consumed_topics IS 'Consumed topics (dionysus.consume).';

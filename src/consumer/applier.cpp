@@ -8,6 +8,10 @@
 #include "wire/naming.hpp"
 #include "util/sql_identifier.hpp"
 
+extern "C" {
+#include "utils/errcodes.h"
+}
+
 #include <map>
 #include <set>
 
@@ -48,7 +52,10 @@ Applier::Op Applier::make_op(const Target* target, const std::string& model_name
     const bool soft_deletable = target->has("synced_canceled_at");
     if (kind != wire::EventKind::Destroyed || (!aggregate_root && !target->destroy_with_parent)) {
         op.mode = Mode::Upsert;
-    } else if (target->soft_delete_strategy && (!cancel_in_payload || !soft_deletable)) {
+    } else if ((target->soft_delete_strategy || target->strategy_problem) && (!cancel_in_payload || !soft_deletable)) {
+        // A declared strategy that cannot be called fails this message
+        // (dead letter), never turning it into a hard delete.
+        if (target->strategy_problem) throw pg::Error(ERRCODE_UNDEFINED_FUNCTION, *target->strategy_problem);
         op.mode = Mode::Strategy;
     } else if (cancel_in_payload && soft_deletable) {
         op.mode = Mode::Upsert;  // soft-deleted through synced_canceled_at
@@ -270,7 +277,8 @@ void Applier::call_strategy(const std::vector<Op*>& run) {
     const Target& t = *run[0]->target;
     const std::string& type = t.column("synced_id")->type_sql;
     const std::string sql = "SELECT " + *t.soft_delete_strategy + "(t.*) FROM " + t.qualified +
-                            " t WHERE t.\"synced_id\" OPERATOR(pg_catalog.=) ($1::pg_catalog.jsonb #>> '{}')::" + type;
+                            " t WHERE t.\"synced_id\" OPERATOR(pg_catalog.=) ($1::pg_catalog.jsonb OPERATOR(pg_catalog.#>>) "
+                            "'{}'::pg_catalog.text[])::" + type;
     for (const Op* op : run)
         if (!op->stale) (void)pg::query_cached(sql, {op->synced_id}, {}, true);
 }

@@ -35,6 +35,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
+#include "utils/errcodes.h"
 #include "utils/guc.h"
 #include "utils/wait_event.h"
 }
@@ -57,9 +58,9 @@ using Clock = std::chrono::steady_clock;
 
 // How often partition counts are read again (new partitions, new topics).
 constexpr auto kMetadataRefresh = std::chrono::seconds(10);
-// How often the consumed topics and the targets' metadata are read again
-// (declarations and ALTER TABLE are seen within this; a batch that fails
-// with the remembered metadata is applied again with fresh metadata).
+// How often the list of consumed topics is read again between batches (a
+// batch reads the declarations it applies in its own transaction; the
+// targets' metadata too, so an owner or column change is never missed).
 constexpr auto kCatalogRefresh = std::chrono::seconds(1);
 // How often an idle consumer records the partitions' high watermarks.
 constexpr auto kWatermarkRefresh = std::chrono::seconds(2);
@@ -96,6 +97,14 @@ Settings current_settings() {
 struct Failure {
     std::string error_class, message;
 };
+
+// SQLSTATE classes of failures a retry later may not see again.
+bool transient(const pg::Error& e) {
+    const int category = ERRCODE_TO_CATEGORY(e.sqlerrcode());
+    return category == ERRCODE_TRANSACTION_ROLLBACK || category == ERRCODE_INSUFFICIENT_RESOURCES ||
+           category == ERRCODE_OPERATOR_INTERVENTION || category == ERRCODE_SYSTEM_ERROR ||
+           e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE;
+}
 
 Failure failure_of(const std::exception& e) {
     if (const auto* pe = dynamic_cast<const pg::Error*>(&e)) {
@@ -135,8 +144,6 @@ private:
     Clock::time_point watermarks_recorded_{};
     bool dead_letters_pending_ = true;  // look once at start: unsent ones of an earlier run
     Clock::time_point declarations_read_{};
-    std::unique_ptr<Targets> targets_;  // remembered across batches for kCatalogRefresh
-    Clock::time_point targets_read_{};
     bool formats_set_ = false;
     std::string last_error_;
 };
@@ -247,11 +254,8 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
     // Set-wise first.
     bool whole = false;
     if (std::none_of(parse_failure.begin(), parse_failure.end(), [](const auto& f) { return f.has_value(); })) {
-        if (!targets_ || Clock::now() - targets_read_ > kCatalogRefresh) {
-            targets_ = std::make_unique<Targets>();
-            targets_read_ = Clock::now();
-        }
-        Applier applier(*targets_, topic.name, notify);
+        Targets targets;
+        Applier applier(targets, topic.name, notify);
         try {
             pg::in_subtransaction([&] {
                 std::vector<const std::vector<wire::ConsumedEvent>*> all;
@@ -262,8 +266,7 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
             notifications = std::move(applier.notifications());
             applied = selected.size();
         } catch (const std::exception&) {
-            // one by one below, with fresh metadata
-            targets_.reset();
+            // one by one below
         }
     }
     if (!whole) {
@@ -282,6 +285,12 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
                         failure.reset();
                         applied++;
                         break;
+                    } catch (const pg::Error& e) {
+                        // A deadlock, a lock timeout, a cancel, no memory: not the
+                        // message's fault. The whole batch is rolled back and read
+                        // again later, nothing is dead-lettered.
+                        if (transient(e)) throw;
+                        failure = failure_of(e);
                     } catch (const std::exception& e) {
                         failure = failure_of(e);
                     }
@@ -331,16 +340,24 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
         bytes += m.value ? m.value->size() : 0;
     }
     std::map<std::pair<std::string, int32_t>, std::string> errors;
+    std::set<std::string> skipped;  // topics not consumed (any more, or not yet as this process knows them)
     pg::in_transaction([&] {
+        // Deferrable constraints checked at each statement: a deferred
+        // trigger would otherwise fire at commit, outside its owner's
+        // context (PostgreSQL refuses to queue it in one anyway).
+        pg::execute("SET CONSTRAINTS ALL IMMEDIATE");
         std::set<std::string> consumed;
         for (const auto& row : pg::query_cached("SELECT t.name FROM dionysus.consumed_topics t")) consumed.insert(*row[0]);
         for (const auto& [name, messages] : by_topic) {
             auto t = topics_.find(name);
-            if (t == topics_.end() || !consumed.count(name)) continue;
+            if (t == topics_.end() || !consumed.count(name)) {
+                skipped.insert(name);
+                continue;
+            }
             apply_topic(t->second, messages, errors);
         }
         for (const auto& [tp, pos] : positions) {
-            if (!consumed.count(tp.first)) continue;
+            if (skipped.count(tp.first)) continue;
             const auto hw = kafka_->high_watermark(tp.first, tp.second);
             auto e = errors.find(tp);
             pg::execute_cached(
@@ -361,8 +378,12 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
     });
     // Committed: the group's offsets follow, for monitoring tools.
     std::vector<kafka::PartitionOffset> offsets;
-    for (const auto& [tp, pos] : positions) offsets.push_back({tp.first, tp.second, pos.next});
+    for (const auto& [tp, pos] : positions)
+        if (!skipped.count(tp.first)) offsets.push_back({tp.first, tp.second, pos.next});
     kafka_->commit_async(offsets);
+    // Messages passed over: read from the stored offsets again once the
+    // declarations are read again (a topic dropped and declared anew).
+    if (!skipped.empty()) assignment_stale_ = true;
     publisher_count(0, 0, bytes, 1);
 }
 
@@ -498,7 +519,6 @@ void Consumer::run() {
         } catch (const std::exception& e) {
             report_error(e.what());
             formats_set_ = false;
-            targets_.reset();
             wait(kErrorRetryMillis);
         }
     }

@@ -43,9 +43,8 @@ std::unique_ptr<Target> load(const std::string& model_name) {
             // Dropped, renamed or no longer the owner's: the message fails
             // (dead letter) rather than becoming a hard delete.
             if (!t->soft_delete_strategy)
-                throw pg::Error(ERRCODE_UNDEFINED_FUNCTION,
-                                "soft_delete_strategy " + *declared[0][1] + " of model " + model_name +
-                                    " is gone or no longer owned by the target's owner");
+                t->strategy_problem = "soft_delete_strategy " + *declared[0][1] + " of model " + model_name +
+                                      " is gone or no longer owned by the target's owner";
         }
         t->remove_unlisted = declared[0][2] == std::string("true");
         t->destroy_with_parent = declared[0][3] == std::string("true");

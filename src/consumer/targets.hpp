@@ -31,6 +31,7 @@ struct Target {
     std::vector<TargetColumn> columns;  // assignable ones (not generated, not dropped)
     std::map<std::string, std::string> remote_to_local;  // mapping reversed: remote attribute -> local column
     std::optional<std::string> soft_delete_strategy;    // schema-qualified function name
+    std::optional<std::string> strategy_problem;        // declared, but gone or no longer the owner's
     bool remove_unlisted = true;
     bool destroy_with_parent = true;
 

@@ -1,4 +1,5 @@
 #include "kafka/consumer.hpp"
+#include "kafka/client_conf.hpp"
 #include "kafka/properties.hpp"
 #include "kafka/thread_signals.hpp"
 
@@ -31,19 +32,8 @@ void fill(PartitionList& l, const std::vector<PartitionOffset>& partitions) {
 }  // namespace
 
 Consumer::Consumer(const ConsumerConfig& config) {
-    std::string brokers = config.brokers;
-    for (char& c : brokers)
-        if (c == ';') c = ',';
-    char errstr[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const std::string& k, const std::string& v) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error("kafka property " + k + ": " + errstr);
-        }
-    };
-    set("bootstrap.servers", brokers);
-    set("client.id", config.client_id);
+    ClientConf conf(config.brokers, config.client_id);
+    auto set = [&](const std::string& k, const std::string& v) { conf.set(k, v); };
     set("group.id", config.group_id);
     // Offsets live in Postgres (committed with the changes); Kafka gets a
     // copy for monitoring tools, from commit_async only.
@@ -60,23 +50,24 @@ Consumer::Consumer(const ConsumerConfig& config) {
     // Whatever a read_committed producer aborted is not applied.
     set("isolation.level", "read_committed");
     for (const auto& [k, v] : parse_properties(config.properties)) {
-        // The two settings that would break the exactly-once effect are ours.
-        if (k == "enable.auto.commit" || k == "enable.auto.offset.store") continue;
+        // The settings the exactly-once effect rests on are ours.
+        if (k == "enable.auto.commit" || k == "enable.auto.offset.store" || k == "isolation.level" ||
+            k == "auto.offset.reset")
+            continue;
         set(k, v);
     }
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
         on_log(rk, level, fac, buf);
     });
-    rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* op) {
+    rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t* rk, int err, const char* reason, void* op) {
         on_error(rk, err, reason, op);
     });
+    char errstr[512];
     SignalBlock block;
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (rk_ == nullptr) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error(std::string("could not create Kafka consumer: ") + errstr);
-    }
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
+    if (rk_ == nullptr) throw std::runtime_error(std::string("could not create Kafka consumer: ") + errstr);
+    conf.handed_over();
     // Messages of every assigned partition come through rd_kafka_consumer_poll.
     rd_kafka_poll_set_consumer(rk_);
 }

@@ -1,4 +1,5 @@
 #include "kafka/producer.hpp"
+#include "kafka/client_conf.hpp"
 #include "kafka/properties.hpp"
 #include "kafka/thread_signals.hpp"
 #include "wire/partitioning.hpp"
@@ -36,20 +37,8 @@ Producer::Producer(const Config& config) {
     if (!kind) throw std::runtime_error("unknown partitioner \"" + config.partitioner + "\"");
     partitioner_ = static_cast<int>(*kind);
 
-    std::string brokers = config.brokers;
-    for (char& c : brokers)
-        if (c == ';') c = ',';
-
-    char errstr[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const std::string& k, const std::string& v) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error("kafka property " + k + ": " + errstr);
-        }
-    };
-    set("bootstrap.servers", brokers);
-    set("client.id", config.client_id);
+    ClientConf conf(config.brokers, config.client_id);
+    auto set = [&](const std::string& k, const std::string& v) { conf.set(k, v); };
     // At-least-once with per-partition order across retries.
     set("enable.idempotence", "true");
     set("acks", "all");
@@ -68,28 +57,27 @@ Producer::Producer(const Config& config) {
     for (const auto& [k, v] : parse_properties(config.properties)) set(k, v);
     char timeout[32];
     size_t timeout_size = sizeof timeout;
-    if (rd_kafka_conf_get(conf, "message.timeout.ms", timeout, &timeout_size) == RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", timeout, &timeout_size) == RD_KAFKA_CONF_OK)
         message_timeout_ms_ = std::atoi(timeout);
     // 0 is librdkafka's "never time out": the worker then waits for
     // acknowledgements as long as it takes (SIGTERM still bounds the wait).
     if (message_timeout_ms_ <= 0) message_timeout_ms_ = kNoMessageTimeoutMs;
 
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* rk, const rd_kafka_message_t* msg, void* op) {
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t* rk, const rd_kafka_message_t* msg, void* op) {
         on_delivery(rk, msg, op);
     });
-    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac,
+    rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t* rk, int level, const char* fac,
                                       const char* buf) { on_log(rk, level, fac, buf); });
-    rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t* rk, int err, const char* reason, void* op) {
+    rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t* rk, int err, const char* reason, void* op) {
         on_error(rk, err, reason, op);
     });
 
+    char errstr[512];
     SignalBlock block;
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (rk_ == nullptr) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error(std::string("could not create Kafka producer: ") + errstr);
-    }
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
+    if (rk_ == nullptr) throw std::runtime_error(std::string("could not create Kafka producer: ") + errstr);
+    conf.handed_over();
 }
 
 Producer::~Producer() {
