@@ -532,3 +532,36 @@ def test_health_check_reports_a_partition_behind_with_nothing_applied(cluster, d
     finally:
         sql(db, "DELETE FROM dionysus.consumer_offsets WHERE topic = 'it_cons_ghost'")
         sql(db, "DELETE FROM dionysus.consumed_topics WHERE name = 'it_cons_ghost'")
+
+
+@pytest.mark.disruptive
+def test_a_lock_timeout_is_retried_not_dead_lettered(cluster, db):
+    sql(db, "CREATE TABLE cons_l_items (synced_id bigint PRIMARY KEY, n int)")
+    sql(db, "INSERT INTO cons_l_items VALUES (1, 0)")
+    sql(db, "SELECT dionysus.consume_model('LItem', 'cons_l_items')")
+    sql(db, f"ALTER DATABASE {TEST_DB} SET lock_timeout = '300ms'")
+    holder = cluster.connect()
+    try:
+        # the consumer reads the database's settings when it starts
+        old = consumer_pid(db)
+        sql(db, "SELECT pg_terminate_backend(%s)", (old,))
+        wait_until(lambda: consumer_pid(db) not in (None, old), 15, "the consumer started again")
+        sql(db, "SELECT dionysus.consume('it_cons', 'locked')")
+        holder.autocommit = False
+        sql(holder, "SELECT * FROM cons_l_items WHERE synced_id = 1 FOR UPDATE")
+        produce(cluster.bootstrap, "it_cons_locked", [(b"LItem:1", msg("l_item_updated", "LItem", {"id": 1, "n": 1}))])
+        time.sleep(3)  # several lock timeouts: each rolls the batch back
+        assert scalar(db, "SELECT count(*) FROM dionysus.dead_letters WHERE topic = 'it_cons_locked'") == 0
+        assert not offset_of(db, "it_cons_locked")
+        assert "lock" in (scalar(db, "SELECT last_error FROM dionysus.workers WHERE role = 'consumer' "
+                                     "AND database = current_database()") or "")
+        holder.rollback()
+        wait_offset(db, "it_cons_locked", 1)
+        assert sql(db, "SELECT n FROM cons_l_items") == [(1,)]
+        assert scalar(db, "SELECT count(*) FROM dionysus.dead_letters WHERE topic = 'it_cons_locked'") == 0
+    finally:
+        holder.close()
+        sql(db, f"ALTER DATABASE {TEST_DB} RESET lock_timeout")
+        old = consumer_pid(db)
+        if old:
+            sql(db, "SELECT pg_terminate_backend(%s)", (old,))
