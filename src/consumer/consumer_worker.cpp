@@ -65,6 +65,8 @@ constexpr auto kCatalogRefresh = std::chrono::seconds(1);
 // How often an idle consumer records the partitions' high watermarks.
 constexpr auto kWatermarkRefresh = std::chrono::seconds(2);
 constexpr long kErrorRetryMillis = 1000;
+// A dead-letter topic that does not take messages is tried again after this.
+constexpr auto kDeadLetterRetry = std::chrono::seconds(30);
 constexpr long kIdleMillis = 1000;
 constexpr int kPollMillis = 200;
 
@@ -143,6 +145,7 @@ private:
     Clock::time_point metadata_read_{};
     Clock::time_point watermarks_recorded_{};
     bool dead_letters_pending_ = true;  // look once at start: unsent ones of an earlier run
+    Clock::time_point dead_letters_retry_at_{};  // after a failed send: consuming is not held up by it
     Clock::time_point declarations_read_{};
     bool formats_set_ = false;
     std::string last_error_;
@@ -406,7 +409,7 @@ void Consumer::record_watermarks() {
 // Dead letters recorded but not yet acknowledged by the broker, sent to
 // their dead-letter topics with headers saying why and where they came from.
 void Consumer::send_dead_letters() {
-    if (!dead_letters_pending_) return;
+    if (!dead_letters_pending_ || Clock::now() < dead_letters_retry_at_) return;
     std::vector<pg::Row> rows;
     pg::in_transaction([&] {
         rows = pg::query_cached(
@@ -446,7 +449,10 @@ void Consumer::send_dead_letters() {
     for (const auto& m : messages)
         if (m.status == kafka::Message::Status::Delivered) sent.push_back(m.outbox_id);
     if (pending()) producer_.reset();  // abandoned: sent again next time (at least once)
-    if (sent.empty()) throw std::runtime_error("dead letters could not be sent to their topic (will retry)");
+    if (sent.empty()) {
+        dead_letters_retry_at_ = Clock::now() + kDeadLetterRetry;
+        throw std::runtime_error("dead letters could not be sent to their topic (retried in 30 s)");
+    }
     std::string ids = "{";
     for (size_t i = 0; i < sent.size(); i++) ids += (i ? "," : "") + std::to_string(sent[i]);
     ids += "}";

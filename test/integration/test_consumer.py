@@ -565,3 +565,33 @@ def test_a_lock_timeout_is_retried_not_dead_lettered(cluster, db):
         old = consumer_pid(db)
         if old:
             sql(db, "SELECT pg_terminate_backend(%s)", (old,))
+
+
+def test_set_wise_one_statement_per_model_and_batch_and_a_soft_delete_strategy(cluster, db):
+    sql(db, """CREATE TABLE cons_s_items (synced_id bigint PRIMARY KEY, n int, synced_updated_at timestamptz,
+               archived boolean NOT NULL DEFAULT false)""")
+    sql(db, "CREATE TABLE cons_s_statements (op text)")
+    sql(db, """CREATE FUNCTION cons_s_count() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO cons_s_statements VALUES (TG_OP); RETURN NULL; END $$""")
+    sql(db, "CREATE TRIGGER s AFTER INSERT OR UPDATE OR DELETE ON cons_s_items FOR EACH STATEMENT "
+            "EXECUTE FUNCTION cons_s_count()")
+    sql(db, """CREATE FUNCTION cons_s_archive(cons_s_items) RETURNS void LANGUAGE sql AS
+               $$ UPDATE cons_s_items SET archived = true WHERE synced_id = $1.synced_id $$""")
+    sql(db, "SELECT dionysus.consume_model('SItem', 'cons_s_items', soft_delete_strategy => 'cons_s_archive')")
+    # 300 created messages, then one message holding two records, produced before consuming: one batch
+    messages = [(f"SItem:{i}".encode(), msg("s_item_created", "SItem", {"id": i, "n": i})) for i in range(1, 301)]
+    messages.append((b"SItem:1", msg("s_item_updated", "SItem", {"id": 1, "n": 10, "updated_at": "2024-05-01T10:00:00.000Z"},
+                                     {"id": 2, "n": 20, "updated_at": "2024-05-01T10:00:00.000Z"})))
+    produce(cluster.bootstrap, "it_cons_setwise", messages)
+    sql(db, "SELECT dionysus.consume('it_cons', 'setwise')")
+    wait_offset(db, "it_cons_setwise", 301)
+    assert scalar(db, "SELECT count(*) FROM cons_s_items") == 300
+    assert sql(db, "SELECT synced_id, n FROM cons_s_items WHERE synced_id <= 3 ORDER BY 1") == [(1, 10), (2, 20), (3, 3)]
+    # statements, not rows: the 300 creations are one statement (two if the fetch split them),
+    # the two-record message another (each statement has its UPDATE and INSERT parts)
+    counts = dict(sql(db, "SELECT op, count(*) FROM cons_s_statements GROUP BY op"))
+    assert 2 <= counts["INSERT"] <= 3, counts
+    # destroyed without canceled_at, with a strategy: the strategy runs, the row stays
+    produce(cluster.bootstrap, "it_cons_setwise", [(b"SItem:3", msg("s_item_destroyed", "SItem", {"id": 3, "n": 3}))])
+    wait_offset(db, "it_cons_setwise", 302)
+    assert sql(db, "SELECT synced_id, archived FROM cons_s_items WHERE synced_id IN (3, 4) ORDER BY 1") == [(3, True), (4, False)]
