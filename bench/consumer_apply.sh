@@ -11,12 +11,13 @@
 # bookings per transaction as the consumer batches) writing the same rows
 # with INSERT … ON CONFLICT (synced_id) DO UPDATE into identical tables.
 # Both passes run with dionysus.consumer_notify on (the default) and off.
-# Environment: BENCH_EVENTS (200000)
+# Environment: BENCH_EVENTS (200000), BENCH_CONSUMER_BATCH (dionysus.consumer_batch_size, default 1000)
 set -euo pipefail
 export DIONYSUS_BROKER_ARGS="--topic bench_rows:6 --topic bench_bookings:96 --topic bench_bookings_quiet:96"
 source "$(dirname "$0")/lib.sh"
 EVENTS=${BENCH_EVENTS:-200000}
 bench_start
+[ -n "${BENCH_CONSUMER_BATCH:-}" ] && set_guc dionysus.consumer_batch_size "$BENCH_CONSUMER_BATCH"
 cat >"$BENCH_CLUSTER/tables.sql" <<'SQL'
 CREATE TABLE bookings (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, synced_rental_id bigint,
   synced_account_id bigint, synced_bookings_fee_ids bigint[], start_at timestamptz, final_price numeric(10,2),
