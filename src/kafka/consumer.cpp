@@ -33,28 +33,27 @@ void fill(PartitionList& l, const std::vector<PartitionOffset>& partitions) {
 
 Consumer::Consumer(const ConsumerConfig& config) {
     ClientConf conf(config.brokers, config.client_id);
-    auto set = [&](const std::string& k, const std::string& v) { conf.set(k, v); };
-    set("group.id", config.group_id);
+    conf.set("group.id", config.group_id);
     // Offsets live in Postgres (committed with the changes); Kafka gets a
     // copy for monitoring tools, from commit_async only.
-    set("enable.auto.commit", "false");
-    set("enable.auto.offset.store", "false");
+    conf.set("enable.auto.commit", "false");
+    conf.set("enable.auto.offset.store", "false");
     // A partition neither Postgres nor the group has an offset for is read
     // from its start (Karafka's default initial offset).
-    set("auto.offset.reset", "earliest");
+    conf.set("auto.offset.reset", "earliest");
     // Latency: a fetch returns as soon as one message is there.
-    set("fetch.wait.max.ms", "10");
-    set("socket.nagle.disable", "true");
+    conf.set("fetch.wait.max.ms", "10");
+    conf.set("socket.nagle.disable", "true");
     // The publisher's messages may be up to 16 MiB (a large aggregate).
-    set("fetch.message.max.bytes", "16777216");
+    conf.set("fetch.message.max.bytes", "16777216");
     // Whatever a read_committed producer aborted is not applied.
-    set("isolation.level", "read_committed");
+    conf.set("isolation.level", "read_committed");
     for (const auto& [k, v] : parse_properties(config.properties)) {
         // The settings the exactly-once effect rests on are ours.
         if (k == "enable.auto.commit" || k == "enable.auto.offset.store" || k == "isolation.level" ||
             k == "auto.offset.reset")
             continue;
-        set(k, v);
+        conf.set(k, v);
     }
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -113,7 +112,7 @@ std::vector<ReceivedMessage> Consumer::poll_batch(size_t max, int timeout_ms) {
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 std::string where = m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) : std::string();
-                add_log("consumer error " + std::string(rd_kafka_err2name(m->err)) +
+                logs_.add("consumer error " + std::string(rd_kafka_err2name(m->err)) +
                         (where.empty() ? "" : " on " + where) + ": " + rd_kafka_message_errstr(m));
             }
             rd_kafka_message_destroy(m);
@@ -130,10 +129,7 @@ std::vector<ReceivedMessage> Consumer::poll_batch(size_t max, int timeout_ms) {
         rd_kafka_message_destroy(m);
         out.push_back(std::move(r));
     }
-    if (!out.empty()) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        brokers_down_ = false;
-    }
+    if (!out.empty()) brokers_down_ = false;
     return out;
 }
 
@@ -152,47 +148,19 @@ std::optional<int64_t> Consumer::high_watermark(const std::string& topic, int32_
     return high;
 }
 
-bool Consumer::brokers_reachable() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return !brokers_down_;
-}
+bool Consumer::brokers_reachable() const { return !brokers_down_; }
 
-// librdkafka's threads call these through C frames: nothing may escape.
-void Consumer::add_log(std::string line) noexcept {
-    try {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (logs_.size() < 1000) logs_.push_back(std::move(line));
-    } catch (...) {
-    }
-}
-
+// librdkafka's threads call these through C frames (LogBuffer's adders throw nothing).
 void Consumer::on_log(const rd_kafka_s* rk, int level, const char* fac, const char* buf) noexcept {
-    auto* self = static_cast<Consumer*>(rd_kafka_opaque(rk));
-    if (self == nullptr || level > 4) return;  // warnings and worse
-    try {
-        self->add_log(std::string(fac) + ": " + buf);
-    } catch (...) {
-    }
+    if (auto* self = static_cast<Consumer*>(rd_kafka_opaque(rk))) self->logs_.log(level, fac, buf);
 }
 
 void Consumer::on_error(rd_kafka_s*, int err, const char* reason, void* opaque) noexcept {
     auto* self = static_cast<Consumer*>(opaque);
-    try {
-        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-            std::lock_guard<std::mutex> lock(self->mutex_);
-            self->brokers_down_ = true;
-        }
-        self->add_log(std::string("error ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " +
-                      reason);
-    } catch (...) {
-    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->brokers_down_ = true;
+    self->logs_.error(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }
 
-std::vector<std::string> Consumer::take_logs() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<std::string> out;
-    out.swap(logs_);
-    return out;
-}
+std::vector<std::string> Consumer::take_logs() { return logs_.take(); }
 
 }  // namespace dionysus::kafka

@@ -7,9 +7,11 @@
 // keeps its place).
 #pragma once
 
+#include "kafka/log_buffer.hpp"
+
+#include <atomic>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -73,12 +75,10 @@ public:
 private:
     static void on_log(const rd_kafka_s*, int level, const char* fac, const char* buf) noexcept;
     static void on_error(rd_kafka_s*, int err, const char* reason, void* opaque) noexcept;
-    void add_log(std::string line) noexcept;
 
     rd_kafka_s* rk_ = nullptr;
-    mutable std::mutex mutex_;
-    std::vector<std::string> logs_;
-    bool brokers_down_ = false;
+    LogBuffer logs_;
+    std::atomic<bool> brokers_down_{false};  // set by the error callback's thread
 };
 
 }  // namespace dionysus::kafka

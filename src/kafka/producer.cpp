@@ -38,23 +38,22 @@ Producer::Producer(const Config& config) {
     partitioner_ = static_cast<int>(*kind);
 
     ClientConf conf(config.brokers, config.client_id);
-    auto set = [&](const std::string& k, const std::string& v) { conf.set(k, v); };
     // At-least-once with per-partition order across retries.
-    set("enable.idempotence", "true");
-    set("acks", "all");
+    conf.set("enable.idempotence", "true");
+    conf.set("acks", "all");
     // Latency: a commit should reach the broker within milliseconds (with
     // librdkafka 2.0 even linger.ms=1 adds ~45 ms per round trip here).
-    set("linger.ms", "0");
-    set("socket.nagle.disable", "true");
+    conf.set("linger.ms", "0");
+    conf.set("socket.nagle.disable", "true");
     // A broker outage turns into recorded failures (and retries) after 30 s
     // instead of librdkafka's 5 minutes.
-    set("message.timeout.ms", "30000");
+    conf.set("message.timeout.ms", "30000");
     // Aggregates can be large (a parent with thousands of sideloaded
     // children): accept messages up to 16 MiB. A real broker's default limit
     // is ~1 MB per (compressed) batch: raise it, or set compression.type=lz4
     // in dionysus.kafka_properties (it doubled commit-to-ack latency here).
-    set("message.max.bytes", "16777216");
-    for (const auto& [k, v] : parse_properties(config.properties)) set(k, v);
+    conf.set("message.max.bytes", "16777216");
+    for (const auto& [k, v] : parse_properties(config.properties)) conf.set(k, v);
     char timeout[32];
     size_t timeout_size = sizeof timeout;
     if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", timeout, &timeout_size) == RD_KAFKA_CONF_OK)
@@ -176,34 +175,15 @@ void Producer::on_delivery(rd_kafka_s*, const void* rkmessage, void* opaque) noe
     }
 }
 
-// librdkafka's threads call these through C frames: nothing may escape
-// (std::bad_alloc would end in std::terminate); a lost log line is harmless.
+// librdkafka's threads call these through C frames (LogBuffer's adders throw nothing).
 void Producer::on_log(const rd_kafka_s* rk, int level, const char* fac, const char* buf) noexcept {
-    auto* self = static_cast<Producer*>(rd_kafka_opaque(rk));
-    if (self == nullptr || level > 4) return;  // warnings and worse
-    try {
-        std::lock_guard<std::mutex> lock(self->log_mutex_);
-        if (self->logs_.size() < 1000) self->logs_.push_back(std::string(fac) + ": " + buf);
-    } catch (...) {
-    }
+    if (auto* self = static_cast<Producer*>(rd_kafka_opaque(rk))) self->logs_.log(level, fac, buf);
 }
 
 void Producer::on_error(rd_kafka_s*, int err, const char* reason, void* opaque) noexcept {
-    auto* self = static_cast<Producer*>(opaque);
-    try {
-        std::lock_guard<std::mutex> lock(self->log_mutex_);
-        if (self->logs_.size() < 1000)
-            self->logs_.push_back(std::string("error ") +
-                                  rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " + reason);
-    } catch (...) {
-    }
+    static_cast<Producer*>(opaque)->logs_.error(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }
 
-std::vector<std::string> Producer::take_logs() {
-    std::lock_guard<std::mutex> lock(log_mutex_);
-    std::vector<std::string> out;
-    out.swap(logs_);
-    return out;
-}
+std::vector<std::string> Producer::take_logs() { return logs_.take(); }
 
 }  // namespace dionysus::kafka

@@ -4,10 +4,11 @@
 // poll() returns.
 #pragma once
 
+#include "kafka/log_buffer.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -80,8 +81,7 @@ private:
     size_t in_flight_ = 0;
     int message_timeout_ms_ = 30000;
     bool abandoning_ = false;
-    std::mutex log_mutex_;
-    std::vector<std::string> logs_;
+    LogBuffer logs_;
 };
 
 }  // namespace dionysus::kafka
