@@ -26,9 +26,11 @@ namespace {
 std::unique_ptr<Target> load(const std::string& model_name) {
     auto t = std::make_unique<Target>();
     pg::Value oid;
+    // The declaration, one row per mapping entry (or one row without).
     const auto declared = pg::query_cached(
         "SELECT m.target::pg_catalog.oid::pg_catalog.text, m.soft_delete_strategy, m.remove_unlisted::pg_catalog.text, "
-        "m.destroy_with_parent::pg_catalog.text FROM dionysus.consumed_models m WHERE m.model_name = $1",
+        "m.destroy_with_parent::pg_catalog.text, e.key, e.value FROM dionysus.consumed_models m "
+        "LEFT JOIN LATERAL pg_catalog.jsonb_each_text(m.mapping) e ON true WHERE m.model_name = $1",
         {model_name});
     if (!declared.empty()) {
         oid = declared[0][0];
@@ -77,12 +79,8 @@ std::unique_ptr<Target> load(const std::string& model_name) {
         t->columns.push_back(std::move(c));
     }
     if (!t->has("synced_id")) return nullptr;  // a table of that name, but not a synchronizable one
-    if (!declared.empty())
-        for (const auto& row : pg::query_cached(
-                 "SELECT e.key, e.value FROM dionysus.consumed_models m, "
-                 "pg_catalog.jsonb_each_text(COALESCE(m.mapping, '{}'::pg_catalog.jsonb)) e WHERE m.model_name = $1",
-                 {model_name}))
-            t->remote_to_local[*row[1]] = *row[0];
+    for (const auto& row : declared)
+        if (row[4] && row[5]) t->remote_to_local[*row[5]] = *row[4];
     t->synced_at = t->has("synced_updated_at") ? "synced_updated_at" : t->has("synced_created_at") ? "synced_created_at" : "";
     return t;
 }
