@@ -23,16 +23,41 @@ using util::quote_identifier;
 
 constexpr size_t kNotifyLimit = 7900;  // NOTIFY payloads must stay under 8000 bytes
 
+// Every statement on a target is planned for its parameters (custom
+// plans): a generic plan made while a target was empty would keep scanning
+// it sequentially once it is large.
+
 const char* kOrd = "\"dionysus.ord\"";
 const char* kEventAt = "\"dionysus.event_at\"";
 
 bool is_null_json(const std::string* v) { return v == nullptr || *v == "null"; }
 
+// The path a target's owner code runs with: pg_catalog, then the
+// database's default search_path (postgresql.conf, ALTER DATABASE … SET),
+// which the owner's triggers and strategy expect. pg_catalog first,
+// whatever the default says: the applier's own expressions (IS DISTINCT
+// FROM's =, format_type names) keep their meaning.
+std::string default_search_path() {
+    return pg::guard([] {
+        const char* p = GetConfigOptionResetString("search_path");
+        return std::string("pg_catalog") + (p && *p ? std::string(", ") + p : std::string());
+    });
+}
+
+
 }  // namespace
 
 Applier::Applier(Targets& targets, std::string topic, int notify)
     : targets_(targets), topic_(std::move(topic)), notify_(notify != kConsumerNotifyOff),
-      notify_values_(notify == kConsumerNotifyChanges) {}
+      notify_values_(notify == kConsumerNotifyChanges), search_path_(default_search_path()) {}
+
+void Applier::notify_row(const std::string& event, const std::string& model, const pg::Value& synced_id,
+                         const std::string& action, const std::string& changes) {
+    rows_changed_++;
+    if (notify_)
+        notifications_.push_back(wire::consume_notification(topic_, event, model, synced_id.value_or("null"), action,
+                                                            changes, kNotifyLimit, notify_values_));
+}
 
 Applier::Op Applier::make_op(const Target* target, const std::string& model_name, const std::string& event,
                              wire::EventKind kind, bool aggregate_root, const wire::DeserializedRecord* record) const {
@@ -128,25 +153,9 @@ void Applier::apply_ops(std::vector<Op>& ops) {
     }
 }
 
-namespace {
-
-// The database's default search_path (postgresql.conf, ALTER DATABASE …
-// SET), for the owner's triggers and strategy; every name the applier's
-// own statements use is qualified (pg_catalog is searched first).
-// pg_catalog first, whatever the default says: the applier's own
-// expressions (IS DISTINCT FROM's =, format_type names) keep their meaning.
-std::string default_search_path() {
-    return pg::guard([] {
-        const char* p = GetConfigOptionResetString("search_path");
-        return std::string("pg_catalog") + (p && *p ? std::string(", ") + p : std::string());
-    });
-}
-
-}  // namespace
 
 void Applier::apply_run(const std::vector<Op*>& run) {
     const Target& t = *run[0]->target;
-    if (search_path_.empty()) search_path_ = default_search_path();
     // As the target's owner: its triggers, defaults and strategy never run
     // with the worker's superuser rights.
     pg::as_user(t.owner, [&] {
@@ -280,7 +289,7 @@ void Applier::call_strategy(const std::vector<Op*>& run) {
                             " t WHERE t.\"synced_id\" OPERATOR(pg_catalog.=) ($1::pg_catalog.jsonb OPERATOR(pg_catalog.#>>) "
                             "'{}'::pg_catalog.text[])::" + type;
     for (const Op* op : run)
-        if (!op->stale) (void)pg::query_cached(sql, {op->synced_id}, {}, true);
+        if (!op->stale) (void)pg::query_cached(sql, {op->synced_id});
 }
 
 void Applier::take_results(const std::vector<Op*>& run, const std::vector<pg::Row>& rows) {
@@ -290,13 +299,11 @@ void Applier::take_results(const std::vector<Op*>& run, const std::vector<pg::Ro
             run.at(std::stoul(*row[1]))->stale = true;
             continue;
         }
-        rows_changed_++;
-        if (!notify_) continue;
         const Op& op = *run[row[1] ? std::stoul(*row[1]) : 0];
-        const std::string changes =
-            what == "delete" ? std::string("{}") : wire::local_changes(row[2].value_or(""), row[3].value_or("{}"));
-        notifications_.push_back(wire::consume_notification(topic_, op.event, op.model_name, row[4].value_or("null"),
-                                                            what, changes, kNotifyLimit, notify_values_));
+        const std::string changes = !notify_ || what == "delete"
+                                        ? std::string("{}")
+                                        : wire::local_changes(row[2].value_or(""), row[3].value_or("{}"));
+        notify_row(op.event, op.model_name, row[4], what, changes);
     }
 }
 
@@ -334,8 +341,6 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
     if (!children.empty()) apply_ops(children);
     // Local children the parents no longer list: one statement per child
     // table and link column.
-    // (Custom plans throughout: a generic plan made while a target was
-    // empty would keep scanning it sequentially once it is large.)
     std::map<std::pair<const Target*, std::string>, std::vector<const Unlisted*>> groups;
     for (const auto& u : unlisted) groups[{u.child, u.link}].push_back(&u);
     for (const auto& [key, items] : groups) {
@@ -360,16 +365,9 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
                                 "RETURNING 'delete', NULL::pg_catalog.text, " +
                                 before + "::pg_catalog.text, NULL::pg_catalog.text, "
                                 "pg_catalog.to_jsonb(c.\"synced_id\")::pg_catalog.text";
-        if (search_path_.empty()) search_path_ = default_search_path();
         const auto rows =
             pg::as_user(t.owner, [&] { return pg::query_cached(sql, {set}); }, search_path_.c_str());
-        for (const auto& row : rows) {
-            rows_changed_++;
-            if (notify_)
-                notifications_.push_back(wire::consume_notification(topic_, run[0]->event, items[0]->child_model,
-                                                                    row[4].value_or("null"), "delete", "{}",
-                                                                    kNotifyLimit, notify_values_));
-        }
+        for (const auto& row : rows) notify_row(run[0]->event, items[0]->child_model, row[4], "delete", "{}");
     }
 }
 

@@ -66,6 +66,9 @@ private:
     void apply_sideloads(const std::vector<Op*>& run);
     // Rows a statement returned: (what, ordinal in the run, before, after, synced id); marks stale ops.
     void take_results(const std::vector<Op*>& run, const std::vector<pg::Row>& rows);
+    // A changed row: counted, and its NOTIFY payload when notifying.
+    void notify_row(const std::string& event, const std::string& model, const pg::Value& synced_id,
+                    const std::string& action, const std::string& changes);
 
     Targets& targets_;
     std::string topic_;
@@ -74,7 +77,7 @@ private:
     std::deque<wire::DeserializedRecord> records_;
     std::vector<std::string> notifications_;
     uint64_t rows_changed_ = 0;
-    std::string search_path_;
+    const std::string search_path_;  // for the targets' owners (default_search_path)
 };
 
 }  // namespace dionysus::consumer
