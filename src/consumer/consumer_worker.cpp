@@ -23,6 +23,7 @@
 #include "kafka/consumer.hpp"
 #include "kafka/producer.hpp"
 #include "util/bytea_hex.hpp"
+#include "util/pg_array_literal.hpp"
 #include "wire/batch_dedupe.hpp"
 #include "wire/message_reader.hpp"
 
@@ -254,9 +255,9 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
     const int notify = dionysus_consumer_notify;
     std::vector<std::string> notifications;
     uint64_t applied = 0;
-    // Set-wise first.
+    // The messages that parsed, set-wise first.
     bool whole = false;
-    if (std::none_of(parse_failure.begin(), parse_failure.end(), [](const auto& f) { return f.has_value(); })) {
+    {
         Targets targets;
         Applier applier(targets, topic.name, notify);
         try {
@@ -272,53 +273,51 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
             // one by one below
         }
     }
-    if (!whole) {
-        std::set<size_t> chosen(selected.begin(), selected.end());
-        for (size_t i = 0; i < messages.size(); i++) {
-            if (!parse_failure[i] && !chosen.count(i)) continue;  // a duplicate collapsed away
-            std::optional<Failure> failure = parse_failure[i];
-            int attempts = 1;
-            if (!failure) {
-                for (attempts = 1; attempts <= topic.max_retries + 1; attempts++) {
-                    Targets targets;
-                    Applier applier(targets, topic.name, notify);
-                    try {
-                        pg::in_subtransaction([&] { applier.apply({&events[i]}); });
-                        for (auto& n : applier.notifications()) notifications.push_back(std::move(n));
-                        failure.reset();
-                        applied++;
-                        break;
-                    } catch (const pg::Error& e) {
-                        // A deadlock, a lock timeout, a cancel, no memory: not the
-                        // message's fault. The whole batch is rolled back and read
-                        // again later, nothing is dead-lettered.
-                        if (transient(e)) throw;
-                        failure = failure_of(e);
-                    } catch (const std::exception& e) {
-                        failure = failure_of(e);
-                    }
+    // Then, in message order, the messages that did not parse (set-wise
+    // done) or every message (one by one, each retried).
+    std::set<size_t> chosen(selected.begin(), selected.end());
+    for (size_t i = 0; i < messages.size(); i++) {
+        std::optional<Failure> failure = parse_failure[i];
+        if (!failure) {
+            if (whole || !chosen.count(i)) continue;  // applied, or a duplicate collapsed away
+            for (int attempt = 1; attempt <= topic.max_retries + 1; attempt++) {
+                Targets targets;
+                Applier applier(targets, topic.name, notify);
+                try {
+                    pg::in_subtransaction([&] { applier.apply({&events[i]}); });
+                    for (auto& n : applier.notifications()) notifications.push_back(std::move(n));
+                    failure.reset();
+                    applied++;
+                    break;
+                } catch (const pg::Error& e) {
+                    // A deadlock, a lock timeout, a cancel, no memory: not the
+                    // message's fault. The whole batch is rolled back and read
+                    // again later, nothing is dead-lettered.
+                    if (transient(e)) throw;
+                    failure = failure_of(e);
+                } catch (const std::exception& e) {
+                    failure = failure_of(e);
                 }
-                if (failure) attempts = topic.max_retries + 1;
-            } else {
-                attempts = topic.max_retries + 1;  // counted as every try failing: parsing again cannot help
             }
             if (!failure) continue;
-            const kafka::ReceivedMessage& m = *messages[i];
-            pg::execute("INSERT INTO dionysus.consumer_dead_letters (topic, \"partition\", \"offset\", key, value, "
-                        "error_class, error_message, attempts, dead_letter_topic) VALUES ($1, $2::pg_catalog.int4, "
-                        "$3::pg_catalog.int8, $4::pg_catalog.bytea, $5::pg_catalog.bytea, $6, $7, $8::pg_catalog.int4, $9)",
-                        {m.topic, std::to_string(m.partition), std::to_string(m.offset),
-                         m.key ? pg::Value(util::bytea_hex(*m.key)) : pg::Value(),
-                         m.value ? pg::Value(util::bytea_hex(*m.value)) : pg::Value(), failure->error_class,
-                         failure->message, std::to_string(attempts), topic.dead_letter_topic});
-            if (topic.dead_letter_topic) dead_letters_pending_ = true;
-            errors[{m.topic, m.partition}] = failure->error_class + ": " + failure->message + " (offset " +
-                                              std::to_string(m.offset) + ")";
-            publisher_count(0, 1, 0, 0);
-            log_message(LOG, "message at offset " + std::to_string(m.offset) + " of " + m.topic + " partition " +
-                                 std::to_string(m.partition) + " skipped after " + std::to_string(attempts) +
-                                 " attempt(s): " + failure->error_class + ": " + failure->message);
         }
+        // Every try failed (a message that did not parse counts so: parsing again cannot help).
+        const int attempts = topic.max_retries + 1;
+        const kafka::ReceivedMessage& m = *messages[i];
+        pg::execute("INSERT INTO dionysus.consumer_dead_letters (topic, \"partition\", \"offset\", key, value, "
+                    "error_class, error_message, attempts, dead_letter_topic) VALUES ($1, $2::pg_catalog.int4, "
+                    "$3::pg_catalog.int8, $4::pg_catalog.bytea, $5::pg_catalog.bytea, $6, $7, $8::pg_catalog.int4, $9)",
+                    {m.topic, std::to_string(m.partition), std::to_string(m.offset),
+                     m.key ? pg::Value(util::bytea_hex(*m.key)) : pg::Value(),
+                     m.value ? pg::Value(util::bytea_hex(*m.value)) : pg::Value(), failure->error_class,
+                     failure->message, std::to_string(attempts), topic.dead_letter_topic});
+        if (topic.dead_letter_topic) dead_letters_pending_ = true;
+        errors[{m.topic, m.partition}] =
+            failure->error_class + ": " + failure->message + " (offset " + std::to_string(m.offset) + ")";
+        publisher_count(0, 1, 0, 0);
+        log_message(LOG, "message at offset " + std::to_string(m.offset) + " of " + m.topic + " partition " +
+                             std::to_string(m.partition) + " skipped after " + std::to_string(attempts) +
+                             " attempt(s): " + failure->error_class + ": " + failure->message);
     }
     for (const auto& payload : notifications)
         pg::guard([&] { Async_Notify("dionysus_consume", payload.c_str()); });
@@ -453,13 +452,10 @@ void Consumer::send_dead_letters() {
         dead_letters_retry_at_ = Clock::now() + kDeadLetterRetry;
         throw std::runtime_error("dead letters could not be sent to their topic (retried in 30 s)");
     }
-    std::string ids = "{";
-    for (size_t i = 0; i < sent.size(); i++) ids += (i ? "," : "") + std::to_string(sent[i]);
-    ids += "}";
     pg::in_transaction([&] {
         pg::execute("UPDATE dionysus.consumer_dead_letters SET sent_at = pg_catalog.now() "
                     "WHERE id = ANY ($1::pg_catalog.int8[])",
-                    {ids});
+                    {util::int_array_literal(sent)});
     });
     // more may be waiting: dead_letters_pending_ stays set until a look finds none
 }
