@@ -595,3 +595,38 @@ def test_set_wise_one_statement_per_model_and_batch_and_a_soft_delete_strategy(c
     produce(cluster.bootstrap, "it_cons_setwise", [(b"SItem:3", msg("s_item_destroyed", "SItem", {"id": 3, "n": 3}))])
     wait_offset(db, "it_cons_setwise", 302)
     assert sql(db, "SELECT synced_id, archived FROM cons_s_items WHERE synced_id IN (3, 4) ORDER BY 1") == [(3, True), (4, False)]
+
+
+@pytest.mark.disruptive
+def test_a_shadowing_operator_in_the_default_search_path_changes_nothing(cluster, db):
+    # The target's owner puts its own text = (always true: every update would look
+    # unchanged and be skipped) first in the database's default search_path.
+    role = unique("cons_shadow")
+    sql(db, f"CREATE ROLE {role}")
+    sql(db, f"GRANT CREATE ON DATABASE {TEST_DB} TO {role}")
+    sql(db, f"GRANT CREATE ON SCHEMA public TO {role}")
+    sql(db, f"SET ROLE {role}")
+    sql(db, "CREATE SCHEMA cons_evil")
+    sql(db, "CREATE FUNCTION cons_evil.always(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true'")
+    sql(db, "CREATE OPERATOR cons_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = cons_evil.always)")
+    sql(db, "CREATE TABLE cons_sh_items (synced_id bigint PRIMARY KEY, name text)")
+    sql(db, "RESET ROLE")
+    sql(db, "SELECT dionysus.consume_model('ShItem', 'cons_sh_items')")
+    # (pg_catalog named after it: otherwise PostgreSQL searches pg_catalog first anyway)
+    sql(db, f"ALTER DATABASE {TEST_DB} SET search_path = cons_evil, pg_catalog, public")
+    try:
+        old = consumer_pid(db)
+        sql(db, "SELECT pg_terminate_backend(%s)", (old,))
+        wait_until(lambda: consumer_pid(db) not in (None, old), 15, "the consumer started again")
+        sql(db, "SELECT dionysus.consume('it_cons', 'shadow')")
+        produce(cluster.bootstrap, "it_cons_shadow", [
+            (b"ShItem:1", msg("sh_item_created", "ShItem", {"id": 1, "name": "first"})),
+            (b"ShItem:1", msg("sh_item_updated", "ShItem", {"id": 1, "name": "second"})),
+        ])
+        wait_offset(db, "it_cons_shadow", 2)
+        assert sql(db, "SELECT name FROM cons_sh_items") == [("second",)]
+    finally:
+        sql(db, f"ALTER DATABASE {TEST_DB} RESET search_path")
+        old = consumer_pid(db)
+        if old:
+            sql(db, "SELECT pg_terminate_backend(%s)", (old,))
