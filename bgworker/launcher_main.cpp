@@ -1,6 +1,7 @@
 // The launcher background worker (registered by _PG_init): connected to no
 // database, it reads pg_database once a second and keeps dionysus.workers
-// publishers running for each database of dionysus.database that exists,
+// publishers and dionysus.consumer_workers consumers running for each
+// database of dionysus.database that exists,
 // as pg_cron's and TimescaleDB's launchers do. A database that does not
 // exist yet is waited for quietly (a publisher starts within a second of
 // CREATE DATABASE); a publisher that stops is started again within a
@@ -51,10 +52,12 @@ struct Publisher {
     bool stopping = false;
 };
 
-// The key index of a database's consumer worker (one per database).
-constexpr int kConsumerIndex = -1;
+// Key indexes of a database's consumer workers: -1 .. -dionysus.consumer_workers
+// (publishers: 0 .. dionysus.workers-1).
+int consumer_key(int k) { return -1 - k; }
+bool is_consumer_key(int index) { return index < 0; }
 
-// (database name, index) -> its publisher (or consumer: kConsumerIndex). A new one for a key starts only
+// (database name, index) -> its publisher (or consumer). A new one for a key starts only
 // once the previous one stopped (a change of dionysus.workers, a database
 // dropped and created again): one process per database and index, hence
 // one crash marker file each.
@@ -92,10 +95,10 @@ std::map<std::string, Oid> existing_databases() {
 
 bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
     const auto& [name, index] = key;
-    const bool consumer = index == kConsumerIndex;
+    const bool consumer = is_consumer_key(index);
     p.database = database;
     p.count = count;
-    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), consumer ? 0 : index, consumer ? 1 : count,
+    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), consumer ? -1 - index : index, count,
                                               &p.generation, consumer);
     if (p.slot < 0) return false;
     BackgroundWorker worker;
@@ -106,7 +109,7 @@ bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
     snprintf(worker.bgw_library_name, BGW_MAXLEN, "dionysus");
     if (consumer) {
         snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_consumer_main");
-        snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus consumer for %s", name.c_str());
+        snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus consumer %d for %s", -1 - index, name.c_str());
         snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus consumer");
     } else {
         snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_publisher_main");
@@ -155,7 +158,8 @@ void run() {
         }
         const auto names = dionysus::util::split_name_list(dionysus_database ? dionysus_database : "");
         const int count = dionysus_workers;
-        std::set<Key> wanted;  // each with `count`
+        const int consumers = dionysus_consumer_workers;
+        std::set<Key> wanted;  // publishers with `count`, consumers with `consumers`
         std::map<std::string, Oid> oids;
         const std::map<std::string, Oid> existing = existing_databases();
         for (const auto& name : names) {
@@ -169,7 +173,7 @@ void run() {
             waiting_logged.erase(name);
             oids[name] = oid;
             for (int i = 0; i < count; i++) wanted.insert({name, i});
-            wanted.insert({name, kConsumerIndex});
+            for (int k = 0; k < consumers; k++) wanted.insert({name, consumer_key(k)});
         }
         // Reap publishers that stopped; stop those no longer wanted (or of a
         // database dropped and created again).
@@ -184,7 +188,7 @@ void run() {
                 continue;
             }
             const auto oid = oids.find(it->first.first);
-            const bool resized = it->first.second != kConsumerIndex && p.count != count;
+            const bool resized = p.count != (is_consumer_key(it->first.second) ? consumers : count);
             if (!p.stopping && (!wanted.count(it->first) || resized || oid == oids.end() ||
                                 oid->second != p.database)) {
                 guard([&] { TerminateBackgroundWorker(p.handle); });
@@ -192,11 +196,20 @@ void run() {
             }
             ++it;
         }
+        // A database's consumers of a new dionysus.consumer_workers start once
+        // all of the old ones stopped: two would otherwise read the same
+        // partition for a while (the offsets check of each batch would make
+        // one of them give way, but it need not come to that).
+        std::set<std::string> consumers_resizing;
+        for (const auto& [key, p] : running)
+            if (is_consumer_key(key.second) && p.count != consumers) consumers_resizing.insert(key.first);
         bool full = false;
         for (const auto& key : wanted) {
             if (running.count(key)) continue;
+            const bool consumer = is_consumer_key(key.second);
+            if (consumer && consumers_resizing.count(key.first)) continue;
             Publisher p;
-            if (start_publisher(key, count, oids[key.first], p)) running.emplace(key, p);
+            if (start_publisher(key, consumer ? consumers : count, oids[key.first], p)) running.emplace(key, p);
             else full = true;
         }
         if (full && full_logged != dionysus_database) {

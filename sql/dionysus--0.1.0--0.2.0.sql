@@ -414,29 +414,40 @@ COMMENT ON VIEW dionysus.dead_letters IS 'Messages the consumer skipped after ma
 
 -- Why consuming in this database is unhealthy, or NULL (part of
 -- dionysus.health_problem): a database with consume() declarations and no
--- consumer worker, a stale consumer heartbeat, or a partition with lag on
+-- consumer worker (or fewer than dionysus.consumer_workers), a stale
+-- consumer heartbeat, or a partition with lag on
 -- which nothing was applied for max_age while the broker is reachable.
 CREATE FUNCTION dionysus.consumer_health_problem(max_age interval) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    w record;
+    running integer;
+    wanted integer := COALESCE(current_setting('dionysus.consumer_workers', true)::integer, 1);
+    reachable boolean;
+    stale record;
     stuck record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM dionysus.consumed_topics) THEN
         RETURN NULL;
     END IF;
-    SELECT s.pid, s.last_heartbeat, s.broker INTO w
+    SELECT count(*), NOT COALESCE(bool_or(s.broker = 'unreachable'), false) INTO running, reachable
       FROM dionysus.worker_status() s
-     WHERE s.role = 'consumer' AND s.database = current_database() AND s.pid IS NOT NULL
-     LIMIT 1;
-    IF NOT FOUND THEN
+     WHERE s.role = 'consumer' AND s.database = current_database() AND s.pid IS NOT NULL;
+    IF running = 0 THEN
         RETURN format('no dionysus consumer runs for database %I', current_database());
     END IF;
-    IF w.last_heartbeat < now() - max_age THEN
-        RETURN format('the heartbeat of dionysus consumer %s is %s old (max_age %s)', w.pid,
-                      date_trunc('second', now() - w.last_heartbeat), max_age);
+    IF running < wanted THEN
+        RETURN format('%s of %s dionysus consumers run for database %I', running, wanted, current_database());
     END IF;
-    IF w.broker IS DISTINCT FROM 'unreachable' THEN
+    SELECT s.pid, s.last_heartbeat INTO stale
+      FROM dionysus.worker_status() s
+     WHERE s.role = 'consumer' AND s.database = current_database() AND s.pid IS NOT NULL
+       AND s.last_heartbeat < now() - max_age
+     ORDER BY s.last_heartbeat LIMIT 1;
+    IF FOUND THEN
+        RETURN format('the heartbeat of dionysus consumer %s is %s old (max_age %s)', stale.pid,
+                      date_trunc('second', now() - stale.last_heartbeat), max_age);
+    END IF;
+    IF reachable THEN
         SELECT o.topic, o."partition", o.high_watermark - o.next_offset AS lag, o.applied_at INTO stuck
           FROM dionysus.consumer_offsets o JOIN dionysus.consumed_topics t ON t.name = o.topic
          WHERE o.high_watermark > o.next_offset AND COALESCE(o.applied_at, '-infinity') < now() - max_age

@@ -28,8 +28,8 @@ DIONYSUS_PG_FUNCTION(dionysus_worker_status) {
             values[i] = Int32GetDatum(w.pid), nulls[i] = w.pid == 0, i++;
             values[i++] = CStringGetTextDatum(w.role.c_str());
             values[i] = CStringGetTextDatum(w.database.c_str()), nulls[i] = w.database.empty(), i++;
-            values[i] = Int32GetDatum(w.index), nulls[i] = w.role != "publisher", i++;
-            values[i] = Int32GetDatum(w.count), nulls[i] = w.role != "publisher", i++;
+            values[i] = Int32GetDatum(w.index), nulls[i] = w.role == "launcher", i++;
+            values[i] = Int32GetDatum(w.count), nulls[i] = w.role == "launcher", i++;
             values[i++] = CStringGetTextDatum(w.state.c_str());
             values[i] = TimestampTzGetDatum(w.started_at), nulls[i] = w.started_at == 0, i++;
             values[i] = TimestampTzGetDatum(w.heartbeat), nulls[i] = w.heartbeat == 0, i++;

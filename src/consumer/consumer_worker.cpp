@@ -5,7 +5,10 @@
 // batch with no transaction open (a broker outage is waited out here),
 // then apply it in one transaction that also stores the offsets after it:
 // the changes and the offsets they cover commit together, so a crash
-// re-reads exactly what was not committed. Within the transaction the
+// re-reads exactly what was not committed. With several consumer workers
+// (dionysus.consumer_workers) each reads its share of the partitions; the
+// offsets are stored only if nobody stored further meanwhile, so two
+// workers that ever read the same partition cannot both apply a message. Within the transaction the
 // batch is applied set-wise in one subtransaction; if that fails, message
 // by message, each in its own subtransaction, up to max_retries + 1 times,
 // and a message that still fails is recorded in
@@ -21,6 +24,7 @@
 #include "extension/guc.hpp"
 #include "extension/shared_state.hpp"
 #include "kafka/consumer.hpp"
+#include "kafka/partition_share.hpp"
 #include "kafka/producer.hpp"
 #include "util/bytea_hex.hpp"
 #include "util/pg_array_literal.hpp"
@@ -122,7 +126,7 @@ Failure failure_of(const std::exception& e) {
 
 class Consumer {
 public:
-    explicit Consumer(const volatile sig_atomic_t* stop) : stop_(stop) {}
+    Consumer(const volatile sig_atomic_t* stop, int index, int count) : stop_(stop), index_(index), count_(count) {}
     void run();
 
 private:
@@ -136,7 +140,12 @@ private:
     void wait(long millis);
     void report_error(const std::string& what);
 
+    bool mine(const std::string& topic, int32_t partition) const {
+        return kafka::partition_share(topic, partition, count_) == index_;
+    }
+
     const volatile sig_atomic_t* stop_;
+    const int index_, count_;  // which consumer worker of the database, of how many
     Settings settings_;
     std::unique_ptr<kafka::Consumer> kafka_;
     std::unique_ptr<kafka::Producer> producer_;  // for dead letters, created when one is to be sent
@@ -198,8 +207,9 @@ bool Consumer::refresh_declarations() {
     return changed;
 }
 
-// Partitions of the consumed topics at their stored offsets (the group's
-// committed offset, else the earliest, for a partition Postgres has none of).
+// This worker's share of the consumed topics' partitions at their stored
+// offsets (the group's committed offset, else the earliest, for a
+// partition Postgres has none of).
 void Consumer::ensure_assignment() {
     if (!assignment_stale_ && Clock::now() - metadata_read_ < kMetadataRefresh) return;
     std::vector<std::string> names;
@@ -207,7 +217,8 @@ void Consumer::ensure_assignment() {
     const auto counts = kafka_->partition_counts(names, 5000);
     metadata_read_ = Clock::now();
     size_t wanted = 0;
-    for (const auto& [name, n] : counts) wanted += static_cast<size_t>(n);
+    for (const auto& [name, n] : counts)
+        for (int32_t p = 0; p < n; p++) wanted += mine(name, p) ? 1 : 0;
     if (!assignment_stale_ && wanted == assigned_.size()) return;
     std::map<std::pair<std::string, int32_t>, int64_t> stored;
     pg::in_transaction([&] {
@@ -218,6 +229,7 @@ void Consumer::ensure_assignment() {
     std::vector<kafka::PartitionOffset> assignment;
     for (const auto& [name, n] : counts)
         for (int32_t p = 0; p < n; p++) {
+            if (!mine(name, p)) continue;
             auto it = stored.find({name, p});
             assignment.push_back({name, p, it == stored.end() ? kafka::kOffsetFromGroup : it->second});
         }
@@ -329,7 +341,7 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
     // assignment) are left alone: their offsets are not advanced.
     std::map<std::string, std::vector<const kafka::ReceivedMessage*>> by_topic;
     struct Position {
-        int64_t next = 0;
+        int64_t first = INT64_MAX, next = 0;
         int64_t timestamp_ms = -1;
     };
     std::map<std::pair<std::string, int32_t>, Position> positions;
@@ -337,6 +349,7 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
     for (const auto& m : batch) {
         by_topic[m.topic].push_back(&m);
         auto& p = positions[{m.topic, m.partition}];
+        p.first = std::min(p.first, m.offset);
         p.next = std::max(p.next, m.offset + 1);
         p.timestamp_ms = std::max(p.timestamp_ms, m.timestamp_ms);
         bytes += m.value ? m.value->size() : 0;
@@ -362,7 +375,10 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
             if (skipped.count(tp.first)) continue;
             const auto hw = kafka_->high_watermark(tp.first, tp.second);
             auto e = errors.find(tp);
-            pg::execute_cached(
+            // Stored only where nobody stored further than this batch's
+            // first message (a second worker reading the partition): else
+            // the whole batch rolls back and is read again from there.
+            const auto stored = pg::query_cached(
                 "INSERT INTO dionysus.consumer_offsets AS o (topic, \"partition\", next_offset, high_watermark, "
                 "last_message_at, applied_at, last_error, last_error_at) VALUES ($1, $2::pg_catalog.int4, "
                 "$3::pg_catalog.int8, $4::pg_catalog.int8, pg_catalog.to_timestamp($5::pg_catalog.float8 / 1000), "
@@ -371,11 +387,17 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
                 "high_watermark = GREATEST(EXCLUDED.high_watermark, EXCLUDED.next_offset), "
                 "last_message_at = COALESCE(EXCLUDED.last_message_at, o.last_message_at), applied_at = EXCLUDED.applied_at, "
                 "last_error = COALESCE(EXCLUDED.last_error, o.last_error), "
-                "last_error_at = COALESCE(EXCLUDED.last_error_at, o.last_error_at)",
+                "last_error_at = COALESCE(EXCLUDED.last_error_at, o.last_error_at) "
+                "WHERE o.next_offset OPERATOR(pg_catalog.<=) $7::pg_catalog.int8 RETURNING 1",
                 {tp.first, std::to_string(tp.second), std::to_string(pos.next),
                  hw ? pg::Value(std::to_string(*hw)) : pg::Value(),
                  pos.timestamp_ms >= 0 ? pg::Value(std::to_string(pos.timestamp_ms)) : pg::Value(),
-                 e == errors.end() ? pg::Value() : pg::Value(e->second)});
+                 e == errors.end() ? pg::Value() : pg::Value(e->second), std::to_string(pos.first)});
+            if (stored.empty())
+                throw std::runtime_error("partition " + std::to_string(tp.second) + " of " + tp.first +
+                                         " was applied past offset " + std::to_string(pos.first) +
+                                         " by another consumer meanwhile; this batch is rolled back and the "
+                                         "partition read again from its stored offset");
         }
     });
     // Committed: the group's offsets follow, for monitoring tools.
@@ -411,11 +433,22 @@ void Consumer::send_dead_letters() {
     if (!dead_letters_pending_ || Clock::now() < dead_letters_retry_at_) return;
     std::vector<pg::Row> rows;
     pg::in_transaction([&] {
+        // Those of this worker's share of partitions (another worker sends
+        // the others), whether or not their topic is still consumed.
+        std::vector<std::string> topics, partitions;
+        for (const auto& r : pg::query_cached("SELECT DISTINCT d.topic, d.\"partition\"::pg_catalog.text "
+                                              "FROM dionysus.consumer_dead_letters d "
+                                              "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL"))
+            if (mine(*r[0], std::stoi(*r[1]))) topics.push_back(*r[0]), partitions.push_back(*r[1]);
+        if (topics.empty()) return;
         rows = pg::query_cached(
             "SELECT d.id::pg_catalog.text, d.topic, d.\"partition\"::pg_catalog.text, d.\"offset\"::pg_catalog.text, "
             "d.key::pg_catalog.text, d.value::pg_catalog.text, d.error_class, d.error_message, d.attempts::pg_catalog.text, "
             "d.dead_letter_topic FROM dionysus.consumer_dead_letters d "
-            "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL ORDER BY d.id LIMIT 500");
+            "JOIN pg_catalog.unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS m(topic, \"partition\") "
+            "ON m.topic OPERATOR(pg_catalog.=) d.topic AND m.\"partition\" OPERATOR(pg_catalog.=) d.\"partition\" "
+            "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL ORDER BY d.id LIMIT 500",
+            {util::text_array_literal(topics), util::text_array_literal(partitions)});
     });
     if (rows.empty()) {
         dead_letters_pending_ = false;
@@ -529,8 +562,8 @@ void Consumer::run() {
 
 }  // namespace
 
-void run(const volatile sig_atomic_t* stop_requested) {
-    Consumer c(stop_requested);
+void run(const volatile sig_atomic_t* stop_requested, int index, int count) {
+    Consumer c(stop_requested, index, count);
     c.run();
 }
 

@@ -33,6 +33,7 @@ char* dionysus_statsd_address = nullptr;
 char* dionysus_consumer_group_prefix = nullptr;
 char* dionysus_consumer_schema = nullptr;
 int dionysus_consumer_batch_size = 1000;
+int dionysus_consumer_workers = 1;
 int dionysus_consumer_notify = dionysus::kConsumerNotifyChanges;
 
 namespace {
@@ -108,6 +109,9 @@ void define_gucs() {
     DefineCustomIntVariable("dionysus.consumer_batch_size",
                             "Messages the consumer worker applies per transaction (at most).", nullptr,
                             &dionysus_consumer_batch_size, 1000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("dionysus.consumer_workers",
+                            "Consumer workers per database; the consumed topics' partitions are spread across them.",
+                            nullptr, &dionysus_consumer_workers, 1, 1, 16, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     static const config_enum_entry notify_options[] = {
         {"changes", dionysus::kConsumerNotifyChanges, false}, {"columns", dionysus::kConsumerNotifyColumns, false},
         {"off", dionysus::kConsumerNotifyOff, false},         {"on", dionysus::kConsumerNotifyChanges, true},

@@ -26,6 +26,7 @@ extern char* dionysus_statsd_address;
 extern char* dionysus_consumer_group_prefix;
 extern char* dionysus_consumer_schema;
 extern int dionysus_consumer_batch_size;
+extern int dionysus_consumer_workers;
 extern int dionysus_consumer_notify;  // a kConsumerNotify* value
 }
 

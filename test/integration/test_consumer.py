@@ -630,3 +630,82 @@ def test_a_shadowing_operator_in_the_default_search_path_changes_nothing(cluster
         old = consumer_pid(db)
         if old:
             sql(db, "SELECT pg_terminate_backend(%s)", (old,))
+
+
+# -- dionysus.consumer_workers: partitions spread across consumers -------------------
+
+def consumer_pids(conn, database=TEST_DB):
+    return [r[0] for r in sql(conn, "SELECT pid FROM dionysus.workers WHERE role = 'consumer' AND database = %s "
+                                    "AND pid IS NOT NULL ORDER BY worker", (database,))]
+
+
+@pytest.mark.disruptive
+def test_consumer_workers_share_the_partitions_each_change_applied_once(cluster, db):
+    counting_target(db, "cons_w_counters", "WCounter")
+    n, ids = 20000, 400
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20})
+    expected = {}
+    for i in range(n):
+        k = i % ids
+        p.produce("it_cons_spread", key=f"WCounter:{k}".encode(), partition=k % 4,
+                  value=msg("w_counter_updated", "WCounter", {"id": k, "value": i}))
+        expected[k] = i
+        if i % 10000 == 0:
+            p.flush(30)
+    assert p.flush(60) == 0
+    with worker_settings(db, consumer_workers="2"):
+        wait_until(lambda: len(consumer_pids(db)) == 2, 15, "two consumers",
+                   lambda: str(sql(db, "SELECT * FROM dionysus.workers")))
+        assert sql(db, "SELECT worker, workers FROM dionysus.workers WHERE role = 'consumer' AND database = %s "
+                       "ORDER BY worker", (TEST_DB,)) == [(0, 2), (1, 2)]
+        before = dict(sql(db, "SELECT pid, published FROM dionysus.workers WHERE role = 'consumer'"))
+        sql(db, "SELECT dionysus.consume('it_cons', 'spread', dedupe => false)")
+        total = lambda: scalar(db, "SELECT coalesce(sum(\"offset\"), 0) FROM dionysus.consumer_status "
+                                   "WHERE topic = 'it_cons_spread'")
+        wait_until(lambda: total() > n // 4, 60, "consuming under way")
+        # one of them stopped mid-topic: started again, it goes on from its partitions' stored offsets
+        victim = consumer_pids(db)[1]
+        sql(db, "SELECT pg_terminate_backend(%s)", (victim,))
+        wait_until(lambda: len(consumer_pids(db)) == 2 and victim not in consumer_pids(db), 15,
+                   "the consumer started again")
+        wait_until(lambda: total() == n, 120, "the whole topic consumed",
+                   lambda: str(sql(db, "SELECT * FROM dionysus.consumer_status WHERE topic = 'it_cons_spread'")))
+        assert dict(sql(db, "SELECT synced_id, value FROM cons_w_counters")) == expected
+        assert sql(db, "SELECT synced_id, value FROM cons_w_counters_log GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 5") == []
+        assert scalar(db, "SELECT count(*) FROM cons_w_counters_log") == n
+        # both applied messages: two partitions each
+        applied = sql(db, "SELECT pid, published FROM dionysus.workers WHERE role = 'consumer' AND database = %s",
+                      (TEST_DB,))
+        assert all(published > before.get(pid, 0) for pid, published in applied if pid != victim), applied
+        assert scalar(db, "SELECT dionysus.consumer_health_problem('2 minutes')") is None
+    # back to one consumer, which takes every partition
+    wait_until(lambda: len(consumer_pids(db)) == 1, 30, "one consumer again")
+    sql(db, "UPDATE cons_w_counters SET value = -1")
+    sql(db, "TRUNCATE cons_w_counters_log")
+    produce(cluster.bootstrap, "it_cons_spread",
+            [(f"WCounter:{k}".encode(), msg("w_counter_updated", "WCounter", {"id": k, "value": n + k}))
+             for k in range(4)])
+    wait_until(lambda: scalar(db, "SELECT count(*) FROM cons_w_counters_log") == 4, 30,
+               "the new messages consumed by the one consumer")
+    assert sql(db, "SELECT synced_id, value FROM cons_w_counters WHERE value >= 0 ORDER BY 1") == [
+        (k, n + k) for k in range(4)]
+
+
+def test_a_partition_stored_further_by_another_consumer_is_not_applied_again(cluster, db):
+    # As if another consumer applied offsets 10..14 meanwhile: this one's
+    # batch from offset 10 rolls back, and it reads on from 15.
+    counting_target(db, "cons_f_counters", "FCounter")
+    sql(db, "SELECT dionysus.consume('it_cons', 'fence', dedupe => false)")
+    produce(cluster.bootstrap, "it_cons_fence",
+            [(b"FCounter:1", msg("f_counter_updated", "FCounter", {"id": i, "value": i})) for i in range(10)])
+    wait_offset(db, "it_cons_fence", 10)
+    start = len(cluster.log_text())
+    sql(db, "UPDATE dionysus.consumer_offsets SET next_offset = 15 WHERE topic = 'it_cons_fence'")
+    produce(cluster.bootstrap, "it_cons_fence",
+            [(b"FCounter:1", msg("f_counter_updated", "FCounter", {"id": i, "value": i})) for i in range(10, 20)])
+    wait_until(lambda: scalar(db, "SELECT count(*) FROM cons_f_counters") == 15, 30, "offsets 15..19 applied",
+               lambda: str(sql(db, "SELECT * FROM dionysus.consumer_status WHERE topic = 'it_cons_fence'")))
+    wait_offset(db, "it_cons_fence", 20)
+    assert [r[0] for r in sql(db, "SELECT synced_id FROM cons_f_counters_log ORDER BY 1")] == \
+        list(range(10)) + list(range(15, 20))
+    assert "applied past offset 10 by another consumer" in cluster.log_text()[start:]
