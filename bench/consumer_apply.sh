@@ -10,12 +10,16 @@
 # Baseline in the same run: a client (psycopg2, execute_values, 1,000
 # bookings per transaction as the consumer batches) writing the same rows
 # with INSERT … ON CONFLICT (synced_id) DO UPDATE into identical tables.
-# Both passes run with dionysus.consumer_notify on (the default) and off.
-# Environment: BENCH_EVENTS (200000), BENCH_CONSUMER_BATCH (dionysus.consumer_batch_size, default 1000)
+# The consumer passes: one consumer worker with dionysus.consumer_notify on
+# (the default) and off, then BENCH_CONSUMER_WORKERS consumer workers
+# (dionysus.consumer_workers, default 2: one per core here) with notify on.
+# Environment: BENCH_EVENTS (200000), BENCH_CONSUMER_BATCH (dionysus.consumer_batch_size, default 1000),
+# BENCH_CONSUMER_WORKERS (2)
 set -euo pipefail
-export DIONYSUS_BROKER_ARGS="--topic bench_rows:6 --topic bench_bookings:96 --topic bench_bookings_quiet:96"
+export DIONYSUS_BROKER_ARGS="--topic bench_rows:6 --topic bench_bookings:96 --topic bench_bookings_quiet:96 --topic bench_bookings_spread:96"
 source "$(dirname "$0")/lib.sh"
 EVENTS=${BENCH_EVENTS:-200000}
+WORKERS=${BENCH_CONSUMER_WORKERS:-2}
 bench_start
 [ -n "${BENCH_CONSUMER_BATCH:-}" ] && set_guc dionysus.consumer_batch_size "$BENCH_CONSUMER_BATCH"
 cat >"$BENCH_CLUSTER/tables.sql" <<'SQL'
@@ -28,7 +32,7 @@ CREATE TABLE bookings_fees (id bigserial PRIMARY KEY, synced_id bigint UNIQUE, s
 CREATE INDEX ON bookings_fees (synced_booking_id);
 SQL
 chmod 0644 "$BENCH_CLUSTER/tables.sql"
-for schema in consumed baseline quiet; do
+for schema in consumed baseline quiet spread; do
   q "CREATE SCHEMA $schema; SET search_path = $schema; $(cat "$BENCH_CLUSTER/tables.sql")" >/dev/null
 done
 
@@ -47,7 +51,7 @@ def booking(i, event, ts, price):
            "links": {"rental": i % 1000, "account": i % 100, "bookings_fees": [f["id"] for f in fees]}, "bookings_fees": fees}
     return json.dumps({"message": [{"event": event, "model_name": "Booking", "data": [rec]}]}, separators=(",", ":")).encode()
 t0 = time.time()
-for topic in ("bench_bookings", "bench_bookings_quiet"):
+for topic in ("bench_bookings", "bench_bookings_quiet", "bench_bookings_spread"):
     for event, ts, price in (("booking_created", "2024-01-01T00:00:00.000Z", 100.0), ("booking_updated", "2024-01-02T00:00:00.000Z", 120.0)):
         for i in range(1, n + 1):
             while True:
@@ -57,7 +61,7 @@ for topic in ("bench_bookings", "bench_bookings_quiet"):
                 except BufferError:
                     p.poll(0.05)
         p.flush(120)
-print(f"  produced {4 * n} messages in {time.time() - t0:.1f} s", flush=True)
+print(f"  produced {6 * n} messages in {time.time() - t0:.1f} s", flush=True)
 PY
 
 # Applied messages of a topic so far (the stored offsets).
@@ -74,13 +78,17 @@ wait_applied() {  # TOPIC TARGET FROM
   awk -v a="$t0" -v b="$t1" -v n=$(( $2 - a0 )) 'BEGIN { printf "%.3f %d", b - a, n }'
 }
 
-run_consumer() {  # TOPIC-SUFFIX SCHEMA NOTIFY
+run_consumer() {  # TOPIC-SUFFIX SCHEMA NOTIFY WORKERS
   set_guc dionysus.consumer_schema "$2"
   set_guc dionysus.consumer_notify "$3"
+  set_guc dionysus.consumer_workers "$4"
   sleep 1
-  # the consumer reads consumer_schema at connection start: restart it
+  # the consumer reads consumer_schema at connection start: restart them
   q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'dionysus consumer'" >/dev/null
   sleep 1.5
+  while [ "$(q "SELECT count(*) FROM dionysus.workers WHERE role = 'consumer' AND database = 'bench' AND pid IS NOT NULL AND workers = $4")" -lt "$4" ]; do
+    sleep 0.2
+  done
   local tc nc tu nu
   q "SELECT dionysus.consume('bench', '$1')" >/dev/null
   read -r tc nc <<<"$(wait_applied "bench_$1" "$EVENTS" 0)"
@@ -89,10 +97,13 @@ run_consumer() {  # TOPIC-SUFFIX SCHEMA NOTIFY
   awk -v tc="$tc" -v nc="$nc" -v tu="$tu" -v nu="$nu" 'BEGIN { printf "%.0f %.0f", nc / tc, nu / tu }'
 }
 
-read -r C_ON U_ON <<<"$(run_consumer bookings consumed on)"
-read -r C_OFF U_OFF <<<"$(run_consumer bookings_quiet quiet off)"
+read -r C_ON U_ON <<<"$(run_consumer bookings consumed on 1)"
+read -r C_OFF U_OFF <<<"$(run_consumer bookings_quiet quiet off 1)"
+read -r C_W U_W <<<"$(run_consumer bookings_spread spread on "$WORKERS")"
 check=$(q "SELECT count(*) FILTER (WHERE final_price = 120) || '/' || count(*) FROM consumed.bookings")
 fees=$(q "SELECT count(*) FROM consumed.bookings_fees")
+check_w=$(q "SELECT count(*) FILTER (WHERE final_price = 120) || '/' || count(*) FROM spread.bookings")
+fees_w=$(q "SELECT count(*) FROM spread.bookings_fees")
 
 # Baseline: the same rows from a client.
 read -r B_C B_U <<<"$(/usr/bin/python3 - "$PGHOST" "$PGPORT" "$EVENTS" <<'PY'
@@ -131,12 +142,15 @@ PY
 
 per() { awk -v n="$EVENTS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
 BC=$(per "$B_C"); BU=$(per "$B_U")
-echo "  checked: consumed.bookings with the updated price $check, consumed.bookings_fees $fees rows"
+echo "  checked: consumed.bookings with the updated price $check, consumed.bookings_fees $fees rows;"
+echo "           spread.bookings $check_w, spread.bookings_fees $fees_w rows"
 printf '  %-44s %10s %10s\n' "" "created/s" "updated/s"
 printf '  %-44s %10s %10s\n' "baseline: client INSERT … ON CONFLICT" "$BC" "$BU"
 printf '  %-44s %10s %10s   (ratio %s / %s)\n' "consumer worker, consumer_notify on" "$C_ON" "$U_ON" \
   "$(ratio "$C_ON" "$BC")" "$(ratio "$U_ON" "$BU")"
 printf '  %-44s %10s %10s   (ratio %s / %s)\n' "consumer worker, consumer_notify off" "$C_OFF" "$U_OFF" \
   "$(ratio "$C_OFF" "$BC")" "$(ratio "$U_OFF" "$BU")"
+printf '  %-44s %10s %10s   (ratio %s / %s)\n' "$WORKERS consumer workers, consumer_notify on" "$C_W" "$U_W" \
+  "$(ratio "$C_W" "$BC")" "$(ratio "$U_W" "$BU")"
 echo "  (events/s: one event is a booking with its 3 fees; the consumer counted from its first applied batch;"
 echo "   ratio = consumer rate / baseline rate)"

@@ -6,7 +6,9 @@
 #include "wire/json_render.hpp"
 #include "wire/local_changes.hpp"
 #include "wire/naming.hpp"
+#include "util/pg_array_literal.hpp"
 #include "util/sql_identifier.hpp"
+#include "wire/column_text.hpp"
 
 extern "C" {
 #include "utils/errcodes.h"
@@ -175,32 +177,69 @@ void Applier::apply_run(const std::vector<Op*>& run) {
     apply_sideloads(run);
 }
 
-namespace {
-
-// jsonb_to_recordset's column definitions and the record set of a run.
-std::string column_definitions(const std::vector<std::pair<const TargetColumn*, std::string>>& values) {
-    std::string out = std::string(kOrd) + " pg_catalog.int4, " + kEventAt + " pg_catalog.timestamptz";
-    for (const auto& [c, json] : values) out += ", " + quote_identifier(c->name) + " " + c->type_sql;
-    return out;
-}
-
-template <typename OpPtr>
-std::string recordset_json(const std::vector<OpPtr>& run) {
-    std::string out = "[";
-    for (size_t i = 0; i < run.size(); i++) {
-        if (i) out += ',';
-        out += "{\"dionysus.ord\":" + std::to_string(i) + ",\"dionysus.event_at\":" + run[i]->event_at;
-        for (const auto& [c, json] : run[i]->values) {
-            out += ',';
-            json::append_string(out, c->name);
-            out += ':';
-            out += json;
+// The run's records as a query with the columns "dionysus.ord" (position
+// in the run), "dionysus.event_at" and the assigned ones, typed as the
+// target's: one text array per column, unnested and cast, when every value
+// reads as text (wire/column_text.hpp); else one JSON array of objects
+// through jsonb_to_recordset (which costs three times as much: it parses
+// the whole document, then each value again).
+Applier::RecordSource Applier::record_source(const std::vector<Op*>& run) const {
+    const auto& values = run[0]->values;
+    RecordSource out;
+    bool as_text = true;
+    for (const auto& [c, json] : values) as_text = as_text && c->text.has_value();
+    if (as_text) {
+        std::vector<std::string> arrays(values.size() + 1, "{");
+        std::string text;
+        bool is_null = false;
+        auto add = [&](std::string& array, const std::string& json, wire::ColumnText kind) {
+            if (!wire::column_text(json, kind, &text, &is_null)) return false;
+            if (array.size() > 1) array += ',';
+            if (is_null) array += "NULL";
+            else util::append_quoted_element(array, text);
+            return true;
+        };
+        for (const Op* op : run) {
+            as_text = as_text && add(arrays[0], op->event_at, wire::ColumnText::Scalar);
+            for (size_t k = 0; as_text && k < values.size(); k++)
+                as_text = add(arrays[k + 1], op->values[k].second, *values[k].first->text);
+            if (!as_text) break;
         }
-        out += '}';
+        if (as_text) {
+            std::string select = "SELECT (u.n OPERATOR(pg_catalog.-) 1)::pg_catalog.int4 AS " + std::string(kOrd) +
+                                 ", u.c0::pg_catalog.timestamptz AS " + kEventAt;
+            std::string unnest = "pg_catalog.unnest($1::pg_catalog.text[])", names = "c0";
+            for (size_t k = 0; k < values.size(); k++) {
+                const std::string u = "c" + std::to_string(k + 1);
+                select += ", u." + u + values[k].first->text_cast + " AS " + quote_identifier(values[k].first->name);
+                unnest += ", pg_catalog.unnest($" + std::to_string(k + 2) + "::pg_catalog.text[])";
+                names += ", " + u;
+            }
+            out.sql = select + " FROM ROWS FROM (" + unnest + ") WITH ORDINALITY AS u(" + names + ", n)";
+            for (auto& a : arrays) out.params.emplace_back(a + "}");
+            return out;
+        }
     }
-    out += ']';
+    std::string definitions = std::string(kOrd) + " pg_catalog.int4, " + kEventAt + " pg_catalog.timestamptz";
+    for (const auto& [c, json] : values) definitions += ", " + quote_identifier(c->name) + " " + c->type_sql;
+    out.sql = "SELECT * FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) AS r(" + definitions + ")";
+    std::string records = "[";
+    for (size_t i = 0; i < run.size(); i++) {
+        if (i) records += ',';
+        records += "{\"dionysus.ord\":" + std::to_string(i) + ",\"dionysus.event_at\":" + run[i]->event_at;
+        for (const auto& [c, json] : run[i]->values) {
+            records += ',';
+            json::append_string(records, c->name);
+            records += ':';
+            records += json;
+        }
+        records += '}';
+    }
+    out.params.emplace_back(records + "]");
     return out;
 }
+
+namespace {
 
 std::string stale_expression(const Target& t, const std::string& row) {
     if (t.synced_at.empty()) return "false";
@@ -242,9 +281,9 @@ void Applier::upsert(const std::vector<Op*>& run) {
     if (local_updated_at) set += ", \"updated_at\" = pg_catalog.now()";
     if (local_created_at) insert_columns += ", \"created_at\"", insert_values += ", pg_catalog.now()";
     if (local_updated_at) insert_columns += ", \"updated_at\"", insert_values += ", pg_catalog.now()";
+    RecordSource source = record_source(run);
     const std::string sql =
-        "WITH r AS (SELECT * FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) AS r(" +
-        column_definitions(values) + ")), "
+        "WITH r AS (" + source.sql + "), "
         // LATERAL: one index probe per record (a join would let the
         // planner hash the whole target, for every batch)
         "s AS (SELECT r.*, l.* FROM r CROSS JOIN LATERAL (SELECT o.ctid AS \"dionysus.row\", " + before +
@@ -262,15 +301,15 @@ void Applier::upsert(const std::vector<Op*>& run) {
         "UNION ALL SELECT 'insert', NULL, NULL, i.after::pg_catalog.text, i.id::pg_catalog.text FROM i "
         "UNION ALL SELECT DISTINCT 'stale', s." + kOrd + "::pg_catalog.text, NULL, NULL, NULL FROM s "
         "WHERE s.\"dionysus.stale\"";
-    take_results(run, pg::query_cached(sql, {recordset_json(run)}));
+    take_results(run, pg::query_cached(sql, source.params));
 }
 
 void Applier::remove(const std::vector<Op*>& run) {
     const Target& t = *run[0]->target;
     const std::string before = notify_ ? "pg_catalog.to_jsonb(n.*)" : "NULL::pg_catalog.jsonb";
+    RecordSource source = record_source(run);
     const std::string sql =
-        "WITH r AS (SELECT * FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) AS r(" +
-        column_definitions(run[0]->values) + ")), "
+        "WITH r AS (" + source.sql + "), "
         "s AS (SELECT r." + kOrd + ", l.* FROM r CROSS JOIN LATERAL (SELECT o.ctid AS \"dionysus.row\", " +
         stale_expression(t, "o") + " AS \"dionysus.stale\" FROM " + t.qualified +
         " o WHERE o.\"synced_id\" OPERATOR(pg_catalog.=) r.\"synced_id\" FOR UPDATE) l), "
@@ -279,7 +318,7 @@ void Applier::remove(const std::vector<Op*>& run) {
         "SELECT 'delete', d.ord::pg_catalog.text, d.before::pg_catalog.text, NULL, d.id::pg_catalog.text FROM d "
         "UNION ALL SELECT DISTINCT 'stale', s." + kOrd + "::pg_catalog.text, NULL, NULL, NULL FROM s "
         "WHERE s.\"dionysus.stale\"";
-    take_results(run, pg::query_cached(sql, {recordset_json(run)}));
+    take_results(run, pg::query_cached(sql, source.params));
 }
 
 void Applier::call_strategy(const std::vector<Op*>& run) {

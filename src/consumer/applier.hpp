@@ -59,6 +59,11 @@ private:
     Op make_op(const Target* target, const std::string& model_name, const std::string& event, wire::EventKind kind,
                bool aggregate_root, const wire::DeserializedRecord* record) const;
     void apply_ops(std::vector<Op>& ops);
+    struct RecordSource {
+        std::string sql;
+        std::vector<pg::Value> params;
+    };
+    RecordSource record_source(const std::vector<Op*>& run) const;
     void apply_run(const std::vector<Op*>& run);
     void upsert(const std::vector<Op*>& run);
     void remove(const std::vector<Op*>& run);

@@ -445,7 +445,8 @@ void Consumer::send_dead_letters() {
             "SELECT d.id::pg_catalog.text, d.topic, d.\"partition\"::pg_catalog.text, d.\"offset\"::pg_catalog.text, "
             "d.key::pg_catalog.text, d.value::pg_catalog.text, d.error_class, d.error_message, d.attempts::pg_catalog.text, "
             "d.dead_letter_topic FROM dionysus.consumer_dead_letters d "
-            "JOIN pg_catalog.unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS m(topic, \"partition\") "
+            "JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int4[])) "
+            "AS m(topic, \"partition\") "
             "ON m.topic OPERATOR(pg_catalog.=) d.topic AND m.\"partition\" OPERATOR(pg_catalog.=) d.\"partition\" "
             "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL ORDER BY d.id LIMIT 500",
             {util::text_array_literal(topics), util::text_array_literal(partitions)});

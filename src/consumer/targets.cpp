@@ -5,7 +5,9 @@
 #include "wire/naming.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
 #include "utils/errcodes.h"
+#include "utils/lsyscache.h"
 }
 
 namespace dionysus::consumer {
@@ -22,6 +24,44 @@ const TargetColumn* Target::destination(const std::string& attribute) const {
 }
 
 namespace {
+
+bool is_json(Oid type) { return type == JSONOID || type == JSONBOID; }
+
+// Types whose typmod a cast from text applies as their input function does
+// (rounding, or an error); for the others (varchar(n), char(n), bit(n))
+// an explicit cast would cut where the input function fails.
+bool typmod_cast_is_input(Oid base) {
+    return base == NUMERICOID || base == TIMESTAMPOID || base == TIMESTAMPTZOID || base == TIMEOID ||
+           base == TIMETZOID || base == INTERVALOID;
+}
+
+// How a column's values reach SQL as text, if they can (TargetColumn::text).
+void choose_text_transport(TargetColumn& c, Oid type, int32 typmod) {
+    pg::guard([&] {
+        int32 base_typmod = -1;
+        const Oid base = getBaseTypeAndTypmod(type, &base_typmod);
+        const int32 mod = typmod != -1 ? typmod : base_typmod;
+        if (is_json(base)) {
+            c.text = wire::ColumnText::Json;
+            c.text_cast = "::pg_catalog.jsonb::" + c.type_sql;
+            return;
+        }
+        const Oid element = get_element_type(base);
+        const Oid scalar = OidIsValid(element) ? getBaseType(element) : base;
+        if (is_json(scalar) || type_is_rowtype(scalar) || get_typtype(scalar) == TYPTYPE_PSEUDO) return;
+        if (mod != -1 && !typmod_cast_is_input(scalar)) {
+            // A plain varchar(n)/char(n) column: read without its length,
+            // which the assignment then checks as the input function would.
+            if (type != base || OidIsValid(element)) return;
+            if (base == VARCHAROID) c.text_cast = "::pg_catalog.varchar";
+            else if (base == BPCHAROID) c.text_cast = "::pg_catalog.bpchar";
+            else return;
+        } else {
+            c.text_cast = "::" + c.type_sql;
+        }
+        c.text = OidIsValid(element) ? wire::ColumnText::Array : wire::ColumnText::Scalar;
+    });
+}
 
 std::unique_ptr<Target> load(const std::string& model_name) {
     auto t = std::make_unique<Target>();
@@ -68,7 +108,8 @@ std::unique_ptr<Target> load(const std::string& model_name) {
     t->qualified = *rel[0][0];
     t->owner = static_cast<Oid>(std::stoul(*rel[0][1]));
     for (const auto& row : pg::query_cached(
-             "SELECT a.attname::pg_catalog.text, pg_catalog.format_type(a.atttypid, a.atttypmod) "
+             "SELECT a.attname::pg_catalog.text, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+             "a.atttypid::pg_catalog.text, a.atttypmod::pg_catalog.text "
              "FROM pg_catalog.pg_attribute a "
              "WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped "
              "AND a.attgenerated = '' ORDER BY a.attnum",
@@ -76,6 +117,7 @@ std::unique_ptr<Target> load(const std::string& model_name) {
         TargetColumn c;
         c.name = *row[0];
         c.type_sql = *row[1];
+        choose_text_transport(c, static_cast<Oid>(std::stoul(*row[2])), std::stoi(*row[3]));
         t->columns.push_back(std::move(c));
     }
     if (!t->has("synced_id")) return nullptr;  // a table of that name, but not a synchronizable one

@@ -11,6 +11,8 @@ extern "C" {
 #include "postgres.h"
 }
 
+#include "wire/column_text.hpp"
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +24,12 @@ namespace dionysus::consumer {
 struct TargetColumn {
     std::string name;
     std::string type_sql;  // format_type(): a type name SQL reads whatever the search_path
+    // How its values can reach SQL as text (wire/column_text.hpp), and the
+    // cast from that text giving what the type's input function gives
+    // (varchar(n) read as varchar: a cast would cut, the assignment fails
+    // as the input function does); no value: only jsonb_to_recordset.
+    std::optional<wire::ColumnText> text;
+    std::string text_cast;  // e.g. "::numeric(10,2)", "::pg_catalog.jsonb::json"
 };
 
 struct Target {

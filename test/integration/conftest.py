@@ -50,7 +50,7 @@ TEST_TOPICS = [
     # the consumer's (test_consumer.py)
     "it_cons_bookings", "it_cons_hand", "it_cons_poison", "it_cons_poison_dlt", "it_cons_poison_plain",
     "it_cons_kill:3", "it_cons_term:3", "it_cons_outage", "it_cons_dedupe", "it_cons_nodedupe", "it_cons_family",
-    "it_cons_owner", "it_cons_locked", "it_cons_setwise", "it_cons_shadow", "it_cons_spread:4", "it_cons_fence",
+    "it_cons_owner", "it_cons_locked", "it_cons_setwise", "it_cons_shadow", "it_cons_spread:4", "it_cons_fence", "it_cons_values",
 ]
 
 

@@ -4,6 +4,7 @@ another), hand-written dionysus-rb messages through the dev broker, poison
 messages, exactly-once effect across kill -9 and a Postgres restart."""
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -709,3 +710,76 @@ def test_a_partition_stored_further_by_another_consumer_is_not_applied_again(clu
     assert [r[0] for r in sql(db, "SELECT synced_id FROM cons_f_counters_log ORDER BY 1")] == \
         list(range(10)) + list(range(15, 20))
     assert "applied past offset 10 by another consumer" in cluster.log_text()[start:]
+
+
+# -- value conversion: what the columns get is what jsonb_to_recordset gives -------
+
+def test_values_convert_as_jsonb_to_recordset_converts_them(cluster, db):
+    # A run of records reaches SQL as one text array per column when every
+    # value reads as text, else as JSON through jsonb_to_recordset; both
+    # must give each column what jsonb_to_recordset gives it.
+    sql(db, "CREATE TYPE cons_v_color AS ENUM ('red', 'green')")
+    sql(db, "CREATE DOMAIN cons_v_positive AS integer CHECK (VALUE > 0)")
+    sql(db, "CREATE DOMAIN cons_v_doc AS jsonb")
+    sql(db, "CREATE TYPE cons_v_point AS (x integer, y text)")
+    columns = """t text, v varchar(5), c char(3), n numeric(10,2), nn numeric, i integer, ia bigint[], ta text[],
+                 na numeric(6,1)[], m integer[], ts timestamptz, tp timestamp(0), d date, b boolean, jb jsonb, j json,
+                 u uuid, e cons_v_color, dom cons_v_positive, djb cons_v_doc, iv interval, r int4range"""
+    sql(db, f"CREATE TABLE cons_v_values (synced_id bigint PRIMARY KEY, {columns})")
+    # types only jsonb_to_recordset reads (bit(3) would be cut by a cast, a composite is an object)
+    odd = "t text, bt bit(3), pt cons_v_point"
+    sql(db, f"CREATE TABLE cons_v_odd (synced_id bigint PRIMARY KEY, {odd})")
+    sql(db, "SELECT dionysus.consume_model('VValue', 'cons_v_values')")
+    sql(db, "SELECT dionysus.consume_model('VOdd', 'cons_v_odd')")
+    sql(db, "SELECT dionysus.consume('it_cons', 'values', max_retries => 0)")
+    full = {"t": "a\"b\\c\n\u00e9\U0001F600 {x,y}", "v": "abc  ", "c": "ab", "n": "12.345", "nn": 1.25, "i": 42,
+            "ia": [1, 2, 3], "ta": ["x", "y,z", "NULL", None, "q\"uote", "back\\slash", ""], "na": ["1.25", 2],
+            "m": [[1, 2], [3, 4]], "ts": "2024-05-01T10:00:00.123Z", "tp": "2024-05-01 10:00:00.6", "d": "2024-06-01",
+            "b": True, "jb": {"k": [1, {"x": None}], "s": "\u00e9"}, "j": {"b": 1, "a": 2},
+            "u": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "e": "green", "dom": 5, "djb": "str", "iv": "1 day 02:00",
+            "r": "[1,5)"}
+    records = [
+        dict(full, id=1),
+        dict({k: None for k in full}, id=2),                    # nulls everywhere
+        dict(full, id=3, t={"a": 1}, ta="{p,q}", b=False),      # an object into text: jsonb_to_recordset's way
+        dict(full, id=4, t=[1, "two"], ia=[], na=None, jb=[1, 2], j="plain", djb={"n": None}),
+        dict(full, id=5, n=7, nn="-12345678901234567890.123456789", i="17", dom="6", b="t"),
+    ]
+    poison = [
+        (dict(full, id=6, v="toolong"), "value too long for type character varying(5)"),
+        (dict(full, id=7, i="1.5"), "invalid input syntax for type integer"),
+        (dict(full, id=8, dom=-1), "violates check constraint"),
+        (dict(full, id=9, t="nul\u0000"), "unsupported Unicode escape sequence"),
+        (dict(full, id=10, ia=[[1], [2, 3]]), "multidimensional arrays must have"),
+    ]
+    odd_records = [{"id": 1, "t": "x", "bt": "101", "pt": {"x": 1, "y": "a"}}, {"id": 2, "t": None, "bt": None, "pt": None}]
+    messages = []
+    # created and updated alternate: each record is a run of its own, which
+    # takes the text arrays or jsonb_to_recordset by its own values
+    for n, rec in enumerate(records + [p for p, _ in poison]):
+        event = "v_value_created" if n % 2 == 0 else "v_value_updated"
+        messages.append((f"VValue:{rec['id']}".encode(), msg(event, "VValue", rec)))
+    for rec in odd_records:
+        messages.append((f"VOdd:{rec['id']}".encode(), msg("v_odd_created", "VOdd", rec)))
+    produce(cluster.bootstrap, "it_cons_values", messages)
+    wait_offset(db, "it_cons_values", len(messages))
+    sql(db, "SET TimeZone = 'UTC'")
+    sql(db, "SET DateStyle = 'ISO, YMD'")
+
+    def as_text(table, cols, recs):
+        names = [c.split()[0] for c in re.split(r",(?![^(]*\))", cols)]
+        expr = ", ".join(f"{n}::text" for n in names)
+        got = sql(db, f"SELECT synced_id, {expr} FROM {table} ORDER BY synced_id")
+        want = sql(db, f"SELECT id, {expr} FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, {cols}) ORDER BY id",
+                   (json.dumps(recs),))
+        return got, want
+
+    got, want = as_text("cons_v_values", columns, records)
+    assert got == want
+    assert got[0][1] == "a\"b\\c\n\u00e9\U0001F600 {x,y}" and got[0][4] == "12.35" and got[0][9] == "{1.3,2.0}"
+    got, want = as_text("cons_v_odd", odd, odd_records)
+    assert got == want and got[0][2:] == ("101", "(1,a)")
+    dead = dict(sql(db, "SELECT \"offset\", error_message FROM dionysus.dead_letters WHERE topic = 'it_cons_values'"))
+    assert len(dead) == len(poison), dead
+    for k, (_, why) in enumerate(poison):
+        assert why.lower() in dead[len(records) + k].lower(), (k, dead)
