@@ -400,7 +400,10 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
                                 "AS p(parent " + link->type_sql + ", ids " + t.column("synced_id")->type_sql +
                                 "[]) CROSS JOIN LATERAL (SELECT x.ctid FROM " + t.qualified + " x WHERE x." +
                                 quote_identifier(link->name) +
-                                " OPERATOR(pg_catalog.=) p.parent AND x.\"synced_id\" OPERATOR(pg_catalog.<>) ALL (p.ids)) x)) "
+                                " OPERATOR(pg_catalog.=) p.parent AND x.\"synced_id\" OPERATOR(pg_catalog.<>) ALL (p.ids) "
+                                // OFFSET 0: not flattened into a join, which the planner
+                                // would hash over a scan of the whole child table
+                                "OFFSET 0) x)) "
                                 "RETURNING 'delete', NULL::pg_catalog.text, " +
                                 before + "::pg_catalog.text, NULL::pg_catalog.text, "
                                 "pg_catalog.to_jsonb(c.\"synced_id\")::pg_catalog.text";
