@@ -192,8 +192,14 @@ Applier::RecordSource Applier::record_source(const std::vector<Op*>& run) const 
         std::vector<std::string> arrays(values.size() + 1, "{");
         std::string text;
         bool is_null = false;
-        auto add = [&](std::string& array, const std::string& json, wire::ColumnText kind) {
+        auto characters = [](const std::string& t) {
+            size_t n = 0;
+            for (unsigned char ch : t) n += (ch & 0xC0) != 0x80;
+            return n;
+        };
+        auto add = [&](std::string& array, const std::string& json, wire::ColumnText kind, int max_chars = -1) {
             if (!wire::column_text(json, kind, &text, &is_null)) return false;
+            if (max_chars >= 0 && !is_null && characters(text) > static_cast<size_t>(max_chars)) return false;
             if (array.size() > 1) array += ',';
             if (is_null) array += "NULL";
             else util::append_quoted_element(array, text);
@@ -202,7 +208,7 @@ Applier::RecordSource Applier::record_source(const std::vector<Op*>& run) const 
         for (const Op* op : run) {
             as_text = as_text && add(arrays[0], op->event_at, wire::ColumnText::Scalar);
             for (size_t k = 0; as_text && k < values.size(); k++)
-                as_text = add(arrays[k + 1], op->values[k].second, *values[k].first->text);
+                as_text = add(arrays[k + 1], op->values[k].second, *values[k].first->text, values[k].first->max_chars);
             if (!as_text) break;
         }
         if (as_text) {

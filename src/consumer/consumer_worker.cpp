@@ -356,28 +356,67 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
     }
     std::map<std::pair<std::string, int32_t>, std::string> errors;
     std::set<std::string> skipped;  // topics not consumed (any more, or not yet as this process knows them)
+    using TopicPartition = std::pair<std::string, int32_t>;
+    std::set<TopicPartition> fenced, rewound;
     pg::in_transaction([&] {
+        fenced.clear();
+        rewound.clear();
         // Deferrable constraints checked at each statement: a deferred
         // trigger would otherwise fire at commit, outside its owner's
         // context (PostgreSQL refuses to queue it in one anyway).
         pg::execute("SET CONSTRAINTS ALL IMMEDIATE");
+        // This batch's offsets rows, locked until commit. A partition
+        // stored past the batch's first message was applied by another
+        // consumer meanwhile: its messages are left out and it is read
+        // again from the stored offset. One whose log now ends below the
+        // stored offset restarted (the topic was recreated): it is applied
+        // from where Kafka stands.
+        {
+            std::vector<std::string> topics, partitions;
+            for (const auto& [tp, pos] : positions) topics.push_back(tp.first), partitions.push_back(std::to_string(tp.second));
+            for (const auto& row : pg::query_cached(
+                     "SELECT o.topic, o.\"partition\"::pg_catalog.text, o.next_offset::pg_catalog.text "
+                     "FROM dionysus.consumer_offsets o JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+                     "pg_catalog.unnest($2::pg_catalog.int4[])) AS b(topic, \"partition\") "
+                     "ON b.topic OPERATOR(pg_catalog.=) o.topic AND b.\"partition\" OPERATOR(pg_catalog.=) o.\"partition\" "
+                     "FOR UPDATE OF o",
+                     {util::text_array_literal(topics), util::text_array_literal(partitions)})) {
+                const TopicPartition tp{*row[0], std::stoi(*row[1])};
+                const int64_t stored = std::stoll(*row[2]);
+                const Position& pos = positions.at(tp);
+                if (stored <= pos.first) continue;
+                const auto hw = kafka_->high_watermark(tp.first, tp.second);
+                if (hw && *hw < stored) rewound.insert(tp);
+                else fenced.insert(tp);
+                log_message(hw && *hw < stored ? WARNING : LOG,
+                            "partition " + std::to_string(tp.second) + " of " + tp.first + " is stored at offset " +
+                                std::to_string(stored) + ", past this batch's first message " + std::to_string(pos.first) +
+                                (hw && *hw < stored ? "; the partition now ends at " + std::to_string(*hw) +
+                                                          " (restarted): applied from there"
+                                                    : ": another consumer applied it meanwhile; read again from there"));
+            }
+        }
         std::set<std::string> consumed;
         for (const auto& row : pg::query_cached("SELECT t.name FROM dionysus.consumed_topics t")) consumed.insert(*row[0]);
-        for (const auto& [name, messages] : by_topic) {
+        for (const auto& [name, all] : by_topic) {
             auto t = topics_.find(name);
             if (t == topics_.end() || !consumed.count(name)) {
                 skipped.insert(name);
                 continue;
             }
-            apply_topic(t->second, messages, errors);
+            std::vector<const kafka::ReceivedMessage*> messages;
+            for (const auto* m : all)
+                if (!fenced.count({m->topic, m->partition})) messages.push_back(m);
+            if (!messages.empty()) apply_topic(t->second, messages, errors);
         }
         for (const auto& [tp, pos] : positions) {
-            if (skipped.count(tp.first)) continue;
+            if (skipped.count(tp.first) || fenced.count(tp)) continue;
             const auto hw = kafka_->high_watermark(tp.first, tp.second);
             auto e = errors.find(tp);
             // Stored only where nobody stored further than this batch's
-            // first message (a second worker reading the partition): else
-            // the whole batch rolls back and is read again from there.
+            // first message (a partition first seen, stored by a second
+            // consumer meanwhile): else the whole batch rolls back and is
+            // read again from there.
             const auto stored = pg::query_cached(
                 "INSERT INTO dionysus.consumer_offsets AS o (topic, \"partition\", next_offset, high_watermark, "
                 "last_message_at, applied_at, last_error, last_error_at) VALUES ($1, $2::pg_catalog.int4, "
@@ -388,11 +427,12 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
                 "last_message_at = COALESCE(EXCLUDED.last_message_at, o.last_message_at), applied_at = EXCLUDED.applied_at, "
                 "last_error = COALESCE(EXCLUDED.last_error, o.last_error), "
                 "last_error_at = COALESCE(EXCLUDED.last_error_at, o.last_error_at) "
-                "WHERE o.next_offset OPERATOR(pg_catalog.<=) $7::pg_catalog.int8 RETURNING 1",
+                "WHERE o.next_offset OPERATOR(pg_catalog.<=) $7::pg_catalog.int8 OR $8::pg_catalog.bool RETURNING 1",
                 {tp.first, std::to_string(tp.second), std::to_string(pos.next),
                  hw ? pg::Value(std::to_string(*hw)) : pg::Value(),
                  pos.timestamp_ms >= 0 ? pg::Value(std::to_string(pos.timestamp_ms)) : pg::Value(),
-                 e == errors.end() ? pg::Value() : pg::Value(e->second), std::to_string(pos.first)});
+                 e == errors.end() ? pg::Value() : pg::Value(e->second), std::to_string(pos.first),
+                 rewound.count(tp) ? "true" : "false"});
             if (stored.empty())
                 throw std::runtime_error("partition " + std::to_string(tp.second) + " of " + tp.first +
                                          " was applied past offset " + std::to_string(pos.first) +
@@ -403,11 +443,12 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
     // Committed: the group's offsets follow, for monitoring tools.
     std::vector<kafka::PartitionOffset> offsets;
     for (const auto& [tp, pos] : positions)
-        if (!skipped.count(tp.first)) offsets.push_back({tp.first, tp.second, pos.next});
+        if (!skipped.count(tp.first) && !fenced.count(tp)) offsets.push_back({tp.first, tp.second, pos.next});
     kafka_->commit_async(offsets);
     // Messages passed over: read from the stored offsets again once the
-    // declarations are read again (a topic dropped and declared anew).
-    if (!skipped.empty()) assignment_stale_ = true;
+    // declarations are read again (a topic dropped and declared anew), or
+    // at once (a partition another consumer applied further).
+    if (!skipped.empty() || !fenced.empty()) assignment_stale_ = true;
     publisher_count(0, 0, bytes, 1);
 }
 

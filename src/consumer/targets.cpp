@@ -5,9 +5,13 @@
 #include "wire/naming.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_cast.h"
 #include "catalog/pg_type.h"
 #include "utils/errcodes.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
 }
 
 namespace dionysus::consumer {
@@ -28,39 +32,79 @@ namespace {
 bool is_json(Oid type) { return type == JSONOID || type == JSONBOID; }
 
 // Types whose typmod a cast from text applies as their input function does
-// (rounding, or an error); for the others (varchar(n), char(n), bit(n))
-// an explicit cast would cut where the input function fails.
-bool typmod_cast_is_input(Oid base) {
+// (rounding, or an error); for the others (varchar(n), char(n), bit(n),
+// interval with fields, which its input function reads by them) an
+// explicit cast does something else.
+bool typmod_cast_is_input(Oid base, int32 mod) {
+    if (base == INTERVALOID) return INTERVAL_RANGE(mod) == INTERVAL_FULL_RANGE;
     return base == NUMERICOID || base == TIMESTAMPOID || base == TIMESTAMPTZOID || base == TIMEOID ||
-           base == TIMETZOID || base == INTERVALOID;
+           base == TIMETZOID;
 }
 
-// How a column's values reach SQL as text, if they can (TargetColumn::text).
-void choose_text_transport(TargetColumn& c, Oid type, int32 typmod) {
-    pg::guard([&] {
+// What the catalogs say of a column's type (plain values: read under the guard).
+struct TypeFacts {
+    enum Kind { None, Scalar, Json, Array } kind = None;
+    Oid read_as = InvalidOid;  // VARCHAROID/BPCHAROID: read without the length; else the column's type
+    int32 max_chars = -1;      // varchar(n): n
+};
+
+TypeFacts type_facts(Oid type, int32 typmod) {
+    return pg::guard([&] {
+        TypeFacts f;
         int32 base_typmod = -1;
         const Oid base = getBaseTypeAndTypmod(type, &base_typmod);
         const int32 mod = typmod != -1 ? typmod : base_typmod;
         if (is_json(base)) {
-            c.text = wire::ColumnText::Json;
-            c.text_cast = "::pg_catalog.jsonb::" + c.type_sql;
-            return;
+            f.kind = TypeFacts::Json;
+            return f;
+        }
+        // A cast from text through a function (regclass, name, xml, an
+        // extension's CREATE CAST) is not the type's input function.
+        HeapTuple cast = SearchSysCache2(CASTSOURCETARGET, ObjectIdGetDatum(TEXTOID), ObjectIdGetDatum(base));
+        if (HeapTupleIsValid(cast)) {
+            const bool by_function = ((Form_pg_cast)GETSTRUCT(cast))->castmethod == COERCION_METHOD_FUNCTION;
+            ReleaseSysCache(cast);
+            if (by_function) return f;
         }
         const Oid element = get_element_type(base);
         const Oid scalar = OidIsValid(element) ? getBaseType(element) : base;
-        if (is_json(scalar) || type_is_rowtype(scalar) || get_typtype(scalar) == TYPTYPE_PSEUDO) return;
-        if (mod != -1 && !typmod_cast_is_input(scalar)) {
+        if (is_json(scalar) || type_is_rowtype(scalar) || get_typtype(scalar) == TYPTYPE_PSEUDO) return f;
+        if (OidIsValid(element)) {
+            int16 len;
+            bool byval;
+            char align, delim;
+            Oid ioparam, input;
+            get_type_io_data(element, IOFunc_input, &len, &byval, &align, &delim, &ioparam, &input);
+            if (delim != ',') return f;  // box[]: ';' between elements
+        }
+        if (mod != -1 && !typmod_cast_is_input(scalar, mod)) {
             // A plain varchar(n)/char(n) column: read without its length,
             // which the assignment then checks as the input function would.
-            if (type != base || OidIsValid(element)) return;
-            if (base == VARCHAROID) c.text_cast = "::pg_catalog.varchar";
-            else if (base == BPCHAROID) c.text_cast = "::pg_catalog.bpchar";
-            else return;
-        } else {
-            c.text_cast = "::" + c.type_sql;
+            if (type != base || OidIsValid(element) || (base != VARCHAROID && base != BPCHAROID)) return f;
+            f.read_as = base;
+            if (base == VARCHAROID) f.max_chars = mod - VARHDRSZ;
         }
-        c.text = OidIsValid(element) ? wire::ColumnText::Array : wire::ColumnText::Scalar;
+        f.kind = OidIsValid(element) ? TypeFacts::Array : TypeFacts::Scalar;
+        return f;
     });
+}
+
+// How a column's values reach SQL as text, if they can (TargetColumn::text).
+void choose_text_transport(TargetColumn& c, Oid type, int32 typmod) {
+    const TypeFacts f = type_facts(type, typmod);
+    switch (f.kind) {
+        case TypeFacts::None: return;
+        case TypeFacts::Json:
+            c.text = wire::ColumnText::Json;
+            c.text_cast = "::pg_catalog.jsonb::" + c.type_sql;
+            return;
+        case TypeFacts::Scalar: c.text = wire::ColumnText::Scalar; break;
+        case TypeFacts::Array: c.text = wire::ColumnText::Array; break;
+    }
+    c.text_cast = f.read_as == VARCHAROID ? "::pg_catalog.varchar"
+                  : f.read_as == BPCHAROID ? "::pg_catalog.bpchar"
+                                           : "::" + c.type_sql;
+    c.max_chars = f.max_chars;
 }
 
 std::unique_ptr<Target> load(const std::string& model_name) {

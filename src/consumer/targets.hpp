@@ -30,6 +30,9 @@ struct TargetColumn {
     // as the input function does); no value: only jsonb_to_recordset.
     std::optional<wire::ColumnText> text;
     std::string text_cast;  // e.g. "::numeric(10,2)", "::pg_catalog.jsonb::json"
+    // varchar(n): n. A longer value (trailing spaces the assignment would
+    // cut) goes through jsonb_to_recordset, so unchanged rows compare equal.
+    int max_chars = -1;
 };
 
 struct Target {

@@ -121,6 +121,7 @@ bool read_array(std::string_view s, size_t* pos, std::string* out, int depth) {
     if (depth > 6) return false;  // PostgreSQL's MAXDIM
     size_t i = *pos + 1;
     *out += '{';
+    int nested = -1;  // whether this level holds arrays (1) or values (0): never both
     for (bool first = true;; first = false) {
         if (i >= s.size()) return false;
         if (s[i] == ']' && first) break;
@@ -130,6 +131,9 @@ bool read_array(std::string_view s, size_t* pos, std::string* out, int depth) {
             *out += ',';
             if (++i >= s.size()) return false;
         }
+        const int is_array = s[i] == '[' ? 1 : 0;
+        if (nested != -1 && nested != is_array) return false;  // ["a",["b"]]: left to jsonb_to_recordset
+        nested = is_array;
         std::string element;
         if (s[i] == '"') {
             if (!read_string(s, &i, &element)) return false;

@@ -709,7 +709,17 @@ def test_a_partition_stored_further_by_another_consumer_is_not_applied_again(clu
     wait_offset(db, "it_cons_fence", 20)
     assert [r[0] for r in sql(db, "SELECT synced_id FROM cons_f_counters_log ORDER BY 1")] == \
         list(range(10)) + list(range(15, 20))
-    assert "applied past offset 10 by another consumer" in cluster.log_text()[start:]
+    assert "stored at offset 15, past this batch's first message 10: another consumer applied it" in \
+        cluster.log_text()[start:]
+    # A partition that now ends below its stored offset restarted (a topic
+    # deleted and created again): applied from where it stands, not held.
+    sql(db, "UPDATE dionysus.consumer_offsets SET next_offset = 1000 WHERE topic = 'it_cons_fence'")
+    produce(cluster.bootstrap, "it_cons_fence",
+            [(b"FCounter:1", msg("f_counter_updated", "FCounter", {"id": i, "value": i})) for i in range(20, 25)])
+    wait_until(lambda: offset_of(db, "it_cons_fence") == 25, 30, "the restarted partition applied",
+               lambda: str(sql(db, "SELECT * FROM dionysus.consumer_status WHERE topic = 'it_cons_fence'")))
+    assert scalar(db, "SELECT count(*) FROM cons_f_counters") == 20
+    assert "the partition now ends at 25 (restarted): applied from there" in cluster.log_text()[start:]
 
 
 # -- value conversion: what the columns get is what jsonb_to_recordset gives -------
@@ -724,10 +734,17 @@ def test_values_convert_as_jsonb_to_recordset_converts_them(cluster, db):
     sql(db, "CREATE TYPE cons_v_point AS (x integer, y text)")
     columns = """t text, v varchar(5), c char(3), n numeric(10,2), nn numeric, i integer, ia bigint[], ta text[],
                  na numeric(6,1)[], m integer[], ts timestamptz, tp timestamp(0), d date, b boolean, jb jsonb, j json,
-                 u uuid, e cons_v_color, dom cons_v_positive, djb cons_v_doc, iv interval, r int4range"""
+                 u uuid, e cons_v_color, dom cons_v_positive, djb cons_v_doc, iv interval, r int4range, mx text[],
+                 vs varchar(5)"""
     sql(db, f"CREATE TABLE cons_v_values (synced_id bigint PRIMARY KEY, {columns})")
-    # types only jsonb_to_recordset reads (bit(3) would be cut by a cast, a composite is an object)
-    odd = "t text, bt bit(3), pt cons_v_point"
+    sql(db, "CREATE TABLE cons_v_updates (synced_id bigint)")
+    sql(db, """CREATE FUNCTION cons_v_log() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO cons_v_updates VALUES (NEW.synced_id); RETURN NEW; END $$""")
+    sql(db, "CREATE TRIGGER l AFTER UPDATE ON cons_v_values FOR EACH ROW EXECUTE FUNCTION cons_v_log()")
+    # types only jsonb_to_recordset reads: a cast from text would cut bit(3),
+    # read interval day's "3" as seconds, refuse regclass's oid; a composite
+    # is an object; box[] separates elements with ';'
+    odd = "t text, bt bit(3), pt cons_v_point, iv2 interval day, iv3 interval minute to second, rc regclass, bx box[]"
     sql(db, f"CREATE TABLE cons_v_odd (synced_id bigint PRIMARY KEY, {odd})")
     sql(db, "SELECT dionysus.consume_model('VValue', 'cons_v_values')")
     sql(db, "SELECT dionysus.consume_model('VOdd', 'cons_v_odd')")
@@ -737,13 +754,15 @@ def test_values_convert_as_jsonb_to_recordset_converts_them(cluster, db):
             "m": [[1, 2], [3, 4]], "ts": "2024-05-01T10:00:00.123Z", "tp": "2024-05-01 10:00:00.6", "d": "2024-06-01",
             "b": True, "jb": {"k": [1, {"x": None}], "s": "\u00e9"}, "j": {"b": 1, "a": 2},
             "u": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "e": "green", "dom": 5, "djb": "str", "iv": "1 day 02:00",
-            "r": "[1,5)"}
+            "r": "[1,5)", "mx": [["a", "b"], [None, "c"]], "vs": "ab"}
     records = [
         dict(full, id=1),
         dict({k: None for k in full}, id=2),                    # nulls everywhere
         dict(full, id=3, t={"a": 1}, ta="{p,q}", b=False),      # an object into text: jsonb_to_recordset's way
         dict(full, id=4, t=[1, "two"], ia=[], na=None, jb=[1, 2], j="plain", djb={"n": None}),
         dict(full, id=5, n=7, nn="-12345678901234567890.123456789", i="17", dom="6", b="t"),
+        dict(full, id=11, mx=["a", ["b"]]),                    # mixed depths: jsonb_to_recordset's way
+        dict(full, id=12, vs="abc   "),                        # longer than 5: cut to "abc  " by the assignment
     ]
     poison = [
         (dict(full, id=6, v="toolong"), "value too long for type character varying(5)"),
@@ -752,7 +771,9 @@ def test_values_convert_as_jsonb_to_recordset_converts_them(cluster, db):
         (dict(full, id=9, t="nul\u0000"), "unsupported Unicode escape sequence"),
         (dict(full, id=10, ia=[[1], [2, 3]]), "multidimensional arrays must have"),
     ]
-    odd_records = [{"id": 1, "t": "x", "bt": "101", "pt": {"x": 1, "y": "a"}}, {"id": 2, "t": None, "bt": None, "pt": None}]
+    odd_records = [{"id": 1, "t": "x", "bt": "101", "pt": {"x": 1, "y": "a"}, "iv2": "3", "iv3": "1:30",
+                    "rc": "1259", "bx": ["(1,1),(0,0)", "(2,2),(1,1)"]},
+                   {"id": 2, "t": None, "bt": None, "pt": None, "iv2": None, "iv3": None, "rc": None, "bx": None}]
     messages = []
     # created and updated alternate: each record is a run of its own, which
     # takes the text arrays or jsonb_to_recordset by its own values
@@ -778,8 +799,16 @@ def test_values_convert_as_jsonb_to_recordset_converts_them(cluster, db):
     assert got == want
     assert got[0][1] == "a\"b\\c\n\u00e9\U0001F600 {x,y}" and got[0][4] == "12.35" and got[0][9] == "{1.3,2.0}"
     got, want = as_text("cons_v_odd", odd, odd_records)
-    assert got == want and got[0][2:] == ("101", "(1,a)")
+    assert got == want and got[0][2:] == ("101", "(1,a)", "3 days", "00:01:30", "pg_class",
+                                          "{(1,1),(0,0);(2,2),(1,1)}")
     dead = dict(sql(db, "SELECT \"offset\", error_message FROM dionysus.dead_letters WHERE topic = 'it_cons_values'"))
     assert len(dead) == len(poison), dead
     for k, (_, why) in enumerate(poison):
         assert why.lower() in dead[len(records) + k].lower(), (k, dead)
+    # the same records again: nothing changes, so no row is written (on either path)
+    assert sql(db, "SELECT count(*) FROM cons_v_updates") == [(0,)]
+    again = [(f"VValue:{rec['id']}".encode(), msg("v_value_updated" if n % 2 else "v_value_created", "VValue", rec))
+             for n, rec in enumerate(records)]
+    produce(cluster.bootstrap, "it_cons_values", again)
+    wait_offset(db, "it_cons_values", len(messages) + len(again))
+    assert sql(db, "SELECT count(*) FROM cons_v_updates") == [(0,)]

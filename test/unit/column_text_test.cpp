@@ -76,6 +76,8 @@ TEST(ColumnText, ArraysAsArrayLiterals) {
     EXPECT_EQ(text("[[1,2],[3,4]]", ColumnText::Array), "{{1,2},{3,4}}");
     EXPECT_EQ(text(R"("{1,2}")", ColumnText::Array), "{1,2}");  // a string: array_in reads it
     EXPECT_EQ(text("[[]]", ColumnText::Array), std::nullopt);
+    EXPECT_EQ(text(R"(["a",["b"]])", ColumnText::Array), std::nullopt);  // mixed depths
+    EXPECT_EQ(text(R"([["a"],"b"])", ColumnText::Array), std::nullopt);
     EXPECT_EQ(text(R"([{"a":1}])", ColumnText::Array), std::nullopt);
     EXPECT_EQ(text("[1e5]", ColumnText::Array), std::nullopt);
     EXPECT_EQ(text("[1,]", ColumnText::Array), std::nullopt);
