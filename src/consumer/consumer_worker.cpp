@@ -379,13 +379,15 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
                      "FROM dionysus.consumer_offsets o JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
                      "pg_catalog.unnest($2::pg_catalog.int4[])) AS b(topic, \"partition\") "
                      "ON b.topic OPERATOR(pg_catalog.=) o.topic AND b.\"partition\" OPERATOR(pg_catalog.=) o.\"partition\" "
-                     "FOR UPDATE OF o",
+                     "ORDER BY o.topic, o.\"partition\" FOR UPDATE OF o",  // one order: two consumers never deadlock here
                      {util::text_array_literal(topics), util::text_array_literal(partitions)})) {
                 const TopicPartition tp{*row[0], std::stoi(*row[1])};
                 const int64_t stored = std::stoll(*row[2]);
                 const Position& pos = positions.at(tp);
                 if (stored <= pos.first) continue;
-                const auto hw = kafka_->high_watermark(tp.first, tp.second);
+                // the broker asked now: a fetch's cached figure may predate
+                // what the other consumer read
+                const auto hw = kafka_->query_high_watermark(tp.first, tp.second, 2000);
                 if (hw && *hw < stored) rewound.insert(tp);
                 else fenced.insert(tp);
                 log_message(hw && *hw < stored ? WARNING : LOG,

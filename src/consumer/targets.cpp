@@ -8,6 +8,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_cast.h"
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "utils/errcodes.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -81,6 +82,8 @@ TypeFacts type_facts(Oid type, int32 typmod) {
             // A plain varchar(n)/char(n) column: read without its length,
             // which the assignment then checks as the input function would.
             if (type != base || OidIsValid(element) || (base != VARCHAROID && base != BPCHAROID)) return f;
+            // the applier counts varchar(n)'s characters as UTF-8
+            if (base == VARCHAROID && GetDatabaseEncoding() != PG_UTF8) return f;
             f.read_as = base;
             if (base == VARCHAROID) f.max_chars = mod - VARHDRSZ;
         }

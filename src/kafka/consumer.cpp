@@ -148,6 +148,15 @@ std::optional<int64_t> Consumer::high_watermark(const std::string& topic, int32_
     return high;
 }
 
+std::optional<int64_t> Consumer::query_high_watermark(const std::string& topic, int32_t partition, int timeout_ms) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &low, &high, timeout_ms) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0)
+        return std::nullopt;
+    return high;
+}
+
 bool Consumer::brokers_reachable() const { return !brokers_down_; }
 
 // librdkafka's threads call these through C frames (LogBuffer's adders throw nothing).

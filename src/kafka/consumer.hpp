@@ -67,6 +67,9 @@ public:
     // The partition's end as last reported by a fetch (no network call);
     // nullopt when unknown yet.
     std::optional<int64_t> high_watermark(const std::string& topic, int32_t partition);
+    // The partition's end as the broker says it now (a network call of up
+    // to timeout_ms); nullopt when it cannot be asked.
+    std::optional<int64_t> query_high_watermark(const std::string& topic, int32_t partition, int timeout_ms);
     // false once every broker is down (until a message arrives again).
     bool brokers_reachable() const;
     // Warnings and errors from librdkafka's threads since the last call.

@@ -116,12 +116,13 @@ bool read_literal(std::string_view s, size_t* pos, std::string_view word) {
 }
 
 // The JSON array at s[*pos] as an array literal: elements quoted, null
-// unquoted, nested arrays as sub-arrays.
-bool read_array(std::string_view s, size_t* pos, std::string* out, int depth) {
+// unquoted, nested arrays as sub-arrays. nested[depth]: whether the
+// elements at that depth, in every sub-array, are arrays (1) or values (0):
+// never both.
+bool read_array(std::string_view s, size_t* pos, std::string* out, int depth, int* nested) {
     if (depth > 6) return false;  // PostgreSQL's MAXDIM
     size_t i = *pos + 1;
     *out += '{';
-    int nested = -1;  // whether this level holds arrays (1) or values (0): never both
     for (bool first = true;; first = false) {
         if (i >= s.size()) return false;
         if (s[i] == ']' && first) break;
@@ -132,15 +133,16 @@ bool read_array(std::string_view s, size_t* pos, std::string* out, int depth) {
             if (++i >= s.size()) return false;
         }
         const int is_array = s[i] == '[' ? 1 : 0;
-        if (nested != -1 && nested != is_array) return false;  // ["a",["b"]]: left to jsonb_to_recordset
-        nested = is_array;
+        // ["a",["b"]], [["a"],[["b"]]]: left to jsonb_to_recordset
+        if (nested[depth] != -1 && nested[depth] != is_array) return false;
+        nested[depth] = is_array;
         std::string element;
         if (s[i] == '"') {
             if (!read_string(s, &i, &element)) return false;
             util::append_quoted_element(*out, element);
         } else if (s[i] == '[') {
             if (i + 1 < s.size() && s[i + 1] == ']') return false;  // [[]]: left to jsonb_to_recordset
-            if (!read_array(s, &i, out, depth + 1)) return false;
+            if (!read_array(s, &i, out, depth + 1, nested)) return false;
         } else if (read_literal(s, &i, "null")) {
             *out += "NULL";
         } else if (read_literal(s, &i, "true")) {
@@ -176,7 +178,10 @@ bool column_text(std::string_view json, ColumnText kind, std::string* out, bool*
     bool ok = false;
     const char c = json[0];
     if (c == '"') ok = read_string(json, &pos, out);
-    else if (c == '[') ok = kind == ColumnText::Array && read_array(json, &pos, out, 1);
+    else if (c == '[') {
+        int nested[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+        ok = kind == ColumnText::Array && read_array(json, &pos, out, 1, nested);
+    }
     else if (c == 't') ok = read_literal(json, &pos, "true") && (*out = "true", true);
     else if (c == 'f') ok = read_literal(json, &pos, "false") && (*out = "false", true);
     else if (c == '-' || (c >= '0' && c <= '9')) ok = read_number(json, &pos, out);

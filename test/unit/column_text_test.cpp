@@ -78,6 +78,8 @@ TEST(ColumnText, ArraysAsArrayLiterals) {
     EXPECT_EQ(text("[[]]", ColumnText::Array), std::nullopt);
     EXPECT_EQ(text(R"(["a",["b"]])", ColumnText::Array), std::nullopt);  // mixed depths
     EXPECT_EQ(text(R"([["a"],"b"])", ColumnText::Array), std::nullopt);
+    EXPECT_EQ(text(R"([["a"],[["b"]]])", ColumnText::Array), std::nullopt);  // sibling sub-arrays of other depths
+    EXPECT_EQ(text(R"([[["a"]],[["b"]]])", ColumnText::Array), R"({{{"a"}},{{"b"}}})");
     EXPECT_EQ(text(R"([{"a":1}])", ColumnText::Array), std::nullopt);
     EXPECT_EQ(text("[1e5]", ColumnText::Array), std::nullopt);
     EXPECT_EQ(text("[1,]", ColumnText::Array), std::nullopt);
