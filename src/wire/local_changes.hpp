@@ -10,7 +10,7 @@
 
 namespace dionysus::wire {
 
-// Columns of the row `after` (a JSON object, to_jsonb of the row) whose
+// Columns of the row `after` (a JSON object, to_json of the row) whose
 // value differs from `before` (empty: the row is new, every non-null column
 // counts as changed from null): {"name":["old","new"],…} in after's order.
 std::string local_changes(std::string_view before, std::string_view after);
