@@ -56,6 +56,7 @@ struct Publisher {
 // (publishers: 0 .. dionysus.workers-1).
 int consumer_key(int k) { return -1 - k; }
 bool is_consumer_key(int index) { return index < 0; }
+int consumer_number(int key) { return -1 - key; }  // consumer_key's inverse
 
 // (database name, index) -> its publisher (or consumer). A new one for a key starts only
 // once the previous one stopped (a change of dionysus.workers, a database
@@ -98,7 +99,7 @@ bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
     const bool consumer = is_consumer_key(index);
     p.database = database;
     p.count = count;
-    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), consumer ? -1 - index : index, count,
+    p.slot = dionysus::reserve_publisher_slot(database, name.c_str(), consumer ? consumer_number(index) : index, count,
                                               &p.generation, consumer);
     if (p.slot < 0) return false;
     BackgroundWorker worker;
@@ -109,7 +110,7 @@ bool start_publisher(const Key& key, int count, Oid database, Publisher& p) {
     snprintf(worker.bgw_library_name, BGW_MAXLEN, "dionysus");
     if (consumer) {
         snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_consumer_main");
-        snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus consumer %d for %s", -1 - index, name.c_str());
+        snprintf(worker.bgw_name, BGW_MAXLEN, "dionysus consumer %d for %s", consumer_number(index), name.c_str());
         snprintf(worker.bgw_type, BGW_MAXLEN, "dionysus consumer");
     } else {
         snprintf(worker.bgw_function_name, BGW_MAXLEN, "dionysus_publisher_main");

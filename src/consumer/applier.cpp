@@ -314,7 +314,6 @@ void Applier::upsert(const std::vector<Op*>& run) {
 
 void Applier::remove(const std::vector<Op*>& run) {
     const Target& t = *run[0]->target;
-    const std::string before = "NULL::pg_catalog.json";  // a deletion's payload names no columns
     RecordSource source = record_source(run);
     const std::string sql =
         "WITH r AS (" + source.sql + "), "
@@ -322,8 +321,9 @@ void Applier::remove(const std::vector<Op*>& run) {
         stale_expression(t, "o") + " AS \"dionysus.stale\" FROM " + t.qualified +
         " o WHERE o.\"synced_id\" OPERATOR(pg_catalog.=) r.\"synced_id\" FOR UPDATE) l), "
         "d AS (DELETE FROM " + t.qualified + " AS n USING s WHERE n.ctid OPERATOR(pg_catalog.=) s.\"dionysus.row\" AND NOT s.\"dionysus.stale\" "
-        "RETURNING s." + kOrd + " AS ord, " + before + " AS before, pg_catalog.to_jsonb(n.\"synced_id\") AS id) "
-        "SELECT 'delete', d.ord::pg_catalog.text, d.before::pg_catalog.text, NULL, d.id::pg_catalog.text FROM d "
+        "RETURNING s." + kOrd + " AS ord, pg_catalog.to_jsonb(n.\"synced_id\") AS id) "
+        // a deletion's payload names no columns: no row image
+        "SELECT 'delete', d.ord::pg_catalog.text, NULL, NULL, d.id::pg_catalog.text FROM d "
         "UNION ALL SELECT DISTINCT 'stale', s." + kOrd + "::pg_catalog.text, NULL, NULL, NULL FROM s "
         "WHERE s.\"dionysus.stale\"";
     take_results(run, pg::query_cached(sql, source.params));
@@ -401,7 +401,6 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
             set += "]}";
         }
         set += ']';
-        const std::string before = "NULL::pg_catalog.json";  // a deletion's payload names no columns
         // the children found by index probes per parent, then deleted by ctid
         const std::string sql = "DELETE FROM " + t.qualified + " AS c WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
                                 "SELECT x.ctid FROM pg_catalog.jsonb_to_recordset($1::pg_catalog.jsonb) "
@@ -412,8 +411,7 @@ void Applier::apply_sideloads(const std::vector<Op*>& run) {
                                 // OFFSET 0: not flattened into a join, which the planner
                                 // would hash over a scan of the whole child table
                                 "OFFSET 0) x)) "
-                                "RETURNING 'delete', NULL::pg_catalog.text, " +
-                                before + "::pg_catalog.text, NULL::pg_catalog.text, "
+                                "RETURNING 'delete', NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text, "
                                 "pg_catalog.to_jsonb(c.\"synced_id\")::pg_catalog.text";
         const auto rows =
             pg::as_user(t.owner, [&] { return pg::query_cached(sql, {set}); }, search_path_.c_str());

@@ -8,8 +8,9 @@
 // re-reads exactly what was not committed. With several consumer workers
 // (dionysus.consumer_workers) each reads its share of the partitions; the
 // offsets are stored only if nobody stored further meanwhile, so two
-// workers that ever read the same partition cannot both apply a message. Within the transaction the
-// batch is applied set-wise in one subtransaction; if that fails, message
+// workers that ever read the same partition cannot both apply a message.
+// Within the transaction the batch is applied set-wise in one
+// subtransaction; if that fails, message
 // by message, each in its own subtransaction, up to max_retries + 1 times,
 // and a message that still fails is recorded in
 // dionysus.consumer_dead_letters (and sent to the dead-letter topic after
@@ -81,6 +82,23 @@ void log_message(int level, const std::string& msg) {
 
 std::string s(const char* v) { return v ? v : ""; }
 
+using TopicPartition = std::pair<std::string, int32_t>;
+
+// A list of partitions as the parameters $1 (topics) and $2 (partition
+// numbers) of a query that joins them with partitions_join.
+std::vector<pg::Value> partition_arrays(const std::vector<TopicPartition>& partitions) {
+    std::vector<std::string> topics, numbers;
+    for (const auto& [topic, partition] : partitions) topics.push_back(topic), numbers.push_back(std::to_string(partition));
+    return {util::text_array_literal(topics), util::text_array_literal(numbers)};
+}
+
+// " JOIN … ON …": the rows of `table` (an alias with topic and "partition") of those partitions.
+std::string partitions_join(const std::string& table) {
+    return " JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int4[])) "
+           "AS m(topic, \"partition\") ON m.topic OPERATOR(pg_catalog.=) " + table + ".topic AND m.\"partition\" "
+           "OPERATOR(pg_catalog.=) " + table + ".\"partition\" ";
+}
+
 struct ConsumedTopic {
     std::string name;
     bool dedupe = true;
@@ -134,7 +152,14 @@ private:
     void ensure_assignment();
     void apply_batch(std::vector<kafka::ReceivedMessage>& batch);
     void apply_topic(const ConsumedTopic& topic, const std::vector<const kafka::ReceivedMessage*>& messages,
-                     std::map<std::pair<std::string, int32_t>, std::string>& errors);
+                     std::map<TopicPartition, std::string>& errors);
+    struct Position {
+        int64_t first = INT64_MAX, next = 0;  // offsets of the batch's first message and after its last
+        int64_t timestamp_ms = -1;
+    };
+    // Locks the batch's offsets rows; sorts out the partitions stored past the batch.
+    void check_offsets(const std::map<TopicPartition, Position>& positions, std::set<TopicPartition>& fenced,
+                       std::set<TopicPartition>& rewound);
     void record_watermarks();
     void send_dead_letters();
     void wait(long millis);
@@ -220,7 +245,7 @@ void Consumer::ensure_assignment() {
     for (const auto& [name, n] : counts)
         for (int32_t p = 0; p < n; p++) wanted += mine(name, p) ? 1 : 0;
     if (!assignment_stale_ && wanted == assigned_.size()) return;
-    std::map<std::pair<std::string, int32_t>, int64_t> stored;
+    std::map<TopicPartition, int64_t> stored;
     pg::in_transaction([&] {
         for (const auto& row : pg::query_cached("SELECT o.topic, o.\"partition\"::pg_catalog.text, "
                                                 "o.next_offset::pg_catalog.text FROM dionysus.consumer_offsets o"))
@@ -241,7 +266,7 @@ void Consumer::ensure_assignment() {
 }
 
 void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const kafka::ReceivedMessage*>& messages,
-                           std::map<std::pair<std::string, int32_t>, std::string>& errors) {
+                           std::map<TopicPartition, std::string>& errors) {
     // Parsed up front: a message that does not parse is a failure of its own.
     std::vector<std::vector<wire::ConsumedEvent>> events(messages.size());
     std::vector<std::optional<Failure>> parse_failure(messages.size());
@@ -336,15 +361,42 @@ void Consumer::apply_topic(const ConsumedTopic& topic, const std::vector<const k
     publisher_count(applied, 0, 0, 0);
 }
 
+// This batch's offsets rows, locked until commit. A partition stored past
+// the batch's first message was applied by another consumer meanwhile
+// (fenced): its messages are left out and it is read again from the stored
+// offset. One whose log now ends below the stored offset restarted (the
+// topic was recreated; rewound): it is applied from where Kafka stands.
+void Consumer::check_offsets(const std::map<TopicPartition, Position>& positions, std::set<TopicPartition>& fenced,
+                             std::set<TopicPartition>& rewound) {
+    std::vector<TopicPartition> batch;
+    for (const auto& [tp, pos] : positions) batch.push_back(tp);
+    for (const auto& row : pg::query_cached(
+             "SELECT o.topic, o.\"partition\"::pg_catalog.text, o.next_offset::pg_catalog.text "
+             "FROM dionysus.consumer_offsets o" + partitions_join("o") +
+             "ORDER BY o.topic, o.\"partition\" FOR UPDATE OF o",  // one order: two consumers never deadlock here
+             partition_arrays(batch))) {
+        const TopicPartition tp{*row[0], std::stoi(*row[1])};
+        const int64_t stored = std::stoll(*row[2]);
+        const int64_t first = positions.at(tp).first;
+        if (stored <= first) continue;
+        // the broker asked now: a fetch's cached figure may predate what
+        // the other consumer read
+        const auto hw = kafka_->query_high_watermark(tp.first, tp.second, 2000);
+        const bool restarted = hw && *hw < stored;
+        (restarted ? rewound : fenced).insert(tp);
+        log_message(restarted ? WARNING : LOG,
+                    "partition " + std::to_string(tp.second) + " of " + tp.first + " is stored at offset " +
+                        std::to_string(stored) + ", past this batch's first message " + std::to_string(first) +
+                        (restarted ? "; the partition now ends at " + std::to_string(*hw) + " (restarted): applied from there"
+                                   : ": another consumer applied it meanwhile; read again from there"));
+    }
+}
+
 void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
     // Messages of topics no longer consumed (a declaration dropped since the
     // assignment) are left alone: their offsets are not advanced.
     std::map<std::string, std::vector<const kafka::ReceivedMessage*>> by_topic;
-    struct Position {
-        int64_t first = INT64_MAX, next = 0;
-        int64_t timestamp_ms = -1;
-    };
-    std::map<std::pair<std::string, int32_t>, Position> positions;
+    std::map<TopicPartition, Position> positions;
     uint64_t bytes = 0;
     for (const auto& m : batch) {
         by_topic[m.topic].push_back(&m);
@@ -354,9 +406,8 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
         p.timestamp_ms = std::max(p.timestamp_ms, m.timestamp_ms);
         bytes += m.value ? m.value->size() : 0;
     }
-    std::map<std::pair<std::string, int32_t>, std::string> errors;
+    std::map<TopicPartition, std::string> errors;
     std::set<std::string> skipped;  // topics not consumed (any more, or not yet as this process knows them)
-    using TopicPartition = std::pair<std::string, int32_t>;
     std::set<TopicPartition> fenced, rewound;
     pg::in_transaction([&] {
         fenced.clear();
@@ -365,39 +416,7 @@ void Consumer::apply_batch(std::vector<kafka::ReceivedMessage>& batch) {
         // trigger would otherwise fire at commit, outside its owner's
         // context (PostgreSQL refuses to queue it in one anyway).
         pg::execute("SET CONSTRAINTS ALL IMMEDIATE");
-        // This batch's offsets rows, locked until commit. A partition
-        // stored past the batch's first message was applied by another
-        // consumer meanwhile: its messages are left out and it is read
-        // again from the stored offset. One whose log now ends below the
-        // stored offset restarted (the topic was recreated): it is applied
-        // from where Kafka stands.
-        {
-            std::vector<std::string> topics, partitions;
-            for (const auto& [tp, pos] : positions) topics.push_back(tp.first), partitions.push_back(std::to_string(tp.second));
-            for (const auto& row : pg::query_cached(
-                     "SELECT o.topic, o.\"partition\"::pg_catalog.text, o.next_offset::pg_catalog.text "
-                     "FROM dionysus.consumer_offsets o JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
-                     "pg_catalog.unnest($2::pg_catalog.int4[])) AS b(topic, \"partition\") "
-                     "ON b.topic OPERATOR(pg_catalog.=) o.topic AND b.\"partition\" OPERATOR(pg_catalog.=) o.\"partition\" "
-                     "ORDER BY o.topic, o.\"partition\" FOR UPDATE OF o",  // one order: two consumers never deadlock here
-                     {util::text_array_literal(topics), util::text_array_literal(partitions)})) {
-                const TopicPartition tp{*row[0], std::stoi(*row[1])};
-                const int64_t stored = std::stoll(*row[2]);
-                const Position& pos = positions.at(tp);
-                if (stored <= pos.first) continue;
-                // the broker asked now: a fetch's cached figure may predate
-                // what the other consumer read
-                const auto hw = kafka_->query_high_watermark(tp.first, tp.second, 2000);
-                if (hw && *hw < stored) rewound.insert(tp);
-                else fenced.insert(tp);
-                log_message(hw && *hw < stored ? WARNING : LOG,
-                            "partition " + std::to_string(tp.second) + " of " + tp.first + " is stored at offset " +
-                                std::to_string(stored) + ", past this batch's first message " + std::to_string(pos.first) +
-                                (hw && *hw < stored ? "; the partition now ends at " + std::to_string(*hw) +
-                                                          " (restarted): applied from there"
-                                                    : ": another consumer applied it meanwhile; read again from there"));
-            }
-        }
+        check_offsets(positions, fenced, rewound);
         std::set<std::string> consumed;
         for (const auto& row : pg::query_cached("SELECT t.name FROM dionysus.consumed_topics t")) consumed.insert(*row[0]);
         for (const auto& [name, all] : by_topic) {
@@ -478,21 +497,18 @@ void Consumer::send_dead_letters() {
     pg::in_transaction([&] {
         // Those of this worker's share of partitions (another worker sends
         // the others), whether or not their topic is still consumed.
-        std::vector<std::string> topics, partitions;
+        std::vector<TopicPartition> partitions;
         for (const auto& r : pg::query_cached("SELECT DISTINCT d.topic, d.\"partition\"::pg_catalog.text "
                                               "FROM dionysus.consumer_dead_letters d "
                                               "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL"))
-            if (mine(*r[0], std::stoi(*r[1]))) topics.push_back(*r[0]), partitions.push_back(*r[1]);
-        if (topics.empty()) return;
+            if (mine(*r[0], std::stoi(*r[1]))) partitions.emplace_back(*r[0], std::stoi(*r[1]));
+        if (partitions.empty()) return;
         rows = pg::query_cached(
             "SELECT d.id::pg_catalog.text, d.topic, d.\"partition\"::pg_catalog.text, d.\"offset\"::pg_catalog.text, "
             "d.key::pg_catalog.text, d.value::pg_catalog.text, d.error_class, d.error_message, d.attempts::pg_catalog.text, "
-            "d.dead_letter_topic FROM dionysus.consumer_dead_letters d "
-            "JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int4[])) "
-            "AS m(topic, \"partition\") "
-            "ON m.topic OPERATOR(pg_catalog.=) d.topic AND m.\"partition\" OPERATOR(pg_catalog.=) d.\"partition\" "
+            "d.dead_letter_topic FROM dionysus.consumer_dead_letters d" + partitions_join("d") +
             "WHERE d.sent_at IS NULL AND d.dead_letter_topic IS NOT NULL ORDER BY d.id LIMIT 500",
-            {util::text_array_literal(topics), util::text_array_literal(partitions)});
+            partition_arrays(partitions));
     });
     if (rows.empty()) {
         dead_letters_pending_ = false;
