@@ -59,6 +59,23 @@ def counting_target(db, table, model, column="value", column_type="bigint"):
     sql(db, f"SELECT dionysus.consume_model('{model}', '{table}')")
 
 
+def produce_counters(bootstrap, topic, model, event, n, ids, partitions):
+    """n `event` messages of `model`, message i the value i for id i % ids,
+    on partition id % partitions: a change applied twice shows as a repeated
+    (id, value). Returns the final value of each id."""
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    expected = {}
+    for i in range(n):
+        k = i % ids
+        p.produce(topic, key=f"{model}:{k}".encode(), partition=k % partitions,
+                  value=msg(event, model, {"id": k, "value": i}))
+        expected[k] = i
+        if i % 10000 == 0:
+            p.flush(30)
+    assert p.flush(60) == 0
+    return expected
+
+
 # -- end to end: published in one database, consumed in another ----------------
 
 @pytest.fixture(scope="module")
@@ -332,19 +349,8 @@ def test_assign_columns_from_synced_data(db):
 @pytest.mark.crashes_server
 def test_kill9_and_restart_mid_topic_apply_each_change_once(cluster, db):
     counting_target(db, "cons_k_counters", "KCounter")
-    n, ids = 60000, 500
-    # every message a new value for its id: a change applied twice shows as a repeated (id, value)
-    p = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20})
-    expected = {}
-    for i in range(n):
-        k = i % ids
-        partition = k % 3
-        p.produce("it_cons_kill", key=f"KCounter:{k}".encode(), partition=partition,
-                  value=msg("k_counter_updated", "KCounter", {"id": k, "value": i}))
-        expected[k] = i
-        if i % 10000 == 0:
-            p.flush(30)
-    assert p.flush(60) == 0
+    n = 60000
+    expected = produce_counters(cluster.bootstrap, "it_cons_kill", "KCounter", "k_counter_updated", n, ids=500, partitions=3)
     sql(db, "SELECT dionysus.consume('it_cons', 'kill', dedupe => false)")
     wait_until(lambda: scalar(db, "SELECT coalesce(sum(\"offset\"), 0) FROM dionysus.consumer_status "
                                   "WHERE topic = 'it_cons_kill'") > n // 5, 60, "consuming under way")
@@ -466,14 +472,7 @@ def test_target_triggers_run_as_the_targets_owner(cluster, db):
 def test_sigterm_finishes_the_batch_nothing_lost_or_applied_twice(cluster, db):
     counting_target(db, "cons_t_counters", "TCounter")
     n = 30000
-    p = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20})
-    for i in range(n):
-        k = i % 300
-        p.produce("it_cons_term", key=f"TCounter:{k}".encode(), partition=k % 3,
-                  value=msg("t_counter_updated", "TCounter", {"id": k, "value": i}))
-        if i % 10000 == 0:
-            p.flush(30)
-    assert p.flush(60) == 0
+    produce_counters(cluster.bootstrap, "it_cons_term", "TCounter", "t_counter_updated", n, ids=300, partitions=3)
     start = len(cluster.log_text())
     sql(db, "SELECT dionysus.consume('it_cons', 'term', dedupe => false)")
     total = lambda: scalar(db, "SELECT coalesce(sum(\"offset\"), 0) FROM dionysus.consumer_status WHERE topic = 'it_cons_term'")
@@ -643,17 +642,8 @@ def consumer_pids(conn, database=TEST_DB):
 @pytest.mark.disruptive
 def test_consumer_workers_share_the_partitions_each_change_applied_once(cluster, db):
     counting_target(db, "cons_w_counters", "WCounter")
-    n, ids = 20000, 400
-    p = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20})
-    expected = {}
-    for i in range(n):
-        k = i % ids
-        p.produce("it_cons_spread", key=f"WCounter:{k}".encode(), partition=k % 4,
-                  value=msg("w_counter_updated", "WCounter", {"id": k, "value": i}))
-        expected[k] = i
-        if i % 10000 == 0:
-            p.flush(30)
-    assert p.flush(60) == 0
+    n = 20000
+    expected = produce_counters(cluster.bootstrap, "it_cons_spread", "WCounter", "w_counter_updated", n, ids=400, partitions=4)
     with worker_settings(db, consumer_workers="2"):
         wait_until(lambda: len(consumer_pids(db)) == 2, 15, "two consumers",
                    lambda: str(sql(db, "SELECT * FROM dionysus.workers")))
