@@ -79,7 +79,12 @@ SELECT count(*) FROM dionysus.consumed_models WHERE model_name = 'RolledBack';
 
 -- superusers only
 CREATE ROLE cs_app;
+-- dionysus.consumer_workers: 1..16, set in postgresql.conf only
+ALTER SYSTEM SET dionysus.consumer_workers = 0;
+ALTER SYSTEM SET dionysus.consumer_workers = 17;
+SELECT try($$SET dionysus.consumer_workers = 2$$);
 SET ROLE cs_app;
+SELECT try($$SET dionysus.consumer_workers = 2$$);
 SELECT try($$SELECT dionysus.consume('billing', 'evil')$$);
 SELECT try($$SELECT dionysus.consume_model('Evil', 'cs_bookings')$$);
 SELECT try($$SELECT * FROM dionysus.consumed_topics$$);
